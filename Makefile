@@ -1,0 +1,35 @@
+# The front door. On a machine with only Python 3.11 and pip, `make report` and `make test`
+# each create .venv if missing, install gapkit with its dependencies, and do their job.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+AS_OF  ?= 2025-06-30
+DATA   ?= data/sample
+
+.PHONY: install report test bench sample clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/gapkit kpis --data $(DATA) --as-of $(AS_OF)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_kpis.py
+
+sample: $(STAMP)
+	$(BIN)/python -m gapkit.sample --out $(DATA) --orders 4000 --seed 7
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,23 @@
+"""gapkit: gap analysis of post-sale follow-up.
+
+Current state (KPIs with n and 95% CIs), desired state (SMART goals), gaps (tested and
+prioritised) and impact (did a follow-up strategy work, and was it worth it).
+
+Examples
+--------
+>>> import gapkit
+>>> data = gapkit.load("data/sample")
+>>> gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period="M")
+"""
+
+from gapkit.catalog import CATALOG, KPIS, catalog
+from gapkit.definitions import Params
+from gapkit.errors import ConfigError, GapkitError, InputError
+from gapkit.kpis import kpis
+from gapkit.load import Data, load, validate
+
+__all__ = [
+    "CATALOG", "KPIS", "ConfigError", "Data", "GapkitError", "InputError", "Params",
+    "catalog", "kpis", "load", "validate",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""The KPI catalog: what each core KPI means, as data (contract section 2).
+
+How each KPI picks its units lives in :mod:`gapkit.definitions`; how it is aggregated and
+bounded follows from ``kind``: a ``share`` gets a Wilson interval, a ``mean`` a t interval,
+``nps`` the interval from the variance of the +1/0/-1 score, a ``median`` the distribution-free
+order-statistic interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+SHARE, MEAN, NPS, MEDIAN = "share", "mean", "nps", "median"
+
+CI_METHODS = {
+    SHARE: "wilson",
+    MEAN: "t",
+    NPS: "nps_variance",
+    MEDIAN: "order_statistic",
+}
+
+# Below these counts no honest 95% interval exists (a median needs n >= 6 for any pair of
+# order statistics to reach 95%); the row then carries NaN bounds and small_n = True.
+MIN_N = {SHARE: 1, MEAN: 2, NPS: 10, MEDIAN: 6}
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI of the catalog."""
+
+    id: str
+    label: str
+    kind: str
+    unit: str
+    better: str
+    anchor: str
+    tables: tuple[str, ...]
+    columns: tuple[str, ...]  # "table.column" the KPI cannot do without
+    definition: str
+
+    @property
+    def ci_method(self) -> str:
+        return CI_METHODS[self.kind]
+
+
+CATALOG: tuple[KPI, ...] = (
+    KPI("csat", "CSAT (share satisfied, 4-5)", SHARE, "share", "higher", "answered_at",
+        ("surveys",), ("surveys.csat", "surveys.answered_at"),
+        "share of surveys with a csat score whose score is >= 4"),
+    KPI("csat_mean", "CSAT mean score", MEAN, "score 1-5", "higher", "answered_at",
+        ("surveys",), ("surveys.csat", "surveys.answered_at"), "mean csat score"),
+    KPI("nps", "Net Promoter Score", NPS, "NPS points", "higher", "answered_at",
+        ("surveys",), ("surveys.nps", "surveys.answered_at"),
+        "100 x (share of nps 9-10 - share 0-6), over surveys with an nps score"),
+    KPI("ces_mean", "Customer effort (mean, 7 = very easy)", MEAN, "score 1-7", "higher", "answered_at",
+        ("surveys",), ("surveys.ces", "surveys.answered_at"), "mean ces score"),
+    KPI("survey_response_rate", "Survey response rate", SHARE, "share", "higher", "sent_at",
+        ("surveys",), ("surveys.answered_at",),
+        "share of sent surveys with answered_at set by the end of as_of"),
+    KPI("first_response_hours", "First response time (median)", MEDIAN, "hours", "lower", "created_at",
+        ("tickets",), ("tickets.first_response_at",),
+        "median hours from created_at to first_response_at, over tickets with a first response"),
+    KPI("first_response_sla", "First response within SLA", SHARE, "share", "higher", "created_at",
+        ("tickets",), ("tickets.first_response_at",),
+        "share of tickets answered within sla_hours; unanswered after sla_hours is a breach; "
+        "tickets younger than sla_hours at as_of are not counted"),
+    KPI("resolution_hours", "Resolution time (median)", MEDIAN, "hours", "lower", "created_at",
+        ("tickets",), ("tickets.resolved_at",),
+        "median hours from created_at to resolved_at, over resolved tickets"),
+    KPI("resolution_rate", "Resolved within resolution_days", SHARE, "share", "higher", "created_at",
+        ("tickets",), ("tickets.resolved_at",),
+        "share of tickets resolved within resolution_days; only tickets at least that old at as_of"),
+    KPI("fcr_rate", "First-contact resolution", SHARE, "share", "higher", "created_at",
+        ("tickets",), ("tickets.resolved_at", "tickets.contacts", "tickets.reopened"),
+        "share of resolved tickets with contacts == 1 and not reopened"),
+    KPI("reopen_rate", "Reopen rate", SHARE, "share", "lower", "created_at",
+        ("tickets",), ("tickets.resolved_at", "tickets.reopened"),
+        "share of resolved tickets that were reopened"),
+    KPI("followup_coverage", "Follow-up coverage", SHARE, "share", "higher", "delivered_at",
+        ("orders", "followups"), ("orders.delivered_at",),
+        "share of delivered orders with a follow-up sent within followup_days after delivered_at; "
+        "only orders delivered at least that long before as_of"),
+    KPI("followup_latency_days", "Follow-up latency (median)", MEDIAN, "days", "lower", "delivered_at",
+        ("orders", "followups"), ("orders.delivered_at",),
+        "median days from delivered_at to the first follow-up at or after it, over covered orders"),
+    KPI("personalization_rate", "Personalized follow-ups", SHARE, "share", "higher", "sent_at",
+        ("followups",), ("followups.personalized",), "share of follow-ups with personalized true"),
+    KPI("on_time_delivery_rate", "On-time delivery", SHARE, "share", "higher", "delivered_at",
+        ("orders",), ("orders.delivered_at", "orders.promised_at"),
+        "share of delivered orders with a promise whose delivered_at <= promised_at "
+        "(whole days when every promise is at midnight)"),
+    KPI("delivery_days", "Delivery time (median)", MEDIAN, "days", "lower", "delivered_at",
+        ("orders",), ("orders.delivered_at",), "median days from ordered_at to delivered_at"),
+    KPI("repeat_purchase_rate", "Repeat purchase within repeat_days", SHARE, "share", "higher",
+        "first ordered_at", ("orders",), (),
+        "share of customers whose first order is at least repeat_days old who ordered again "
+        "within repeat_days after it"),
+    KPI("referral_rate", "Referral within referral_days", SHARE, "share", "higher", "first ordered_at",
+        ("orders", "referrals"), (),
+        "share of customers whose first order is at least referral_days old who referred someone "
+        "within referral_days after it"),
+)
+
+KPIS: dict[str, KPI] = {k.id: k for k in CATALOG}
+
+
+def catalog() -> pd.DataFrame:
+    """The catalog as a table: one row per KPI.
+
+    Examples
+    --------
+    >>> gapkit.catalog()[["kpi", "unit", "better", "ci_method"]]
+    """
+    return pd.DataFrame(
+        [
+            {
+                "kpi": k.id,
+                "label": k.label,
+                "unit": k.unit,
+                "better": k.better,
+                "anchor": k.anchor,
+                "tables": ", ".join(k.tables),
+                "ci_method": k.ci_method,
+                "definition": k.definition,
+            }
+            for k in CATALOG
+        ]
+    )

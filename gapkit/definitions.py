@@ -1,0 +1,246 @@
+"""KPI definitions written once, as narwhals expressions, so they run unchanged on every engine.
+
+Each definition turns the input tables (narwhals LazyFrames, already cut at ``as_of``) into a
+frame of *units*, one row per thing counted (a survey, a ticket, a delivered order, a
+customer), with two columns the engine aggregates:
+
+- ``_anchor``: the timestamp that places the unit in a period;
+- ``_value``: 0/1 for shares, the score for means, +1/0/-1 for NPS, the duration for medians;
+
+plus the unit's own columns, which ``by`` may name as segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import narwhals as nw
+
+F = nw.Float64
+HOUR, DAY = 3600.0, 86400.0
+
+
+@dataclass(frozen=True)
+class Params:
+    """Windows of the windowed KPIs (contract section 3, ``params``)."""
+
+    sla_hours: float = 24
+    resolution_days: float = 7
+    followup_days: float = 7
+    repeat_days: float = 90
+    referral_days: float = 90
+
+
+Tables = Mapping[str, nw.LazyFrame]
+Definition = Callable[[Tables, Params, datetime], nw.LazyFrame]
+
+
+def _seconds(later: str, earlier: str) -> nw.Expr:
+    return (nw.col(later) - nw.col(earlier)).dt.total_seconds().cast(F)
+
+
+def _flag(condition: nw.Expr) -> nw.Expr:
+    """A condition as 0.0/1.0; unknown (null) counts as 0 (not met)."""
+    return condition.cast(F).fill_null(0.0)
+
+
+def _answered(t: Tables, score: str) -> nw.LazyFrame:
+    return t["surveys"].filter(~nw.col("answered_at").is_null() & ~nw.col(score).is_null()).with_columns(
+        _anchor=nw.col("answered_at")
+    )
+
+
+def csat(t, p, eod):
+    return _answered(t, "csat").with_columns(_value=(nw.col("csat") >= 4).cast(F))
+
+
+def csat_mean(t, p, eod):
+    return _answered(t, "csat").with_columns(_value=nw.col("csat").cast(F))
+
+
+def nps(t, p, eod):
+    promoter = (nw.col("nps") >= 9).cast(F)
+    detractor = (nw.col("nps") <= 6).cast(F)
+    return _answered(t, "nps").with_columns(_value=promoter - detractor)
+
+
+def ces_mean(t, p, eod):
+    return _answered(t, "ces").with_columns(_value=nw.col("ces").cast(F))
+
+
+def survey_response_rate(t, p, eod):
+    return t["surveys"].with_columns(_anchor=nw.col("sent_at"), _value=(~nw.col("answered_at").is_null()).cast(F))
+
+
+def _tickets(t: Tables) -> nw.LazyFrame:
+    return t["tickets"].with_columns(_anchor=nw.col("created_at"))
+
+
+def _aged(frame: nw.LazyFrame, column: str, eod: datetime, seconds: float) -> nw.LazyFrame:
+    """Units whose window of ``seconds`` after ``column`` has fully elapsed by ``eod``."""
+    return frame.filter(nw.col(column) <= nw.lit(eod - timedelta(seconds=seconds)))
+
+
+def first_response_hours(t, p, eod):
+    return (
+        _tickets(t)
+        .filter(~nw.col("first_response_at").is_null())
+        .with_columns(_value=_seconds("first_response_at", "created_at") / HOUR)
+    )
+
+
+def first_response_sla(t, p, eod):
+    window = p.sla_hours * HOUR
+    return _aged(_tickets(t), "created_at", eod, window).with_columns(
+        _value=_flag(_seconds("first_response_at", "created_at") <= window)
+    )
+
+
+def resolution_hours(t, p, eod):
+    return (
+        _tickets(t)
+        .filter(~nw.col("resolved_at").is_null())
+        .with_columns(_value=_seconds("resolved_at", "created_at") / HOUR)
+    )
+
+
+def resolution_rate(t, p, eod):
+    window = p.resolution_days * DAY
+    return _aged(_tickets(t), "created_at", eod, window).with_columns(
+        _value=_flag(_seconds("resolved_at", "created_at") <= window)
+    )
+
+
+def fcr_rate(t, p, eod):
+    resolved = _tickets(t).filter(
+        ~nw.col("resolved_at").is_null() & ~nw.col("contacts").is_null() & ~nw.col("reopened").is_null()
+    )
+    return resolved.with_columns(_value=((nw.col("contacts") == 1) & ~nw.col("reopened")).cast(F))
+
+
+def reopen_rate(t, p, eod):
+    resolved = _tickets(t).filter(~nw.col("resolved_at").is_null() & ~nw.col("reopened").is_null())
+    return resolved.with_columns(_value=nw.col("reopened").cast(F))
+
+
+def _delivered_with_first_followup(t: Tables) -> nw.LazyFrame:
+    """Delivered orders, each with ``_first_followup``: the first follow-up sent at or after delivery."""
+    delivered = t["orders"].filter(~nw.col("delivered_at").is_null())
+    if "followups" in t:
+        sends = t["followups"].select("order_id", _sent=nw.col("sent_at"))
+    else:  # no follow-up table: the KPI is skipped upstream; kept total for clarity
+        sends = delivered.select("order_id", _sent=nw.col("delivered_at")).filter(nw.lit(False))
+    first = (
+        delivered.select("order_id", "delivered_at")
+        .join(sends, on="order_id", how="inner")
+        .filter(nw.col("_sent") >= nw.col("delivered_at"))
+        .group_by("order_id")
+        .agg(_first_followup=nw.col("_sent").min())
+    )
+    return delivered.join(first, on="order_id", how="left").with_columns(_anchor=nw.col("delivered_at"))
+
+
+def followup_coverage(t, p, eod):
+    window = p.followup_days * DAY
+    units = _aged(_delivered_with_first_followup(t), "delivered_at", eod, window)
+    return units.with_columns(_value=_flag(_seconds("_first_followup", "delivered_at") <= window))
+
+
+def followup_latency_days(t, p, eod):
+    window = p.followup_days * DAY
+    units = _aged(_delivered_with_first_followup(t), "delivered_at", eod, window)
+    lag = _seconds("_first_followup", "delivered_at")
+    return units.filter(lag <= window).with_columns(_value=lag / DAY)
+
+
+def personalization_rate(t, p, eod):
+    return (
+        t["followups"]
+        .filter(~nw.col("personalized").is_null())
+        .with_columns(_anchor=nw.col("sent_at"), _value=nw.col("personalized").cast(F))
+    )
+
+
+def promises_are_whole_days(orders: nw.LazyFrame) -> bool:
+    """True when every promised_at is at midnight UTC: promises are then whole days."""
+    ts = nw.col("promised_at")
+    off_midnight = (ts.dt.hour() * 3600 + ts.dt.minute() * 60 + ts.dt.second()) != 0
+    counted = (
+        orders.filter(~ts.is_null())
+        .select(n=nw.len(), off=off_midnight.cast(F).sum())
+        .collect()
+        .rows(named=True)[0]
+    )
+    return counted["n"] > 0 and (counted["off"] or 0) == 0
+
+
+def on_time_delivery_rate(t, p, eod):
+    orders = t["orders"].filter(~nw.col("delivered_at").is_null() & ~nw.col("promised_at").is_null())
+    late_by = _seconds("delivered_at", "promised_at")
+    # a whole-day promise is kept by a delivery any time on the promised day
+    on_time = late_by < DAY if promises_are_whole_days(t["orders"]) else late_by <= 0
+    return orders.with_columns(_anchor=nw.col("delivered_at"), _value=on_time.cast(F))
+
+
+def delivery_days(t, p, eod):
+    return (
+        t["orders"]
+        .filter(~nw.col("delivered_at").is_null())
+        .with_columns(_anchor=nw.col("delivered_at"), _value=_seconds("delivered_at", "ordered_at") / DAY)
+    )
+
+
+def _first_orders(t: Tables) -> nw.LazyFrame:
+    """Each customer's first order (ties on time broken by the smallest order_id)."""
+    orders = t["orders"]
+    first_time = orders.group_by("customer_id").agg(_first=nw.col("ordered_at").min())
+    first_id = (
+        orders.join(first_time, on="customer_id", how="inner")
+        .filter(nw.col("ordered_at") == nw.col("_first"))
+        .group_by("customer_id")
+        .agg(_first_id=nw.col("order_id").min())
+    )
+    return (
+        orders.join(first_id.select(order_id=nw.col("_first_id")), on="order_id", how="inner")
+        .with_columns(_anchor=nw.col("ordered_at"))
+    )
+
+
+def _cohort_flag(t: Tables, events: nw.LazyFrame, when: str, days: float, eod: datetime, count_first: bool):
+    """First orders old enough for a ``days`` window, flagged when an event falls inside it."""
+    window = days * DAY
+    firsts = _aged(_first_orders(t), "_anchor", eod, window)
+    starts = firsts.select("customer_id", _start=nw.col("_anchor"))
+    lag = (nw.col(when) - nw.col("_start")).dt.total_seconds().cast(F)
+    hits = (
+        events.select("customer_id", when)
+        .join(starts, on="customer_id", how="inner")
+        .filter((lag >= 0) & (lag <= window))
+        .group_by("customer_id")
+        .agg(_hits=nw.len())
+    )
+    needed = 2 if count_first else 1  # the first order itself sits in its own window
+    return firsts.join(hits, on="customer_id", how="left").with_columns(
+        _value=_flag(nw.col("_hits") >= needed)
+    )
+
+
+def repeat_purchase_rate(t, p, eod):
+    return _cohort_flag(t, t["orders"], "ordered_at", p.repeat_days, eod, count_first=True)
+
+
+def referral_rate(t, p, eod):
+    return _cohort_flag(t, t["referrals"], "referred_at", p.referral_days, eod, count_first=False)
+
+
+DEFINITIONS: dict[str, Definition] = {
+    f.__name__: f
+    for f in [
+        csat, csat_mean, nps, ces_mean, survey_response_rate,
+        first_response_hours, first_response_sla, resolution_hours, resolution_rate,
+        fcr_rate, reopen_rate, followup_coverage, followup_latency_days, personalization_rate,
+        on_time_delivery_rate, delivery_days, repeat_purchase_rate, referral_rate,
+    ]
+}

@@ -1,0 +1,311 @@
+"""The KPI engine: every catalog KPI by period and segment, each with n and a 95% CI.
+
+The definitions (:mod:`gapkit.definitions`) are narwhals expressions; this module cuts the
+tables at ``as_of``, picks an engine (pandas by default, DuckDB for data larger than memory),
+aggregates each KPI to sufficient statistics in that engine, and only then brings the small
+aggregated table into pandas to attach intervals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta, timezone
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from gapkit.catalog import CATALOG, KPIS, MEDIAN, MIN_N, NPS, SHARE, KPI
+from gapkit.definitions import DEFINITIONS, Params
+from gapkit.errors import ConfigError
+from gapkit.schema import TABLES
+
+log = logging.getLogger("gapkit")
+
+KPI_COLUMNS = [
+    "kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better",
+    "label", "ci_method", "small_n",
+]
+MISSING_SEGMENT = "(missing)"
+ENGINES = ("pandas", "duckdb")
+Z95 = stats.norm.ppf(0.975)
+
+
+def end_of_day(as_of: str | date | datetime) -> datetime:
+    """The last instant of the ``as_of`` day in UTC; later events are ignored."""
+    day = pd.Timestamp(as_of).date()
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+
+
+def kpis(
+    data: Mapping,
+    as_of: str | date | datetime,
+    by: Sequence[str] = (),
+    period: str | None = None,
+    kpis: Sequence[str] | None = None,
+    params: Params | Mapping | None = None,
+    engine: str = "pandas",
+) -> pd.DataFrame:
+    """Compute the KPI table: one row per kpi x period x segment, with n and a 95% CI.
+
+    Parameters
+    ----------
+    data : ``gapkit.load(...)`` result, any mapping of table name to DataFrame, or
+        ``gapkit.scan(...)`` (DuckDB relations over Parquet files).
+    as_of : report date; events after the end of that day (UTC) are ignored.
+    by : segment columns; each gives rows beside the "all" rows.
+    period : "M" for calendar months beside the "all" rows, None for "all" only.
+    kpis : KPI ids to compute (default: the whole catalog).
+    params : windows (sla_hours, resolution_days, followup_days, repeat_days, referral_days).
+    engine : "pandas" or "duckdb"; the same definitions run on both.
+
+    Returns
+    -------
+    DataFrame with columns kpi, period, segment_by, segment, n, value, ci_low, ci_high, unit,
+    better, label, ci_method, small_n. KPIs that cannot be computed from the tables present
+    are listed with the reason in ``result.attrs["skipped"]``.
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> gapkit.kpis(data, as_of="2025-06-30", by=["segment"])
+    """
+    if period not in (None, "M"):
+        raise ConfigError(f"period must be 'M' (calendar months) or None, not {period!r}")
+    if isinstance(by, str):
+        by = [by]
+    params = _params(params)
+    wanted = list(kpis) if kpis is not None else [k.id for k in CATALOG]
+    unknown = [k for k in wanted if k not in KPIS]
+    if unknown:
+        raise ConfigError(f"unknown KPI id(s) {unknown}; known: {list(KPIS)}")
+    eod = end_of_day(as_of)
+    tables = _as_of_view(_lazy_tables(data, engine), eod)
+
+    results, skipped = [], {}
+    for kpi_id in wanted:
+        kpi = KPIS[kpi_id]
+        reason = _why_not(kpi, tables)
+        if reason:
+            skipped[kpi_id] = reason
+            log.info("kpi %s skipped: %s", kpi_id, reason)
+            continue
+        units = DEFINITIONS[kpi_id](tables, params, eod)
+        results.append(_summarise(kpi, units, tables, by, period))
+    out = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=KPI_COLUMNS)
+    out = out[KPI_COLUMNS]
+    out.attrs["skipped"] = skipped
+    out.attrs["as_of"] = str(pd.Timestamp(as_of).date())
+    return out
+
+
+def _params(params) -> Params:
+    if params is None:
+        return Params()
+    if isinstance(params, Params):
+        return params
+    known = set(Params.__dataclass_fields__)
+    extra = set(params) - known
+    if extra:
+        raise ConfigError(f"unknown KPI parameter(s) {sorted(extra)}; known: {sorted(known)}")
+    return Params(**params)
+
+
+def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {ENGINES}, not {engine!r}")
+    frames = {}
+    connection = None
+    for name in data:
+        native = data[name]
+        if engine == "duckdb" and isinstance(native, pd.DataFrame):
+            if connection is None:
+                connection = duckdb_connection()
+            native = connection.from_df(native)
+        frames[name] = nw.from_native(native).lazy()
+    return frames
+
+
+def duckdb_connection():
+    """A DuckDB connection whose session time zone is UTC (month boundaries are UTC months)."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
+
+
+def _as_of_view(tables: dict[str, nw.LazyFrame], eod: datetime) -> dict[str, nw.LazyFrame]:
+    """Rows created after ``eod`` are dropped; later timestamps become "not yet happened"."""
+    cut = {}
+    for name, frame in tables.items():
+        spec = TABLES.get(name)
+        if spec is None:
+            cut[name] = frame
+            continue
+        columns = frame.collect_schema().names()
+        if spec.created and spec.created in columns:
+            frame = frame.filter(nw.col(spec.created) <= nw.lit(eod))
+        later = [
+            c.name for c in spec.columns
+            if c.kind == "timestamp" and c.name != spec.created and c.name in columns
+            and c.name not in ("promised_at", "end_at")  # plans, not events
+        ]
+        if later:
+            frame = frame.with_columns(
+                *[nw.when(nw.col(c) <= nw.lit(eod)).then(nw.col(c)).alias(c) for c in later]
+            )
+        cut[name] = frame
+    return cut
+
+
+def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame]) -> str | None:
+    missing = [t for t in kpi.tables if t not in tables]
+    if missing:
+        return f"needs table(s) {missing}"
+    for needed in kpi.columns:
+        table, column = needed.split(".")
+        if column not in tables[table].collect_schema().names():
+            return f"needs column {column} in {table}"
+    return None
+
+
+def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None) -> pd.DataFrame:
+    units = units.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
+    columns = set(units.collect_schema().names())
+    segments = []
+    for column in by:
+        if column in columns:
+            segments.append(column)
+        elif "customers" in tables and column in tables["customers"].collect_schema().names():
+            if "customer_id" in columns:
+                units = units.join(
+                    tables["customers"].select("customer_id", column), on="customer_id", how="left"
+                )
+                columns.add(column)
+                segments.append(column)
+    units = units.with_columns(
+        _period=nw.col("_anchor").dt.to_string("%Y-%m"), _all_periods=nw.lit("all"), _everyone=nw.lit("all")
+    )
+
+    pieces = []
+    for period_key in ["_all_periods"] + (["_period"] if period else []):
+        for segment in [None] + segments:
+            keys = [period_key, segment or "_everyone"]
+            stats_ = _aggregate(kpi, units, keys)
+            stats_ = stats_.rename(columns={keys[0]: "period", keys[1]: "segment"})
+            if period_key == "_all_periods":
+                stats_["period"] = "all"
+            stats_["segment_by"] = segment or "all"
+            stats_["segment"] = "all" if segment is None else _segment_labels(stats_["segment"])
+            pieces.append(stats_)
+    table = pd.concat(pieces, ignore_index=True)
+    table = _attach_intervals(kpi, table)
+    table["kpi"] = kpi.id
+    table["unit"] = kpi.unit
+    table["better"] = kpi.better
+    table["label"] = kpi.label
+    table["ci_method"] = kpi.ci_method
+    order = {"all": 0, **{column: i + 1 for i, column in enumerate(by)}}
+    table["_by_order"] = table["segment_by"].map(order)
+    table = table.sort_values(["_by_order", "segment", "period"], kind="stable").drop(columns="_by_order")
+    return table.reset_index(drop=True)
+
+
+def _segment_labels(values: pd.Series) -> pd.Series:
+    def label(v):
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return MISSING_SEGMENT
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return values.astype(object).map(label).astype("str")
+
+
+def _aggregate(kpi: KPI, units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
+    if kpi.kind == MEDIAN:
+        return _median_rows(units, keys)
+    value = nw.col("_value")
+    agg = units.group_by(keys).agg(n=value.count(), mean=value.mean(), sd=value.std(ddof=1))
+    return agg.collect("pandas").to_native()
+
+
+def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
+    """Median and order-statistic bounds per group, computed exactly on any engine.
+
+    The engine ranks values within each group and returns only the rows near the middle
+    (a band of about 2.5 standard errors of rank on each side, enough for the exact binomial
+    bounds); pandas then picks the median and the two bounding order statistics.
+    """
+    rank = nw.col("_value").rank(method="ordinal").over(*keys)
+    ranked = units.select(*keys, "_value").with_columns(_r=rank, _n=nw.len().over(*keys))
+    band = (2 * nw.col("_r") - nw.col("_n")) ** 2 <= 6 * nw.col("_n") + 36
+    near = ranked.filter(band).collect("pandas").to_native()
+    rows = []
+    for group, g in near.groupby(keys, dropna=False, sort=False):
+        n = int(g["_n"].iloc[0])
+        by_rank = dict(zip(g["_r"].astype(int), g["_value"].astype(float)))
+        middle = (by_rank[(n + 1) // 2] + by_rank[n // 2 + 1]) / 2
+        low_rank, high_rank = median_bound_ranks(n)
+        rows.append(
+            dict(
+                zip(keys, group),
+                n=n,
+                mean=middle,
+                ci_low=by_rank[low_rank] if low_rank else np.nan,
+                ci_high=by_rank[high_rank] if high_rank else np.nan,
+            )
+        )
+    return pd.DataFrame(rows, columns=keys + ["n", "mean", "ci_low", "ci_high"])
+
+
+def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | None]:
+    """Ranks (1-based) of the order statistics bounding a distribution-free CI for the median.
+
+    The interval [x_(l), x_(n+1-l)] covers the median with probability 1 - 2 P(B <= l - 1),
+    B ~ Binomial(n, 1/2); l is the largest rank for which that is at least ``level``.
+    Returns (None, None) when even [x_(1), x_(n)] falls short (n < 6 at 95%).
+    """
+    alpha = 1 - level
+    l = int(stats.binom.ppf(alpha / 2, n, 0.5))  # smallest k with P(B <= k) >= alpha/2
+    if stats.binom.cdf(l, n, 0.5) > alpha / 2:
+        l -= 1
+    if l < 0:
+        return None, None
+    return l + 1, n - l
+
+
+def _attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
+    n = table["n"].to_numpy(dtype=float)
+    mean = table["mean"].to_numpy(dtype=float)
+    small = n < MIN_N[kpi.kind]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kpi.kind == SHARE:
+            successes = np.round(mean * n)
+            low, high = proportion_confint(successes, np.maximum(n, 1), alpha=0.05, method="wilson")
+            value = mean
+        elif kpi.kind == NPS:
+            # variance of the +1/0/-1 score: p_promoters + p_detractors - nps^2
+            sd = table["sd"].to_numpy(dtype=float)
+            variance = sd**2 * (n - 1) / n
+            half = Z95 * np.sqrt(variance / n)
+            value, low, high = 100 * mean, 100 * (mean - half), 100 * (mean + half)
+            low, high = np.clip(low, -100, 100), np.clip(high, -100, 100)
+        elif kpi.kind == MEDIAN:
+            value, low, high = mean, table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
+        else:
+            sd = table["sd"].to_numpy(dtype=float)
+            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+            value, low, high = mean, mean - half, mean + half
+    # float round-off (e.g. Wilson's bound at 0 successes) must not leave -2e-17 in a report
+    low, high = np.where(np.abs(low) < 1e-12, 0.0, low), np.where(np.abs(high) < 1e-12, 0.0, high)
+    low, high = np.where(small, np.nan, low), np.where(small, np.nan, high)
+    out = table.drop(columns=[c for c in ("mean", "sd", "ci_low", "ci_high") if c in table.columns])
+    out["n"] = table["n"].astype("int64")
+    out["value"], out["ci_low"], out["ci_high"] = value, low, high
+    out["small_n"] = small
+    return out
