@@ -1,0 +1,141 @@
+"""Invariants (hypothesis) and coverage by simulation of the KPI intervals."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gapkit
+
+AS_OF = "2025-06-30"
+ORDERS = pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2025-01-01"]})
+
+
+def survey_frame(scores, segments):
+    n = len(scores)
+    return pd.DataFrame(
+        {
+            "response_id": [f"r{i}" for i in range(n)],
+            "customer_id": "c1",
+            "sent_at": "2025-02-01",
+            "answered_at": [f"2025-{1 + (i % 5) + 1:02d}-15" for i in range(n)],
+            "csat": scores,
+            "nps": [min(10, 2 * s) if s is not None else None for s in scores],
+            "team": segments,
+        }
+    )
+
+
+scores = st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scores=scores, data=st.data())
+def test_every_interval_brackets_its_value_and_shares_stay_in_0_1(scores, data):
+    teams = data.draw(st.lists(st.sampled_from(["x", "y", None]), min_size=len(scores), max_size=len(scores)))
+    table = gapkit.kpis(
+        gapkit.validate({"orders": ORDERS, "surveys": survey_frame(scores, teams)}),
+        as_of=AS_OF, by=["team"], period="M", kpis=["csat", "csat_mean", "nps"],
+    )
+    bounded = table[~table.small_n]
+    assert (bounded.ci_low <= bounded.value + 1e-12).all() and (bounded.value <= bounded.ci_high + 1e-12).all()
+    shares = table[table.unit == "share"]
+    assert shares.value.between(0, 1).all() and shares.ci_low.between(0, 1).all() and shares.ci_high.between(0, 1).all()
+    assert table[table.small_n][["ci_low", "ci_high"]].isna().all().all()
+    overall = table[(table.period == "all") & (table.segment_by == "all") & (table.kpi == "csat")]
+    assert overall.n.sum() == sum(s is not None for s in scores)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scores=scores, bad=st.sampled_from(["csat_out_of_range", "orphan_ticket", "duplicate_id", "bad_time"]))
+def test_a_rejected_row_never_changes_a_kpi(scores, bad):
+    frame = survey_frame(scores, ["x"] * len(scores))
+    broken = frame.iloc[[0]].copy()
+    broken["response_id"] = "extra"
+    if bad == "csat_out_of_range":
+        broken["csat"] = 9
+    elif bad == "orphan_ticket":
+        broken["ticket_id"] = "no-such-ticket"
+    elif bad == "duplicate_id":
+        broken["response_id"] = frame.loc[0, "response_id"]
+    else:
+        broken["answered_at"] = "2025-01-01"  # before sent_at
+    tickets = pd.DataFrame({"ticket_id": ["t1"], "customer_id": ["c1"], "created_at": ["2025-01-01"]})
+    clean = gapkit.validate({"orders": ORDERS, "tickets": tickets, "surveys": frame})
+    dirty = gapkit.validate({"orders": ORDERS, "tickets": tickets, "surveys": pd.concat([frame, broken])})
+    assert len(dirty.rejects) >= 1 and dirty.counts.set_index("table").loc["surveys", "rejected"] == 1
+    kw = dict(as_of=AS_OF, by=["team"], period="M", kpis=["csat", "nps", "survey_response_rate"])
+    pd.testing.assert_frame_equal(gapkit.kpis(clean, **kw), gapkit.kpis(dirty, **kw))
+
+
+# --- coverage: many independent groups with a known true value, one call -------------------
+
+GROUPS, PER_GROUP = 1000, 60
+
+
+def simulated_surveys(seed):
+    rng = np.random.default_rng(seed)
+    csat_p = np.array([0.05, 0.1, 0.15, 0.35, 0.35])  # P(csat = 1..5)
+    nps_p = np.full(11, 0.04)
+    nps_p[9:] = 0.2
+    nps_p /= nps_p.sum()
+    n = GROUPS * PER_GROUP
+    frame = pd.DataFrame(
+        {
+            "response_id": np.arange(n).astype(str),
+            "customer_id": "c1",
+            "sent_at": "2025-02-01",
+            "answered_at": "2025-02-02",
+            "csat": rng.choice(np.arange(1, 6), size=n, p=csat_p),
+            "nps": rng.choice(np.arange(11), size=n, p=nps_p),
+            "group": np.repeat(np.arange(GROUPS), PER_GROUP).astype(str),
+        }
+    )
+    truth = {
+        "csat": csat_p[3:].sum(),
+        "csat_mean": (np.arange(1, 6) * csat_p).sum(),
+        "nps": 100 * (nps_p[9:].sum() - nps_p[:7].sum()),
+    }
+    return frame, truth
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_intervals_cover_planted_values_at_about_95_percent(engine):
+    frame, truth = simulated_surveys(seed=11)
+    table = gapkit.kpis(gapkit.validate({"orders": ORDERS, "surveys": frame}), as_of=AS_OF, by=["group"],
+                        kpis=list(truth), engine=engine)
+    groups = table[table.segment_by == "group"]
+    for kpi, true_value in truth.items():
+        rows = groups[groups.kpi == kpi]
+        assert len(rows) == GROUPS
+        coverage = ((rows.ci_low <= true_value) & (true_value <= rows.ci_high)).mean()
+        # 1000 groups: the coverage estimate's standard error is ~0.007
+        assert 0.925 <= coverage <= 0.975, (kpi, coverage)
+        print(f"{engine} {kpi}: coverage {coverage:.3f}")
+        # unbiased: the average of 1000 estimates within 4 standard errors of the truth
+        assert abs(rows.value.mean() - true_value) < 4 * rows.value.std() / np.sqrt(GROUPS), kpi
+
+
+def test_median_interval_covers_a_planted_median():
+    rng = np.random.default_rng(5)
+    n = GROUPS * 30
+    true_median_hours = 6.0
+    hours = rng.lognormal(np.log(true_median_hours), 1.0, size=n)
+    created = pd.Timestamp("2025-03-01", tz="UTC")
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": np.arange(n).astype(str),
+            "customer_id": "c1",
+            "created_at": created,
+            "first_response_at": created + pd.to_timedelta(np.round(hours * 3600), unit="s"),
+            "queue": np.repeat(np.arange(GROUPS), 30).astype(str),
+        }
+    )
+    table = gapkit.kpis(gapkit.validate({"orders": ORDERS, "tickets": tickets}), as_of=AS_OF, by=["queue"],
+                        kpis=["first_response_hours"])
+    rows = table[table.segment_by == "queue"]
+    coverage = ((rows.ci_low <= true_median_hours) & (true_median_hours <= rows.ci_high)).mean()
+    # exact order-statistic intervals are conservative: at n = 30 the nominal level is 95.7%
+    print(f"first_response_hours median: coverage {coverage:.3f}")
+    assert 0.935 <= coverage <= 0.985, coverage
