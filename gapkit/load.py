@@ -349,3 +349,42 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
             reasons.append(check)
     cases["reason"] = reasons
     return cases[["index", "column", "reason"]].drop_duplicates()
+
+
+def scan(path: str | Path, connection=None) -> dict:
+    """Open the Parquet tables of a folder lazily in DuckDB, for data larger than memory.
+
+    Returns a mapping from table name to a DuckDB relation that ``gapkit.kpis(...,
+    engine="duckdb")`` reads without loading it into pandas. Unlike :func:`load`, ``scan``
+    does not check rows (checking would mean reading everything): use it on tables written by
+    ``gapkit.load(...)`` (see :func:`write_parquet`) or otherwise already validated.
+
+    Examples
+    --------
+    >>> tables = gapkit.scan("warehouse/export")
+    >>> gapkit.kpis(tables, as_of="2025-06-30", engine="duckdb")
+    """
+    from gapkit.kpis import duckdb_connection
+
+    folder = Path(path)
+    connection = connection or duckdb_connection()
+    relations = {}
+    for name in LOAD_ORDER:
+        file = folder / f"{name}.parquet"
+        if file.exists():
+            relations[name] = connection.read_parquet(str(file))
+    if "orders" not in relations:
+        raise InputError(f"{folder}: no orders.parquet; scan reads Parquet only (use gapkit.load for CSV).")
+    return relations
+
+
+def write_parquet(data: Data, path: str | Path) -> list[Path]:
+    """Write the kept rows of every table as Parquet, ready for :func:`scan`."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in data.items():
+        file = folder / f"{name}.parquet"
+        frame.to_parquet(file, index=False)
+        written.append(file)
+    return written
