@@ -13,11 +13,11 @@ Examples
 from gapkit.catalog import CATALOG, KPIS, catalog
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, GapkitError, InputError
-from gapkit.kpis import kpis
+from gapkit.kpis import kpis, units
 from gapkit.load import Data, load, scan, validate, write_parquet
 
 __all__ = [
     "CATALOG", "KPIS", "ConfigError", "Data", "GapkitError", "InputError", "Params",
-    "catalog", "kpis", "load", "scan", "validate", "write_parquet",
+    "catalog", "kpis", "load", "units", "scan", "validate", "write_parquet",
 ]
 __version__ = "0.1.0"

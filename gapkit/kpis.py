@@ -102,6 +102,59 @@ def kpis(
     return out
 
 
+def units(
+    data: Mapping,
+    kpi: str,
+    as_of: str | date | datetime,
+    by: Sequence[str] = (),
+    params: Params | Mapping | None = None,
+    engine: str = "pandas",
+) -> pd.DataFrame:
+    """The units one KPI counts, one row each, as pandas: for unit-level models (impact, drivers).
+
+    Columns: the unit's own columns, the ``by`` columns (joined from customers when needed),
+    ``anchor`` (the timestamp that places it in a period), ``period`` (YYYY-MM) and ``value``
+    (0/1 for shares, the score for means, +1/0/-1 for NPS, the duration for medians).
+    Aggregating ``value`` the KPI's way gives exactly the ``gapkit.kpis`` figure.
+
+    Examples
+    --------
+    >>> u = gapkit.units(gapkit.load("data/sample"), "repeat_purchase_rate", as_of="2025-06-30", by=["segment"])
+    >>> u.groupby("segment")["value"].mean()
+    """
+    if kpi not in KPIS:
+        raise ConfigError(f"unknown KPI id {kpi!r}; known: {list(KPIS)}")
+    eod = end_of_day(as_of)
+    tables = _as_of_view(_lazy_tables(data, engine), eod)
+    reason = _why_not(KPIS[kpi], tables)
+    if reason:
+        raise ConfigError(f"KPI {kpi} cannot be computed from these tables: {reason}")
+    frame = DEFINITIONS[kpi](tables, _params(params), eod)
+    frame, _ = _with_segments(frame, tables, [by] if isinstance(by, str) else by)
+    frame = frame.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
+    frame = frame.with_columns(_period=nw.col("_anchor").dt.to_string("%Y-%m"))
+    out = frame.collect("pandas").to_native()
+    out = out.rename(columns={"_anchor": "anchor", "_value": "value", "_period": "period"})
+    return out[[c for c in out.columns if not c.startswith("_")]].reset_index(drop=True)
+
+
+def _with_segments(units: nw.LazyFrame, tables, by: Sequence[str]) -> tuple[nw.LazyFrame, list[str]]:
+    """Make every ``by`` column available on the units: own column first, else from customers."""
+    columns = set(units.collect_schema().names())
+    segments = []
+    for column in by:
+        if column in columns:
+            segments.append(column)
+        elif "customers" in tables and column in tables["customers"].collect_schema().names():
+            if "customer_id" in columns:
+                units = units.join(
+                    tables["customers"].select("customer_id", column), on="customer_id", how="left"
+                )
+                columns.add(column)
+                segments.append(column)
+    return units, segments
+
+
 def _params(params) -> Params:
     if params is None:
         return Params()
@@ -175,18 +228,7 @@ def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame]) -> str | None:
 
 def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None) -> pd.DataFrame:
     units = units.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
-    columns = set(units.collect_schema().names())
-    segments = []
-    for column in by:
-        if column in columns:
-            segments.append(column)
-        elif "customers" in tables and column in tables["customers"].collect_schema().names():
-            if "customer_id" in columns:
-                units = units.join(
-                    tables["customers"].select("customer_id", column), on="customer_id", how="left"
-                )
-                columns.add(column)
-                segments.append(column)
+    units, segments = _with_segments(units, tables, by)
     units = units.with_columns(
         _period=nw.col("_anchor").dt.to_string("%Y-%m"), _all_periods=nw.lit("all"), _everyone=nw.lit("all")
     )

@@ -332,3 +332,16 @@ def test_columns_follow_the_contract():
 def test_median_bound_ranks_match_binomial_tables(n, expected):
     # reference ranks from the exact binomial (e.g. Conover, Practical Nonparametric Statistics, table A3)
     assert median_bound_ranks(n) == expected
+
+
+def test_units_aggregate_to_the_kpi(engine):
+    data = gapkit.validate({"orders": ORDERS, "followups": FOLLOWUPS,
+                            "customers": pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c4"],
+                                                       "segment": ["A", "B", "A", "B"]})})
+    unit_rows = gapkit.units(data, "followup_coverage", as_of=AS_OF, by=["segment"], engine=engine)
+    assert {"order_id", "customer_id", "segment", "anchor", "period", "value"} <= set(unit_rows.columns)
+    table = gapkit.kpis(data, as_of=AS_OF, by=["segment"], kpis=["followup_coverage"], engine=engine)
+    by_segment = table[table.segment_by == "segment"].set_index("segment")
+    for segment, group in unit_rows.groupby("segment"):
+        assert by_segment.loc[segment, "n"] == len(group)
+        assert by_segment.loc[segment, "value"] == pytest.approx(group.value.mean())
