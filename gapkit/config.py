@@ -1,0 +1,165 @@
+"""The run configuration (``gapkit.yml``): every key optional, command-line flags override it.
+
+Examples
+--------
+>>> config = gapkit.config.read("gapkit.yml", as_of="2025-06-30")
+>>> config.goals[0].kpi
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from gapkit.catalog import KPIS
+from gapkit.definitions import Params
+from gapkit.errors import ConfigError
+
+DEFAULT_AS_OF = "2025-06-30"
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A desired state: ``kpi`` (in ``segment`` of ``segment_by``, or everyone) at ``target`` by ``deadline``."""
+
+    id: str
+    kpi: str
+    target: float
+    deadline: str
+    segment_by: str = "all"
+    segment: str = "all"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs; see README "Configuration" for each key."""
+
+    data: str = "data/sample"
+    as_of: str = DEFAULT_AS_OF
+    out: str | None = None
+    segments: tuple[str, ...] = ("segment", "channel")
+    params: Params = Params()
+    goals: tuple[Goal, ...] = ()
+    impact_kpis: tuple[str, ...] = ("csat", "repeat_purchase_rate")
+    valuation: tuple[dict, ...] = ()
+    intangibles: tuple[dict, ...] = ()
+    language: str = "en"
+    seed: int = 2025
+    source: str = ""
+
+    def replace(self, **changes) -> Config:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def out_dir(self) -> str:
+        return self.out or f"reports/{self.as_of}"
+
+    def to_dict(self) -> dict:
+        """Plain values, for papermill parameters and run.json."""
+        return {
+            "data": self.data,
+            "as_of": self.as_of,
+            "out": self.out_dir,
+            "segments": list(self.segments),
+            "params": dataclasses.asdict(self.params),
+            "goals": [dataclasses.asdict(g) for g in self.goals],
+            "impact": {"kpis": list(self.impact_kpis)},
+            "valuation": [dict(v) for v in self.valuation],
+            "intangibles": [dict(v) for v in self.intangibles],
+            "language": self.language,
+            "seed": self.seed,
+        }
+
+
+def read(path: str | Path | None = None, **overrides) -> Config:
+    """Read ``gapkit.yml`` (or defaults when ``path`` is None) and apply non-None ``overrides``."""
+    raw: dict = {}
+    source = ""
+    if path is not None:
+        file = Path(path)
+        if not file.exists():
+            raise ConfigError(f"{file}: no such config file. Create it (see README) or drop --config.")
+        try:
+            raw = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{file}: not valid YAML ({err}).") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{file}: expected a mapping of keys (data, as_of, goals, ...) at the top.")
+        source = str(file)
+    return from_dict(raw, source=source).replace(**overrides)
+
+
+def from_dict(raw: dict, source: str = "") -> Config:
+    where = source or "config"
+    known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
+             "language", "seed"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}.")
+    params = raw.get("params") or {}
+    extra = sorted(set(params) - set(Params.__dataclass_fields__))
+    if extra:
+        raise ConfigError(f"{where}: unknown params {extra}; known: {sorted(Params.__dataclass_fields__)}.")
+    impact = raw.get("impact") or {}
+    impact_kpis = tuple(impact.get("kpis", Config.impact_kpis))
+    for kpi in impact_kpis:
+        _check_kpi(kpi, f"{where}: impact.kpis")
+    return Config(
+        data=str(raw.get("data", Config.data)),
+        as_of=_date(raw.get("as_of", DEFAULT_AS_OF), f"{where}: as_of"),
+        out=raw.get("out"),
+        segments=tuple(raw.get("segments", Config.segments)),
+        params=Params(**params),
+        goals=tuple(_goal(g, i, where) for i, g in enumerate(raw.get("goals") or [])),
+        impact_kpis=impact_kpis,
+        valuation=tuple(raw.get("valuation") or ()),
+        intangibles=tuple(raw.get("intangibles") or ()),
+        language=str(raw.get("language", "en")),
+        seed=int(raw.get("seed", Config.seed)),
+        source=source,
+    )
+
+
+def _goal(raw: dict, index: int, where: str) -> Goal:
+    label = f"{where}: goals[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{label}: expected a mapping with id, kpi, target, deadline.")
+    missing = [k for k in ("kpi", "target", "deadline") if k not in raw]
+    if missing:
+        raise ConfigError(f"{label}: missing {missing}; a goal needs kpi, target and deadline.")
+    _check_kpi(raw["kpi"], f"{label}.kpi")
+    try:
+        target = float(raw["target"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"{label}.target: {raw['target']!r} is not a number.") from None
+    segment_by = str(raw.get("segment_by", "all"))
+    segment = str(raw.get("segment", "all"))
+    if (segment_by == "all") != (segment == "all"):
+        raise ConfigError(f"{label}: give both segment_by and segment, or neither (everyone).")
+    return Goal(
+        id=str(raw.get("id") or f"{raw['kpi']}-{segment}"),
+        kpi=raw["kpi"],
+        target=target,
+        deadline=_date(raw["deadline"], f"{label}.deadline"),
+        segment_by=segment_by,
+        segment=segment,
+    )
+
+
+def _check_kpi(kpi: str, label: str) -> None:
+    if kpi not in KPIS:
+        raise ConfigError(f"{label}: unknown KPI {kpi!r}; known: {', '.join(KPIS)}.")
+
+
+def _date(value, label: str) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return pd.Timestamp(str(value)).date().isoformat()
+    except (ValueError, TypeError):
+        raise ConfigError(f"{label}: {value!r} is not a date; write YYYY-MM-DD.") from None

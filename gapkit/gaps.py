@@ -1,0 +1,170 @@
+"""Gap identification: current against desired, tested, adjusted for many goals, prioritised.
+
+For each goal: the current value with n and CI, the target, the signed gap (positive = a
+shortfall whatever the KPI's direction), the relative gap, a one-sided test of "meets the
+target", Benjamini-Hochberg adjustment across goals, and a status:
+
+- ``insufficient_data``: too few units for an interval;
+- ``met``: the current value is at or past the target;
+- ``shortfall``: short of the target and the test says so (p_adj < alpha);
+- ``not_significant``: short of the target by less than the noise at this n.
+
+The tests: exact binomial for shares (statsmodels ``binom_test``), one-sample t for means and
+a z test with the NPS variance for NPS (standard errors taken from the KPI's own interval), and
+the sign test for medians (on the units, via ``gapkit.units``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import binom_test
+
+from gapkit.catalog import KPIS, MEDIAN, NPS, SHARE
+from gapkit.goals import baseline_row
+
+GAP_COLUMNS = [
+    "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
+    "gap_rel", "p_value", "p_adj", "status", "importance", "priority",
+]
+ALPHA = 0.05
+
+
+def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, unit_values=None) -> float:
+    """One-sided p-value of H0 "the KPI meets the target" against "it falls short"."""
+    n, value = int(row["n"]), float(row["value"])
+    shortfall_side = "smaller" if better == "higher" else "larger"
+    if kind == SHARE:
+        if not 0 < target < 1:
+            # a target of 100% (or 0%) is missed by a single miss: no sampling question left
+            return 0.0 if (value < target if better == "higher" else value > target) else 1.0
+        successes = int(round(value * n))
+        return float(binom_test(successes, n, prop=target, alternative=shortfall_side))
+    if kind == MEDIAN:
+        if unit_values is None or len(unit_values) == 0:
+            return float("nan")
+        values = np.asarray(unit_values, dtype=float)
+        worse = int((values < target).sum() if better == "higher" else (values > target).sum())
+        decided = int((values != target).sum())
+        if decided == 0:
+            return 1.0
+        # sign test: if the median met the target, a unit would be worse than it at most half the time
+        return float(stats.binomtest(worse, decided, 0.5, alternative="greater").pvalue)
+    half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
+    if not np.isfinite(half):
+        return float("nan")
+    if half == 0:
+        return 0.0 if (value < target if better == "higher" else value > target) else 1.0
+    if kind == NPS:
+        z = (value - target) / (half / 1.959964)
+        return float(stats.norm.cdf(z) if better == "higher" else stats.norm.sf(z))
+    se = half / stats.t.ppf(0.975, n - 1)
+    t = (value - target) / se
+    return float(stats.t.cdf(t, n - 1) if better == "higher" else stats.t.sf(t, n - 1))
+
+
+@dataclass(frozen=True)
+class GapResult:
+    """The gap table (``.table``, gaps.csv) with a diverging-bar picture."""
+
+    table: pd.DataFrame
+
+    def summary(self) -> str:
+        counts = self.table["status"].value_counts()
+        parts = [f"{counts.get(s, 0)} {s.replace('_', ' ')}" for s in ("shortfall", "not_significant", "met",
+                                                                        "insufficient_data")]
+        return f"{len(self.table)} goals: " + ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return self.summary() + "\n" + self.table[["goal_id", "kpi", "segment", "current", "target", "gap",
+                                                   "p_adj", "status"]].to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        shown = self.table[["goal_id", "kpi", "segment", "n", "current", "target", "gap", "p_adj", "status",
+                            "priority"]]
+        return f"<p>{self.summary()}</p>" + shown.to_html(index=False, float_format=lambda v: f"{v:.3g}")
+
+    def plot(self, ax=None):
+        from gapkit.plots import gap_bars
+
+        return gap_bars(self.table, ax=ax)
+
+
+def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, drivers: pd.DataFrame | None = None,
+         params=None) -> GapResult:
+    """Compare each goal's current value with its target and say whether the gap is real.
+
+    Parameters
+    ----------
+    goals : goals from the config (``gapkit.config.Goal``).
+    kpi_table : ``gapkit.kpis`` output holding each goal's KPI and segment.
+    data, as_of, params : needed only for median KPIs (the sign test reads the units).
+    drivers : ``gapkit.drivers`` importance table (kpi, importance); sets ``importance``.
+
+    Examples
+    --------
+    >>> result = gapkit.gaps.gaps(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"]))
+    >>> result.table[["goal_id", "gap", "p_adj", "status"]]
+    """
+    rows = []
+    for goal in goals:
+        kpi = KPIS[goal.kpi]
+        row = baseline_row(kpi_table, goal)
+        record = {"goal_id": goal.id, "kpi": goal.kpi, "segment_by": goal.segment_by, "segment": goal.segment,
+                  "target": goal.target}
+        if row is None or bool(row["small_n"]) or row["n"] == 0:
+            record.update(n=0 if row is None else int(row["n"]), current=np.nan if row is None else row["value"],
+                          ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
+        else:
+            values = None
+            if kpi.kind == MEDIAN and data is not None:
+                from gapkit.kpis import units
+
+                by = [] if goal.segment_by == "all" else [goal.segment_by]
+                unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params)
+                if by:
+                    unit_rows = unit_rows[unit_rows[goal.segment_by].astype("str") == goal.segment]
+                values = unit_rows["value"].to_numpy()
+            record.update(n=int(row["n"]), current=float(row["value"]), ci_low=float(row["ci_low"]),
+                          ci_high=float(row["ci_high"]),
+                          p_value=shortfall_p_value(row, goal.target, kpi.kind, kpi.better, values))
+        sign = 1 if kpi.better == "higher" else -1
+        record["gap"] = sign * (goal.target - record["current"])
+        record["gap_rel"] = record["gap"] / abs(goal.target) if goal.target else np.nan
+        rows.append(record)
+    table = pd.DataFrame(rows, columns=[c for c in GAP_COLUMNS if c not in ("p_adj", "status", "importance",
+                                                                            "priority")])
+    table["p_adj"] = _bh(table["p_value"])
+    table["status"] = [_status(r) for r in table.itertuples(index=False)]
+    table["importance"] = _importance(table["kpi"], drivers)
+    shortfall = table["gap_rel"].clip(lower=0).where(table["status"] == "shortfall", 0.0)
+    # where no driver model speaks for a KPI, the gap alone ranks it (importance taken as 1)
+    table["priority"] = shortfall * table["importance"].fillna(1.0)
+    return GapResult(table[GAP_COLUMNS])
+
+
+def _bh(p_values: pd.Series) -> pd.Series:
+    adjusted = pd.Series(np.nan, index=p_values.index)
+    known = p_values.notna()
+    if known.any():
+        adjusted[known] = multipletests(p_values[known], alpha=ALPHA, method="fdr_bh")[1]
+    return adjusted
+
+
+def _status(row) -> str:
+    if row.n == 0 or not np.isfinite(row.current) or not np.isfinite(row.p_value):
+        return "insufficient_data"
+    if row.gap <= 0:
+        return "met"
+    return "shortfall" if row.p_adj < ALPHA else "not_significant"
+
+
+def _importance(kpis: pd.Series, drivers: pd.DataFrame | None) -> pd.Series:
+    if drivers is None or drivers.empty:
+        return pd.Series(np.nan, index=kpis.index)
+    weights = drivers.groupby("kpi")["importance"].max()
+    return kpis.map(weights).astype(float)

@@ -1,0 +1,357 @@
+"""Desired state: targets (given or proposed) and SMART checks made with numbers.
+
+Each goal's five letters get pass / warn / fail with a reason in words and numbers:
+
+- Specific: the KPI exists, the segment exists in the data; one metric, one population.
+- Measurable: a baseline with enough n, and a power calculation (statsmodels) of whether the
+  change to the target can be detected by the deadline at the expected volume.
+- Attainable: the monthly change needed against the historical trend (OLS slope of the monthly
+  series, with CI) and against what the best segment or month already achieves.
+- Relevant: the KPI is an outcome, or the driver analysis links it to one.
+- Time-bound: the deadline is after as_of and within a sane horizon; milestones are produced.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
+
+from gapkit.catalog import KPIS, MIN_N, NPS, SHARE
+from gapkit.config import Goal
+
+OUTCOME_KPIS = ("repeat_purchase_rate", "referral_rate", "csat", "csat_mean", "nps")
+HORIZON_MONTHS = 24
+ENOUGH_N = 30
+PASS, WARN, FAIL = "pass", "warn", "fail"
+LETTERS = ["specific", "measurable", "attainable", "relevant", "time_bound"]
+GOAL_COLUMNS = ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", *LETTERS, "reason"]
+
+
+def months_between(start: str, end: str) -> float:
+    """Months from ``start`` to ``end`` (fractional, 30.4375-day months)."""
+    return (pd.Timestamp(end) - pd.Timestamp(start)).days / 30.4375
+
+
+def baseline_row(kpi_table: pd.DataFrame, goal: Goal) -> pd.Series | None:
+    """The goal's current KPI row (all periods) from a ``gapkit.kpis`` table, or None."""
+    rows = kpi_table[
+        (kpi_table["kpi"] == goal.kpi)
+        & (kpi_table["period"] == "all")
+        & (kpi_table["segment_by"] == goal.segment_by)
+        & (kpi_table["segment"] == goal.segment)
+    ]
+    return rows.iloc[0] if len(rows) else None
+
+
+def monthly_series(kpi_table: pd.DataFrame, goal: Goal) -> pd.DataFrame:
+    rows = kpi_table[
+        (kpi_table["kpi"] == goal.kpi)
+        & (kpi_table["period"] != "all")
+        & (kpi_table["segment_by"] == goal.segment_by)
+        & (kpi_table["segment"] == goal.segment)
+    ]
+    return rows.sort_values("period").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """OLS slope per month of a monthly KPI series (weighted by n), with its 95% CI."""
+
+    slope: float
+    ci_low: float
+    ci_high: float
+    months: int
+
+
+def trend(series: pd.DataFrame) -> Trend | None:
+    """Slope of ``value`` over months, weighted by each month's n; None below 4 months."""
+    series = series.dropna(subset=["value"])
+    if len(series) < 4:
+        return None
+    month = pd.PeriodIndex(series["period"], freq="M")
+    t = np.asarray((month - month.min()).map(lambda d: d.n), dtype=float)
+    fit = sm.WLS(series["value"].to_numpy(float), sm.add_constant(t), weights=series["n"].to_numpy(float)).fit()
+    low, high = fit.conf_int(0.05)[1]
+    return Trend(float(fit.params[1]), float(low), float(high), len(series))
+
+
+def standard_deviation(row: pd.Series, kind: str) -> float:
+    """Unit-level standard deviation implied by a KPI row (from its CI for t/normal intervals)."""
+    n, value = float(row["n"]), float(row["value"])
+    if kind == SHARE:
+        return float(np.sqrt(value * (1 - value)))
+    half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
+    if not np.isfinite(half) or n < 2:
+        return float("nan")
+    # t for means, normal for NPS; the median's order-statistic interval is close to normal
+    # theory with SE = 1.2533 sd / sqrt(n), an approximation we state in the reason
+    from scipy import stats
+
+    if kind == "mean":
+        return half / stats.t.ppf(0.975, n - 1) * np.sqrt(n)
+    if kind == NPS:
+        return half / 1.959964 * np.sqrt(n)
+    return half / 1.959964 * np.sqrt(n) / 1.2533
+
+
+def detectable(baseline: pd.Series, target: float, kind: str, volume: float) -> tuple[float, float]:
+    """Power to tell ``target`` from the baseline with ``volume`` new units, and the n for 80%."""
+    if kind == SHARE:
+        effect = abs(proportion_effectsize(min(max(target, 1e-6), 1 - 1e-6), float(baseline["value"])))
+    else:
+        sd = standard_deviation(baseline, kind)
+        effect = abs(target - float(baseline["value"])) / sd if sd and np.isfinite(sd) else float("nan")
+    if not np.isfinite(effect) or effect == 0 or volume < 2:
+        return float("nan"), float("nan")
+    analysis = NormalIndPower()
+    ratio = float(baseline["n"]) / volume
+    power = analysis.power(effect_size=effect, nobs1=volume, alpha=0.05, ratio=ratio, alternative="larger")
+    needed = analysis.solve_power(effect_size=effect, nobs1=None, alpha=0.05, power=0.8, ratio=ratio,
+                                  alternative="larger")
+    return float(power), float(needed)
+
+
+def _fmt(value: float, kpi: str) -> str:
+    return f"{value:.3f}" if KPIS[kpi].unit == "share" else f"{value:.3g}"
+
+
+def check(
+    goal: Goal,
+    kpi_table: pd.DataFrame,
+    as_of: str,
+    drivers: pd.DataFrame | None = None,
+) -> dict:
+    """SMART-check one goal against a monthly ``gapkit.kpis`` table (with ``period="M"``).
+
+    Examples
+    --------
+    >>> table = gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period="M")
+    >>> gapkit.goals.check(config.goals[0], table, as_of="2025-06-30")
+    """
+    kpi = KPIS[goal.kpi]
+    better = 1 if kpi.better == "higher" else -1
+    reasons: dict[str, str] = {}
+    verdict: dict[str, str] = {}
+    base = baseline_row(kpi_table, goal)
+    series = monthly_series(kpi_table, goal)
+    months_left = months_between(as_of, goal.deadline)
+
+    # Specific
+    if base is None:
+        present = kpi_table.loc[kpi_table["kpi"] == goal.kpi, "segment_by"].unique().tolist()
+        verdict["specific"] = FAIL
+        where = f"segment {goal.segment_by}={goal.segment}" if goal.segment_by != "all" else "everyone"
+        reasons["specific"] = (
+            f"no {goal.kpi} data for {where} at {as_of} (segmentations present: {present})"
+        )
+    else:
+        verdict["specific"] = PASS
+        reasons["specific"] = f"one KPI ({goal.kpi}) for one population ({goal.segment_by}={goal.segment})"
+
+    # Measurable
+    volume = float(series["n"].tail(3).mean()) * max(months_left, 0) if len(series) else 0.0
+    if base is None or base["n"] < MIN_N[kpi.kind]:
+        verdict["measurable"] = FAIL
+        reasons["measurable"] = "no baseline can be computed (too few units)"
+    else:
+        power, needed = detectable(base, goal.target, kpi.kind, volume)
+        monthly = float(series["n"].tail(3).mean()) if len(series) else 0.0
+        if not np.isfinite(power):
+            verdict["measurable"] = WARN if base["n"] >= ENOUGH_N else FAIL
+            reasons["measurable"] = f"baseline n={int(base['n'])}; power not computable (target equals baseline or no volume)"
+        else:
+            need_months = needed / monthly if monthly > 0 else float("inf")
+            verdict["measurable"] = PASS if power >= 0.8 else WARN if power >= 0.5 else FAIL
+            reasons["measurable"] = (
+                f"baseline {_fmt(base['value'], goal.kpi)} (n={int(base['n'])}); ~{volume:.0f} units by the deadline "
+                f"give {power:.0%} power to detect the change; 80% needs ~{needed:.0f} units "
+                f"(~{need_months:.1f} months at {monthly:.0f}/month)"
+            )
+            if base["n"] < ENOUGH_N:
+                verdict["measurable"] = WARN if verdict["measurable"] == PASS else verdict["measurable"]
+
+    # Attainable
+    if base is None:
+        verdict["attainable"] = FAIL
+        reasons["attainable"] = "no baseline"
+    elif months_left <= 0:
+        verdict["attainable"] = WARN
+        reasons["attainable"] = "no pace to judge: the deadline has passed"
+    else:
+        needed_change = (goal.target - float(base["value"])) / max(months_left, 1e-9)
+        fitted = trend(series)
+        peers = kpi_table[(kpi_table["kpi"] == goal.kpi) & (kpi_table["period"] == "all")
+                          & (kpi_table["n"] >= ENOUGH_N)]
+        months = kpi_table[(kpi_table["kpi"] == goal.kpi) & (kpi_table["period"] != "all")
+                           & (kpi_table["n"] >= ENOUGH_N)]
+        best_segment = better * (better * peers["value"]).max() if len(peers) else float("nan")
+        best_month = better * (better * months["value"]).max() if len(months) else float("nan")
+        best_seen = np.nanmax([better * best_segment, better * best_month]) * better
+        beyond = better * (goal.target - best_seen) > 0 if np.isfinite(best_seen) else False
+        impossible = kpi.unit == "share" and not 0 <= goal.target <= 1
+        already = better * (float(base["value"]) - goal.target) >= 0
+        trend_words = (
+            f"trend {fitted.slope:+.4g}/month (95% CI {fitted.ci_low:+.4g} to {fitted.ci_high:+.4g}, "
+            f"{fitted.months} months)" if fitted else "too few months for a trend"
+        )
+        fastest = better * (fitted.ci_high if better > 0 else fitted.ci_low) if fitted else float("nan")
+        too_fast = (better * needed_change > 0) and (
+            not np.isfinite(fastest) or fastest <= 0 or better * needed_change > 2 * fastest
+        )
+        if impossible:
+            verdict["attainable"] = FAIL
+            detail = f"a share cannot reach {goal.target}"
+        elif already:
+            verdict["attainable"] = PASS
+            detail = "already at or past the target"
+        elif beyond and too_fast:
+            verdict["attainable"] = FAIL
+            detail = "beyond anything seen in any segment or month, and far faster than any observed trend"
+        elif beyond or too_fast:
+            verdict["attainable"] = WARN
+            detail = "beyond the best seen" if beyond else "faster than the observed trend"
+        else:
+            verdict["attainable"] = PASS
+            detail = "within what the best segment or month achieves at a plausible pace"
+        reasons["attainable"] = (
+            f"{detail}: needs {needed_change:+.4g}/month over {months_left:.1f} months; {trend_words}; "
+            f"best segment {_fmt(best_segment, goal.kpi) if np.isfinite(best_segment) else 'n/a'}, "
+            f"best month {_fmt(best_month, goal.kpi) if np.isfinite(best_month) else 'n/a'}"
+        )
+
+    # Relevant
+    verdict["relevant"], reasons["relevant"] = _relevance(goal.kpi, drivers)
+
+    # Time-bound
+    if months_left <= 0:
+        verdict["time_bound"] = FAIL
+        reasons["time_bound"] = f"deadline {goal.deadline} is not after as_of {as_of}"
+    elif months_left > HORIZON_MONTHS:
+        verdict["time_bound"] = WARN
+        reasons["time_bound"] = f"deadline {months_left:.0f} months away: beyond a {HORIZON_MONTHS}-month horizon"
+    else:
+        verdict["time_bound"] = PASS
+        reasons["time_bound"] = f"deadline in {months_left:.1f} months; monthly milestones set"
+
+    reason = "; ".join(f"{letter[0].upper()}: {reasons[letter]}" for letter in LETTERS)
+    return {
+        "goal_id": goal.id, "kpi": goal.kpi, "segment_by": goal.segment_by, "segment": goal.segment,
+        "baseline": float(base["value"]) if base is not None else float("nan"),
+        "target": goal.target, "deadline": goal.deadline, **verdict, "reason": reason,
+    }
+
+
+def _relevance(kpi_id: str, drivers: pd.DataFrame | None) -> tuple[str, str]:
+    if kpi_id in OUTCOME_KPIS:
+        return PASS, f"{kpi_id} is itself a customer outcome"
+    if drivers is None or "kpi" not in drivers or kpi_id not in set(drivers["kpi"]):
+        return WARN, "no measured link to an outcome (no driver analysis for this KPI)"
+    row = drivers[drivers["kpi"] == kpi_id].sort_values("importance", ascending=False).iloc[0]
+    low = row.get("importance_ci_low", float("nan"))
+    p = row.get("p_value", float("nan"))
+    words = f"importance {row['importance']:.2f} in the driver model"
+    if (np.isfinite(low) and low > 0.01) or (np.isfinite(p) and p < 0.05):
+        return PASS, f"{words}" + (f" (p={p:.3g})" if np.isfinite(p) else "")
+    return WARN, f"{words}, not distinguishable from none" + (f" (p={p:.3g})" if np.isfinite(p) else "")
+
+
+@dataclass(frozen=True)
+class GoalsResult:
+    """SMART verdicts (``.table``, goals.csv) and milestone trajectories (``.milestones``)."""
+
+    table: pd.DataFrame
+    milestones: pd.DataFrame
+
+    def summary(self) -> str:
+        lines = []
+        for row in self.table.itertuples(index=False):
+            failed = [letter for letter in LETTERS if getattr(row, letter) == FAIL]
+            warned = [letter for letter in LETTERS if getattr(row, letter) == WARN]
+            state = "SMART" if not failed and not warned else (
+                f"fails {', '.join(failed)}" if failed else f"warns on {', '.join(warned)}")
+            lines.append(f"{row.goal_id}: {row.kpi} {row.baseline:.3g} -> {row.target:.3g} by {row.deadline}: {state}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        shown = self.table[["goal_id", "kpi", "segment", "baseline", "target", "deadline", *LETTERS]]
+        return shown.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True)
+
+
+def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | None = None) -> GoalsResult:
+    """SMART-check every goal and lay out its monthly milestones.
+
+    Examples
+    --------
+    >>> result = gapkit.goals.smart(config.goals, gapkit.kpis(data, as_of, by=["segment"], period="M"), as_of)
+    >>> result.table
+    """
+    rows = [check(goal, kpi_table, as_of, drivers) for goal in goals]
+    table = pd.DataFrame(rows, columns=GOAL_COLUMNS)
+    milestones = pd.concat([milestones_for(goal, row["baseline"], as_of) for goal, row in zip(goals, rows)],
+                           ignore_index=True) if rows else pd.DataFrame(columns=["goal_id", "month", "expected"])
+    return GoalsResult(table, milestones)
+
+
+def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
+    """A straight monthly trajectory from the baseline at as_of to the target at the deadline."""
+    start, end = pd.Timestamp(as_of), pd.Timestamp(goal.deadline)
+    if not np.isfinite(baseline) or end <= start:
+        return pd.DataFrame(columns=["goal_id", "month", "expected"])
+    month_ends = pd.date_range(start, end, freq="ME")
+    if len(month_ends) == 0 or month_ends[-1] < end:
+        month_ends = month_ends.append(pd.DatetimeIndex([end]))
+    fraction = (month_ends - start).days / (end - start).days
+    return pd.DataFrame({
+        "goal_id": goal.id,
+        "month": month_ends.strftime("%Y-%m"),
+        "expected": baseline + fraction * (goal.target - baseline),
+    })
+
+
+def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch: float = 0.5,
+                    top_share: float = 0.10, prior_n: float = 10.0) -> pd.DataFrame:
+    """Targets from the best performers: Achievable Benchmarks of Care, and a stretch target.
+
+    For each KPI, segments of ``segment_by`` are ranked by their value shrunk toward the
+    overall value (``prior_n`` pseudo-units, so a tiny segment cannot win on luck); the
+    benchmark is the n-weighted (pared) mean of the top segments that together hold at least
+    ``top_share`` of the units (Kiefe et al. 1998, ABC). ``stretch`` is the point between
+    baseline and benchmark (0.5 = halfway).
+
+    Examples
+    --------
+    >>> gapkit.goals.propose_targets(gapkit.kpis(data, "2025-06-30", by=["segment"]), "segment")
+    """
+    out = []
+    for kpi_id in kpis or kpi_table["kpi"].unique():
+        kpi = KPIS[kpi_id]
+        better = 1 if kpi.better == "higher" else -1
+        rows = kpi_table[(kpi_table["kpi"] == kpi_id) & (kpi_table["period"] == "all")]
+        overall = rows[rows["segment_by"] == "all"]
+        segments = rows[(rows["segment_by"] == segment_by) & (rows["n"] > 0)].copy()
+        if overall.empty or segments.empty:
+            continue
+        base = float(overall["value"].iloc[0])
+        segments["shrunk"] = (segments["n"] * segments["value"] + prior_n * base) / (segments["n"] + prior_n)
+        segments = segments.sort_values("shrunk", ascending=better < 0)
+        cumulative = segments["n"].cumsum() / segments["n"].sum()
+        top = segments[cumulative.shift(fill_value=0) < top_share]
+        benchmark = float(np.average(top["value"], weights=top["n"]))
+        if better * (benchmark - base) < 0:
+            benchmark = base
+        out.append({
+            "kpi": kpi_id, "baseline": base, "benchmark": benchmark,
+            "stretch": base + stretch * (benchmark - base),
+            "best_segments": ", ".join(str(s) for s in top["segment"]),
+            "benchmark_n": int(top["n"].sum()),
+        })
+    return pd.DataFrame(out)

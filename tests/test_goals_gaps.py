@@ -1,0 +1,152 @@
+"""Goals and gaps on data with known truths: shortfall, met, within the noise, bad deadlines."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gapkit
+from gapkit import gaps as gap_module
+from gapkit import goals as goal_module
+from gapkit.config import Goal, from_dict
+
+AS_OF = "2025-06-30"
+ORDERS = pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2024-01-01"]})
+
+
+def csat_surveys(p_by_team, n_per_month, months=12, seed=0):
+    """Answered surveys over `months` months, csat >= 4 with a known probability per team."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for team, p in p_by_team.items():
+        for m in range(months):
+            day = pd.Timestamp("2024-07-01", tz="UTC") + pd.DateOffset(months=m)
+            happy = rng.random(n_per_month) < p
+            frames.append(pd.DataFrame({
+                "csat": np.where(happy, rng.choice([4, 5], n_per_month), rng.choice([1, 2, 3], n_per_month)),
+                "team": team,
+                "sent_at": day,
+                "answered_at": day + pd.Timedelta(days=1),
+            }))
+    surveys = pd.concat(frames, ignore_index=True)
+    surveys.insert(0, "response_id", [f"r{i}" for i in range(len(surveys))])
+    surveys.insert(1, "customer_id", "c1")
+    return gapkit.validate({"orders": ORDERS, "surveys": surveys})
+
+
+@pytest.fixture(scope="module")
+def table():
+    data = csat_surveys({"strong": 0.85, "weak": 0.60, "tiny": 0.7}, n_per_month=60)
+    return gapkit.kpis(data, as_of=AS_OF, by=["team"], period="M", kpis=["csat"])
+
+
+def goal(target, segment="weak", deadline="2025-12-31", goal_id="g"):
+    return Goal(goal_id, "csat", target, deadline, segment_by="team", segment=segment)
+
+
+def test_statuses_follow_the_truth(table):
+    weak = table.query("segment == 'weak' and period == 'all'").value.item()
+    goals = [
+        goal(0.80, goal_id="far"),            # weak is at ~0.60: a real shortfall
+        goal(0.55, goal_id="met"),            # already past
+        goal(weak + 0.01, goal_id="noise"),   # short by less than the noise (SE ~0.018 at n = 720)
+        goal(0.80, segment="nobody", goal_id="absent"),
+    ]
+    result = gap_module.gaps(goals, table)
+    status = result.table.set_index("goal_id")["status"]
+    assert status.to_dict() == {"far": "shortfall", "met": "met", "noise": "not_significant",
+                                "absent": "insufficient_data"}
+    far = result.table.set_index("goal_id").loc["far"]
+    assert far.gap == pytest.approx(0.80 - far.current) and far.gap > 0 and far.p_adj < 1e-6
+    assert list(result.table.columns) == gap_module.GAP_COLUMNS
+
+
+def test_gap_sign_is_shortfall_positive_for_lower_is_better():
+    row = pd.Series({"n": 100, "value": 30.0, "ci_low": 28.0, "ci_high": 32.0})
+    # a median of 30 hours against a 24-hour target: short by 6 hours, and the sign test says so
+    values = np.r_[np.full(70, 35.0), np.full(30, 10.0)]
+    p = gap_module.shortfall_p_value(row, 24.0, "median", "lower", values)
+    assert p < 1e-3
+    g = gap_module.gaps([Goal("t", "resolution_hours", 24.0, "2025-12-31")],
+                        pd.DataFrame([{"kpi": "resolution_hours", "period": "all", "segment_by": "all",
+                                       "segment": "all", "n": 100, "value": 30.0, "ci_low": 28.0,
+                                       "ci_high": 32.0, "small_n": False}]))
+    assert g.table.loc[0, "gap"] == pytest.approx(6.0)
+
+
+def test_benjamini_hochberg_is_applied_across_goals(table):
+    result = gap_module.gaps([goal(0.62, goal_id="a"), goal(0.64, goal_id="b"), goal(0.7, goal_id="c")], table)
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(result.table.p_value, method="fdr_bh")[1]
+    assert np.allclose(result.table.p_adj, expected)
+
+
+def test_false_shortfalls_stay_rare_when_the_target_is_true():
+    # the target equals the true value: "shortfall" should come up at most ~5% of the time
+    calls = []
+    for seed in range(200):
+        data = csat_surveys({"t": 0.7}, n_per_month=20, months=3, seed=seed)
+        t = gapkit.kpis(data, as_of=AS_OF, by=["team"], kpis=["csat"])
+        calls.append(gap_module.gaps([goal(0.7, segment="t")], t).table.loc[0, "status"] == "shortfall")
+    assert np.mean(calls) <= 0.08
+
+
+def test_smart_letters(table):
+    goals = [
+        goal(0.70, goal_id="reasonable", deadline="2026-06-30"),
+        goal(0.99, goal_id="absurd", deadline="2025-08-31"),
+        goal(0.70, goal_id="late", deadline="2025-01-31"),
+        goal(0.70, goal_id="far-future", deadline="2029-01-31"),
+        goal(1.20, goal_id="impossible"),
+        goal(0.70, segment="nobody", goal_id="vague"),
+    ]
+    verdicts = goal_module.smart(goals, table, AS_OF).table.set_index("goal_id")
+    assert verdicts.loc["reasonable", "specific"] == "pass" and verdicts.loc["reasonable", "time_bound"] == "pass"
+    assert verdicts.loc["reasonable", "attainable"] in ("pass", "warn")
+    assert verdicts.loc["absurd", "attainable"] == "fail"
+    assert verdicts.loc["late", "time_bound"] == "fail"
+    assert verdicts.loc["far-future", "time_bound"] == "warn"
+    assert verdicts.loc["impossible", "attainable"] == "fail"
+    assert verdicts.loc["vague", "specific"] == "fail" and verdicts.loc["vague", "measurable"] == "fail"
+    assert verdicts.loc["reasonable", "relevant"] == "pass"  # csat is an outcome
+    assert "power" in verdicts.loc["reasonable", "reason"]
+
+
+def test_measurable_fails_when_volume_cannot_detect_the_change(table):
+    weak = table.query("segment == 'weak' and period == 'all'").value.item()
+    tiny_change = goal(weak + 0.01, goal_id="tiny", deadline="2025-08-31")
+    verdict = goal_module.smart([tiny_change], table, AS_OF).table.iloc[0]
+    assert verdict.measurable == "fail" and "80% needs" in verdict.reason
+
+
+def test_relevance_reads_the_driver_table(table):
+    drivers = pd.DataFrame({"kpi": ["followup_coverage", "personalization_rate"], "importance": [0.6, 0.01],
+                            "importance_ci_low": [0.4, 0.0], "p_value": [0.001, 0.7]})
+    assert goal_module._relevance("followup_coverage", drivers)[0] == "pass"
+    assert goal_module._relevance("personalization_rate", drivers)[0] == "warn"
+    assert goal_module._relevance("delivery_days", drivers)[0] == "warn"
+
+
+def test_milestones_run_from_baseline_to_target():
+    steps = goal_module.milestones_for(goal(0.8, deadline="2025-12-31"), 0.6, AS_OF)
+    assert steps.month.iloc[0] == "2025-06" and steps.month.iloc[-1] == "2025-12"
+    assert steps.expected.iloc[0] == pytest.approx(0.6) and steps.expected.iloc[-1] == pytest.approx(0.8)
+    assert steps.expected.is_monotonic_increasing
+
+
+def test_proposed_targets_shrink_small_groups(table):
+    proposed = goal_module.propose_targets(table, "team").set_index("kpi").loc["csat"]
+    assert proposed.best_segments == "strong"
+    assert proposed.baseline < proposed.stretch < proposed.benchmark
+    assert proposed.benchmark == pytest.approx(table.query("segment == 'strong' and period == 'all'").value.item())
+
+
+def test_config_goals_are_checked():
+    config = from_dict({"goals": [{"kpi": "csat", "target": 0.8, "deadline": "2025-12-31"}]})
+    assert config.goals[0].segment_by == "all" and config.goals[0].id == "csat-all"
+    with pytest.raises(gapkit.ConfigError, match="unknown KPI"):
+        from_dict({"goals": [{"kpi": "happiness", "target": 1, "deadline": "2025-12-31"}]})
+    with pytest.raises(gapkit.ConfigError, match="not a date"):
+        from_dict({"goals": [{"kpi": "csat", "target": 1, "deadline": "someday"}]})
+    with pytest.raises(gapkit.ConfigError, match="unknown key"):
+        from_dict({"gaols": []})
