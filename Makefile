@@ -20,7 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/gapkit kpis --data $(DATA) --as-of $(AS_OF)
+	$(BIN)/gapkit run --config gapkit.yml --data $(DATA) --as-of $(AS_OF)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

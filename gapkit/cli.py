@@ -1,7 +1,7 @@
 """The ``gapkit`` command line.
 
-``gapkit kpis`` prints the current-state KPI table of a data folder (what ``make report`` runs
-until the notebook suite lands as ``gapkit run``).
+``gapkit run`` executes the notebook suite into a report folder; ``gapkit kpis`` prints the
+current-state KPI table of a data folder.
 """
 
 from __future__ import annotations
@@ -28,8 +28,23 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--period", choices=["M", "none"], default="none", help="M adds calendar months")
     show.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas")
     show.add_argument("--out", help="also write the table to this CSV file")
+    run_parser = commands.add_parser("run", help="run the notebook suite and publish the report")
+    run_parser.add_argument("--config", help="gapkit.yml (default: ./gapkit.yml when it exists)")
+    run_parser.add_argument("--data", help="folder of input tables (overrides the config)")
+    run_parser.add_argument("--as-of", help="report date YYYY-MM-DD (overrides the config)")
+    run_parser.add_argument("--out", help="report folder (default reports/<as_of>)")
+    run_parser.add_argument("--keep-code", action="store_true", help="show code cells in the HTML reports")
+    refresh = commands.add_parser("refresh-notebooks", help="re-run the committed notebooks on data/sample")
+    refresh.set_defaults(command="refresh-notebooks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    if args.command == "run":
+        return _run(args)
+    if args.command == "refresh-notebooks":
+        from gapkit.runner import refresh_committed_notebooks
+
+        refresh_committed_notebooks()
+        return 0
     try:
         data = load(args.data)
         table = kpis(
@@ -54,6 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
         print(f"\nwrote {len(table)} rows (all segments) to {args.out}")
+    return 0
+
+
+def _run(args) -> int:
+    from gapkit import config as configuration
+    from gapkit.runner import run
+
+    try:
+        path = args.config or ("gapkit.yml" if Path("gapkit.yml").exists() else None)
+        settings = configuration.read(path, data=args.data, out=args.out)
+        if args.as_of:
+            settings = settings.replace(as_of=configuration.parse_date(args.as_of, "--as-of"))
+        run(settings, keep_code=args.keep_code, progress=lambda line: print(line, flush=True))
+    except GapkitError as err:
+        print(f"gapkit run failed: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -91,6 +91,8 @@ def read(path: str | Path | None = None, **overrides) -> Config:
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: expected a mapping of keys (data, as_of, goals, ...) at the top.")
         source = str(file)
+    if overrides.get("as_of") is not None:
+        overrides["as_of"] = parse_date(overrides["as_of"], "as_of")
     return from_dict(raw, source=source).replace(**overrides)
 
 
@@ -111,7 +113,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
         _check_kpi(kpi, f"{where}: impact.kpis")
     return Config(
         data=str(raw.get("data", Config.data)),
-        as_of=_date(raw.get("as_of", DEFAULT_AS_OF), f"{where}: as_of"),
+        as_of=parse_date(raw.get("as_of", DEFAULT_AS_OF), f"{where}: as_of"),
         out=raw.get("out"),
         segments=tuple(raw.get("segments", Config.segments)),
         params=Params(**params),
@@ -145,7 +147,7 @@ def _goal(raw: dict, index: int, where: str) -> Goal:
         id=str(raw.get("id") or f"{raw['kpi']}-{segment}"),
         kpi=raw["kpi"],
         target=target,
-        deadline=_date(raw["deadline"], f"{label}.deadline"),
+        deadline=parse_date(raw["deadline"], f"{label}.deadline"),
         segment_by=segment_by,
         segment=segment,
     )
@@ -156,7 +158,7 @@ def _check_kpi(kpi: str, label: str) -> None:
         raise ConfigError(f"{label}: unknown KPI {kpi!r}; known: {', '.join(KPIS)}.")
 
 
-def _date(value, label: str) -> str:
+def parse_date(value, label: str) -> str:
     if isinstance(value, date):
         return value.isoformat()
     try:

@@ -1,0 +1,166 @@
+"""Pictures of gapkit's tables: one seaborn theme, titles that state the finding, CIs drawn.
+
+Plot functions take the tidy tables the analysis functions return, draw on ``ax`` (or the
+current Axes), and return the Axes; they never call ``show`` or ``savefig``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from gapkit.catalog import KPIS
+
+STATUS_COLORS = {"shortfall": "#c0392b", "not_significant": "#e6a23c", "met": "#2e8b57",
+                 "insufficient_data": "#9e9e9e"}
+
+
+def set_theme() -> None:
+    """The one theme every gapkit figure uses."""
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind",
+                  rc={"figure.figsize": (9, 4.5), "axes.titlesize": 12, "axes.titleweight": "bold",
+                      "figure.dpi": 100})
+
+
+def _fmt(value: float, kpi: str) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    return f"{value:.0%}" if unit == "share" else f"{value:.3g}"
+
+
+def _axis_label(kpi: str) -> str:
+    spec = KPIS.get(kpi)
+    return f"{spec.label} ({spec.unit})" if spec else kpi
+
+
+def _errors(frame: pd.DataFrame) -> np.ndarray:
+    low = (frame["value"] - frame["ci_low"]).clip(lower=0).fillna(0)
+    high = (frame["ci_high"] - frame["value"]).clip(lower=0).fillna(0)
+    return np.vstack([low.to_numpy(float), high.to_numpy(float)])
+
+
+def scorecard(kpi_table: pd.DataFrame, targets: dict | None = None, ax=None):
+    """Every share KPI overall on one 0-100% axis, with its 95% CI and target (if any).
+
+    Examples
+    --------
+    >>> gapkit.plots.scorecard(gapkit.kpis(data, "2025-06-30"))
+    """
+    ax = ax or plt.gca()
+    rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")
+                     & (kpi_table["unit"] == "share")].copy()
+    rows["goodness"] = np.where(rows["better"] == "higher", rows["value"], 1 - rows["value"])
+    rows = rows.sort_values("goodness").reset_index(drop=True)
+    y = np.arange(len(rows))
+    ax.errorbar(rows["value"], y, xerr=_errors(rows), fmt="o", color="#1f4e79", ecolor="#7f9cbf",
+                capsize=3, label="current (95% CI)")
+    for i, kpi in enumerate(rows["kpi"]):
+        if targets and kpi in targets:
+            ax.plot([targets[kpi]] * 2, [i - 0.35, i + 0.35], color="#c0392b", lw=2,
+                    label="target" if i == 0 or "target" not in ax.get_legend_handles_labels()[1] else None)
+    ax.set_yticks(y, [f"{k} ({'higher' if b == 'higher' else 'lower'} is better)"
+                      for k, b in zip(rows["kpi"], rows["better"])])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("share of units (95% CI)")
+    if len(rows):
+        worst = rows.iloc[0]
+        ax.set_title(f"Weakest share KPI: {worst['kpi']} at {worst['value']:.0%} (n={int(worst['n'])})")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: str = "all",
+          target: float | None = None, milestones: pd.DataFrame | None = None, ax=None):
+    """Monthly values of one KPI with a 95% CI band, the target line and milestones.
+
+    Examples
+    --------
+    >>> gapkit.plots.trend(gapkit.kpis(data, "2025-06-30", period="M"), "csat", target=0.8)
+    """
+    ax = ax or plt.gca()
+    rows = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] != "all")
+                     & (kpi_table["segment_by"] == segment_by) & (kpi_table["segment"] == segment)]
+    rows = rows.sort_values("period")
+    x = pd.PeriodIndex(rows["period"], freq="M").to_timestamp()
+    ax.fill_between(x, rows["ci_low"], rows["ci_high"], alpha=0.25, color="#1f4e79", label="95% CI")
+    ax.plot(x, rows["value"], marker="o", color="#1f4e79", label="monthly value")
+    if target is not None:
+        ax.axhline(target, color="#c0392b", ls="--", lw=1.5, label=f"target {_fmt(target, kpi)}")
+    if milestones is not None and len(milestones):
+        mx = pd.PeriodIndex(milestones["month"], freq="M").to_timestamp()
+        ax.plot(mx, milestones["expected"], color="#c0392b", ls=":", marker=".", label="milestones")
+    who = "everyone" if segment_by == "all" else f"{segment_by} = {segment}"
+    if len(rows):
+        last = rows.iloc[-1]
+        ax.set_title(f"{kpi} ({who}): {_fmt(last['value'], kpi)} in {last['period']}"
+                     + (f", target {_fmt(target, kpi)}" if target is not None else ""))
+    ax.set_ylabel(_axis_label(kpi))
+    ax.set_xlabel("month (anchor date)")
+    if KPIS.get(kpi) and KPIS[kpi].unit == "share":
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=None):
+    """One KPI across the segments of ``segment_by`` with 95% CIs, against the overall value.
+
+    Examples
+    --------
+    >>> gapkit.plots.segment_comparison(gapkit.kpis(data, "2025-06-30", by=["segment"]), "csat", "segment")
+    """
+    ax = ax or plt.gca()
+    rows = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] == "all")
+                     & (kpi_table["segment_by"] == segment_by)].sort_values("value").reset_index(drop=True)
+    overall = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] == "all")
+                        & (kpi_table["segment_by"] == "all")]
+    y = np.arange(len(rows))
+    ax.errorbar(rows["value"], y, xerr=_errors(rows), fmt="o", capsize=3, color="#1f4e79")
+    ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
+    if len(overall):
+        ax.axvline(overall["value"].iloc[0], color="grey", ls="--", label="everyone")
+        ax.legend(loc="best", fontsize="small")
+    if len(rows) and len(overall):
+        better = KPIS[kpi].better
+        worst = rows.iloc[0] if better == "higher" else rows.iloc[-1]
+        ax.set_title(f"{kpi} by {segment_by}: weakest {worst['segment']} at {_fmt(worst['value'], kpi)} "
+                     f"vs {_fmt(overall['value'].iloc[0], kpi)} overall")
+    ax.set_xlabel(_axis_label(kpi) + ", 95% CI")
+    return ax
+
+
+def gap_bars(gap_table: pd.DataFrame, ax=None):
+    """Diverging bars of the relative gap per goal (right = shortfall), with 95% CIs.
+
+    Examples
+    --------
+    >>> gapkit.plots.gap_bars(gap_result.table)
+    """
+    ax = ax or plt.gca()
+    rows = gap_table.copy()
+    sign = np.where(rows["kpi"].map(lambda k: KPIS[k].better) == "higher", 1, -1)
+    scale = rows["target"].abs().replace(0, np.nan)
+    # the gap's CI comes from the current value's CI, mirrored into "shortfall" units
+    low = sign * (rows["target"] - np.where(sign > 0, rows["ci_high"], rows["ci_low"])) / scale
+    high = sign * (rows["target"] - np.where(sign > 0, rows["ci_low"], rows["ci_high"])) / scale
+    rows["rel"], rows["low"], rows["high"] = rows["gap_rel"], low, high
+    rows = rows.sort_values("rel").reset_index(drop=True)
+    y = np.arange(len(rows))
+    colors = rows["status"].map(STATUS_COLORS).fillna("#9e9e9e")
+    ax.barh(y, rows["rel"].fillna(0), color=colors)
+    err = np.vstack([(rows["rel"] - rows["low"]).clip(lower=0).fillna(0),
+                     (rows["high"] - rows["rel"]).clip(lower=0).fillna(0)])
+    ax.errorbar(rows["rel"].fillna(0), y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.axvline(0, color="black", lw=1)
+    ax.set_yticks(y, [f"{g} ({s})" for g, s in zip(rows["goal_id"], rows["status"].str.replace("_", " "))])
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:+.0%}"))
+    ax.set_xlabel("gap relative to target (right of 0 = short of target), 95% CI")
+    short = (rows["status"] == "shortfall").sum()
+    ax.set_title(f"{short} of {len(rows)} goals show a significant shortfall")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STATUS_COLORS.values()]
+    ax.legend(handles, [s.replace("_", " ") for s in STATUS_COLORS], loc="lower right", fontsize="small")
+    return ax

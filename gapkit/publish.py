@@ -1,0 +1,98 @@
+"""What leaves gapkit for readers: artifacts on disk and text in reports, made safe.
+
+- CSV artifacts neutralise spreadsheet formula injection: a text cell starting with = + - @
+  (or a tab or carriage return) gets a leading apostrophe, so Excel shows it as text.
+- Text from the data (comments, segment names) is redacted (e-mail addresses, phone numbers)
+  and HTML-escaped before it reaches a report, so no live HTML or script reaches the HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from gapkit.errors import InputError
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ARTIFACT_COLUMNS = {
+    "kpis.csv": ["kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better"],
+    "goals.csv": ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", "specific",
+                  "measurable", "attainable", "relevant", "time_bound", "reason"],
+    "gaps.csv": ["goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
+                 "gap_rel", "p_value", "p_adj", "status", "importance", "priority"],
+    "impact.csv": ["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value",
+                   "relative_effect", "n_treated", "n_control"],
+    "cost_benefit.csv": ["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi",
+                         "payback_months"],
+    "rejects.csv": ["table", "row", "column", "value", "reason"],
+}
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which no text cell can be run as a spreadsheet formula."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
+            values = out[column]
+            text = values.astype("str")
+            risky = values.notna() & text.str.startswith(FORMULA_START)
+            if risky.any():
+                out[column] = values.astype(object).where(~risky, "'" + text)
+    return out
+
+
+def write_csv(frame: pd.DataFrame, folder: str | Path, name: str) -> Path:
+    """Write an artifact with the contract's columns first, made formula-safe."""
+    expected = ARTIFACT_COLUMNS.get(name, [])
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise InputError(f"{name}: columns {missing} missing from the artifact; the contract requires {expected}.")
+    ordered = frame[expected + [c for c in frame.columns if c not in expected]]
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralize_formulas(ordered).to_csv(path, index=False)
+    return path
+
+
+def read_csv(folder: str | Path, name: str) -> pd.DataFrame:
+    """Read an earlier notebook's artifact, saying which notebook makes it when it is missing."""
+    path = Path(folder) / name
+    if not path.exists():
+        maker = {"kpis.csv": "01_current_state", "rejects.csv": "01_current_state", "goals.csv": "02_desired_state",
+                 "gaps.csv": "03_gap_identification", "drivers.csv": "03_gap_identification"}.get(name, "an earlier")
+        raise InputError(f"{path}: not found. Run the {maker} notebook first (gapkit run runs them in order).")
+    return pd.read_csv(path, keep_default_na=True)
+
+
+def safe_text(value) -> str:
+    """Text from the data, redacted and HTML-escaped, ready for a report."""
+    from gapkit.text import redact
+
+    return html.escape(redact("" if value is None else str(value)))
+
+
+def safe_frame(frame: pd.DataFrame, columns=None) -> pd.DataFrame:
+    """Redact free-text columns for display (pandas escapes HTML itself when rendering)."""
+    from gapkit.text import redact
+
+    out = frame.copy()
+    for column in columns or [c for c in out.columns if out[c].dtype == object or
+                              pd.api.types.is_string_dtype(out[c].dtype)]:
+        out[column] = out[column].map(lambda v: redact(v) if isinstance(v, str) else v)
+    return out
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown shows literally: no HTML, links, emphasis or headings from the data."""
+    text = html.escape(text, quote=False)
+    return "".join("\\" + ch if ch in "\\`*_[]()#!|" else ch for ch in text)
+
+
+def findings(lines: list[str]):
+    """An executive-summary block: the findings as an escaped Markdown list."""
+    from IPython.display import Markdown
+
+    items = "\n".join(f"- {escape_markdown(line)}" for line in lines)
+    return Markdown(f"**Findings**\n\n{items}")

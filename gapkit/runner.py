@@ -1,0 +1,192 @@
+"""``gapkit run``: the notebook suite, executed headlessly with papermill, published as HTML.
+
+A run writes into a fresh temporary folder beside the output folder and only moves it into
+place when every notebook succeeded, so a failed run never replaces the last good report; the
+failed notebook is kept in ``<out>.failed/`` for inspection. Each run has its own temporary
+folder and kernels, so two runs into different folders do not meet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from gapkit.config import Config
+from gapkit.errors import GapkitError, InputError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = ["01_current_state", "02_desired_state", "03_gap_identification", "04_impact_measurement"]
+PACKAGES = ["gapkit", "pandas", "numpy", "statsmodels", "scipy", "narwhals", "duckdb", "pandera", "seaborn",
+            "matplotlib", "papermill", "nbconvert", "vaderSentiment"]
+
+
+class RunError(GapkitError):
+    """A notebook failed; the message names the notebook and the cell."""
+
+
+@dataclass
+class RunResult:
+    out: Path
+    status: str
+    timings: dict = field(default_factory=dict)
+
+
+def notebook_parameters(config: Config, out: Path) -> dict:
+    """What papermill injects into each notebook's ``parameters`` cell."""
+    return {
+        "data": str(Path(config.data).resolve()),
+        "as_of": config.as_of,
+        "config": str(Path(config.source).resolve()) if config.source else "",
+        "out": str(out),
+    }
+
+
+def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_DIR, progress=print) -> RunResult:
+    """Run every notebook in order into ``config.out_dir``; raise :class:`RunError` on failure.
+
+    Examples
+    --------
+    >>> gapkit.runner.run(gapkit.config.read("gapkit.yml"))
+    """
+    import papermill
+
+    data_dir = Path(config.data)
+    if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
+        raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
+    out = Path(config.out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.running-", dir=out.parent))
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    parameters = notebook_parameters(config, staging)
+    try:
+        for index, name in enumerate(NOTEBOOKS, start=1):
+            progress(f"[{index}/{len(NOTEBOOKS)}] {name} ...")
+            tick = time.perf_counter()
+            target = staging / f"{name}.ipynb"
+            try:
+                papermill.execute_notebook(
+                    str(notebooks_dir / f"{name}.ipynb"), str(target), parameters=parameters,
+                    kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
+                )
+            except papermill.PapermillExecutionError as err:
+                failed = _keep_failed(staging, out)
+                raise RunError(
+                    f"{name}.ipynb failed in cell {err.exec_count} ({err.ename}: {err.evalue}). "
+                    f"The failed notebook is kept in {failed / (name + '.ipynb')}; the previous report "
+                    f"in {out} is untouched."
+                ) from None
+            strip_run_metadata(target)
+            export_html(target, keep_code=keep_code)
+            timings[name] = round(time.perf_counter() - tick, 2)
+            progress(f"      done in {timings[name]:.1f} s")
+        timings["total"] = round(time.perf_counter() - started, 2)
+        _write_run_json(staging, config, parameters | {"out": str(out)}, timings, "success")
+        _publish(staging, out)
+    except BaseException:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    progress(f"report written to {out} in {timings['total']:.1f} s")
+    return RunResult(out, "success", timings)
+
+
+def _keep_failed(staging: Path, out: Path) -> Path:
+    failed = out.with_name(out.name + ".failed")
+    if failed.exists():
+        shutil.rmtree(failed)
+    shutil.copytree(staging, failed)
+    return failed
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Swap the finished report into place; the old one is removed only after the swap."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    failed = out.with_name(out.name + ".failed")
+    if failed.exists():
+        shutil.rmtree(failed, ignore_errors=True)
+
+
+def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dict, status: str) -> None:
+    counts_file = folder / "row_counts.csv"
+    counts = []
+    if counts_file.exists():
+        import pandas as pd
+
+        counts = pd.read_csv(counts_file).to_dict(orient="records")
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    record = {
+        "status": status,
+        "parameters": parameters,
+        "config": config.to_dict(),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "row_counts": counts,
+        "timings_seconds": timings,
+        "notebooks": [f"{n}.ipynb" for n in NOTEBOOKS],
+    }
+    (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
+
+
+def strip_run_metadata(path: Path) -> None:
+    """Drop papermill's timing metadata so stored notebooks diff cleanly."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+
+
+def export_html(path: Path, keep_code: bool = False) -> Path:
+    """HTML beside the notebook: code hidden unless ``keep_code``, parameter cells removed, sanitised."""
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config as TraitletsConfig
+
+    settings = TraitletsConfig()
+    settings.TagRemovePreprocessor.remove_cell_tags = ("parameters", "injected-parameters")
+    settings.TagRemovePreprocessor.enabled = True
+    settings.HTMLExporter.exclude_input = not keep_code
+    settings.HTMLExporter.exclude_input_prompt = True
+    settings.HTMLExporter.exclude_output_prompt = True
+    # defence in depth: outputs are escaped already, and the exporter strips any script left
+    settings.HTMLExporter.sanitize_html = True
+    exporter = HTMLExporter(config=settings)
+    exporter.register_preprocessor(TagRemovePreprocessor(config=settings), enabled=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+    target = path.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def refresh_committed_notebooks(notebooks_dir: Path = NOTEBOOK_DIR, progress=print) -> None:
+    """Re-run the committed notebooks in place on their defaults (data/sample), for nbval."""
+    import papermill
+
+    for name in NOTEBOOKS:
+        path = notebooks_dir / f"{name}.ipynb"
+        progress(f"refreshing {path.name}")
+        papermill.execute_notebook(str(path), str(path), kernel_name="python3", progress_bar=False,
+                                   cwd=str(notebooks_dir))
+        strip_run_metadata(path)

@@ -1,0 +1,140 @@
+"""The words of the reports: findings generated from the numbers, and tables shaped for reading.
+
+Every sentence here is computed from a table, so a report's executive summary changes when
+(and only when) its numbers do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gapkit.catalog import KPIS
+
+
+def fmt(value: float, kpi: str) -> str:
+    """A KPI value as a reader expects it: shares as percentages, others to 3 significant digits."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit in ("hours", "days"):
+        return f"{value:.3g} {unit}"
+    return f"{value:.3g}"
+
+
+def fmt_ci(low: float, high: float, kpi: str) -> str:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "too few units"
+    return f"{fmt(low, kpi)} to {fmt(high, kpi)}"
+
+
+def kpi_overview(kpi_table: pd.DataFrame) -> pd.DataFrame:
+    """The overall KPI rows, formatted for reading (one row per KPI)."""
+    rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]
+    return pd.DataFrame({
+        "KPI": rows["kpi"],
+        "what it is": rows["label"],
+        "n": rows["n"],
+        "value": [fmt(v, k) for v, k in zip(rows["value"], rows["kpi"])],
+        "95% CI": [fmt_ci(lo, hi, k) for lo, hi, k in zip(rows["ci_low"], rows["ci_high"], rows["kpi"])],
+        "better": rows["better"],
+    }).reset_index(drop=True)
+
+
+def key_numbers(kpi_table: pd.DataFrame) -> str:
+    """Plain text of the overall KPIs (value, CI, n): the lines nbval guards."""
+    rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]
+    lines = [f"{r.kpi:<24} {r.value:>10.4f}  [{r.ci_low:.4f}, {r.ci_high:.4f}]  n={r.n}"
+             for r in rows.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def reject_summary(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows grouped by table, column and reason, with counts."""
+    if rejects.empty:
+        return pd.DataFrame(columns=["table", "column", "reason", "rows"])
+    generic = rejects["reason"].str.replace(r"\(first seen in row \d+\)", "(first kept)", regex=True)
+    return (rejects.assign(reason=generic).groupby(["table", "column", "reason"])["row"].nunique()
+            .rename("rows").reset_index().sort_values("rows", ascending=False, kind="stable"))
+
+
+def _widest_segment_gap(kpi_table: pd.DataFrame, segment_by: str):
+    rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == segment_by)
+                     & (kpi_table["n"] >= 30) & ~kpi_table["small_n"]]
+    best = None
+    for kpi, group in rows.groupby("kpi", sort=True):
+        if KPIS[kpi].unit != "share" or len(group) < 2:
+            continue
+        sign = 1 if KPIS[kpi].better == "higher" else -1
+        ordered = group.sort_values("value", ascending=sign > 0)
+        worst, top = ordered.iloc[0], ordered.iloc[-1]
+        separated = (worst["ci_high"] < top["ci_low"]) if sign > 0 else (worst["ci_low"] > top["ci_high"])
+        spread = abs(top["value"] - worst["value"])
+        if separated and (best is None or spread > best[0]):
+            best = (spread, kpi, worst, top)
+    return best
+
+
+def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segments=()) -> list[str]:
+    """Three to five sentences on data quality, the weakest KPIs and the widest segment gaps."""
+    lines = []
+    total_in, total_out = int(counts["input_rows"].sum()), int(counts["rejected"].sum())
+    worst_table = counts.sort_values("rejected", ascending=False).iloc[0]
+    quality = f"{total_out} of {total_in} input rows ({total_out / max(total_in, 1):.2%}) were quarantined"
+    if total_out:
+        quality += f", most in {worst_table['table']} ({int(worst_table['rejected'])}); see the rejects table."
+    else:
+        quality += "."
+    lines.append(quality)
+    overall = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]
+    shares = overall[overall["unit"] == "share"].copy()
+    if len(shares):
+        shares["goodness"] = np.where(shares["better"] == "higher", shares["value"], 1 - shares["value"])
+        weakest = shares.sort_values("goodness").iloc[0]
+        lines.append(f"Weakest share KPI: {weakest['kpi']} at {fmt(weakest['value'], weakest['kpi'])} "
+                     f"(95% CI {fmt_ci(weakest['ci_low'], weakest['ci_high'], weakest['kpi'])}, n={weakest['n']}).")
+    for kpi in ("csat", "nps", "repeat_purchase_rate"):
+        row = overall[overall["kpi"] == kpi]
+        if len(row):
+            r = row.iloc[0]
+            lines.append(f"{r['label']}: {fmt(r['value'], kpi)} (95% CI {fmt_ci(r['ci_low'], r['ci_high'], kpi)}, "
+                         f"n={r['n']}).")
+            break
+    for segment_by in segments:
+        found = _widest_segment_gap(kpi_table, segment_by)
+        if found:
+            _, kpi, worst, top = found
+            lines.append(f"Widest real gap between {segment_by} values: {kpi} is {fmt(worst['value'], kpi)} in "
+                         f"{worst['segment']} against {fmt(top['value'], kpi)} in {top['segment']} "
+                         f"(95% CIs do not overlap).")
+        if len(lines) >= 5:
+            break
+    return lines[:5]
+
+
+def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
+    letters = ["specific", "measurable", "attainable", "relevant", "time_bound"]
+    lines = []
+    smart = goals_table[(goals_table[letters] == "pass").all(axis=1)]
+    lines.append(f"{len(smart)} of {len(goals_table)} goals pass all five SMART checks.")
+    for letter in letters:
+        failed = goals_table[goals_table[letter] == "fail"]
+        if len(failed):
+            lines.append(f"{letter.replace('_', '-').capitalize()} fails for {', '.join(failed['goal_id'])}.")
+    return lines[:5]
+
+
+def gap_findings(gap_table: pd.DataFrame) -> list[str]:
+    lines = []
+    counts = gap_table["status"].value_counts()
+    lines.append(f"Of {len(gap_table)} goals, {counts.get('shortfall', 0)} show a significant shortfall, "
+                 f"{counts.get('not_significant', 0)} fall short within the noise, {counts.get('met', 0)} are met"
+                 f" and {counts.get('insufficient_data', 0)} lack data (Benjamini-Hochberg adjusted, 5%).")
+    ranked = gap_table[gap_table["status"] == "shortfall"].sort_values("priority", ascending=False)
+    for row in ranked.head(3).itertuples(index=False):
+        who = "everyone" if row.segment_by == "all" else f"{row.segment_by} {row.segment}"
+        lines.append(f"Priority: {row.kpi} for {who} is {fmt(row.current, row.kpi)} against a target of "
+                     f"{fmt(row.target, row.kpi)} (gap {row.gap_rel:.0%} of target, p_adj={row.p_adj:.2g}).")
+    return lines[:5]

@@ -1,0 +1,99 @@
+"""`gapkit run` end to end on the sample, its failure modes, and the safety of what it publishes."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from gapkit import config as configuration
+from gapkit import runner
+from gapkit.publish import ARTIFACT_COLUMNS, neutralize_formulas
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gapkit_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "gapkit.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports") / "2025-06-30"
+    done = gapkit_cli("run", "--config", "gapkit.yml", "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done.stdout
+
+
+def test_run_writes_every_notebook_html_and_artifact(report):
+    out, stdout = report
+    for name in runner.NOTEBOOKS:
+        assert (out / f"{name}.ipynb").exists() and (out / f"{name}.html").exists()
+        assert f"{name} ..." in stdout  # progress
+    for name, columns in ARTIFACT_COLUMNS.items():
+        frame = pd.read_csv(out / name)
+        assert list(frame.columns[: len(columns)]) == columns, name
+    assert len(pd.read_csv(out / "kpis.csv")) > 100
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "success" and run["parameters"]["as_of"] == "2025-06-30"
+    assert {"pandas", "statsmodels", "papermill"} <= set(run["packages"])
+    counts = pd.DataFrame(run["row_counts"])
+    assert (counts.input_rows == counts.kept + counts.rejected).all()
+    assert set(run["timings_seconds"]) >= set(runner.NOTEBOOKS) | {"total"}
+    assert not list(out.parent.glob(".*running*"))  # no staging folder left behind
+
+
+def test_html_reports_hide_code_and_carry_no_live_script(report):
+    out, _ = report
+    for name in runner.NOTEBOOKS:
+        page = (out / f"{name}.html").read_text()
+        assert "<script>alert(1)" not in page  # the sample's hostile comment, if shown, is escaped
+        assert "jane.doe@example.com" not in page  # the sample's e-mail address is redacted
+        assert "import gapkit" not in page  # code hidden by default
+
+
+def test_executed_notebooks_have_no_errors_and_no_papermill_timings(report):
+    out, _ = report
+    for name in runner.NOTEBOOKS:
+        notebook = nbformat.read(out / f"{name}.ipynb", as_version=4)
+        assert "papermill" not in notebook.metadata
+        for cell in notebook.cells:
+            assert all(o.get("output_type") != "error" for o in cell.get("outputs", []))
+            assert "execution" not in cell.metadata
+
+
+def test_run_without_orders_fails_fast_with_a_message(tmp_path):
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"customer_id": ["c1"]}).to_csv(tmp_path / "data" / "customers.csv", index=False)
+    done = gapkit_cli("run", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"))
+    assert done.returncode != 0 and "no orders.csv or orders.parquet" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_notebook_names_the_cell_and_keeps_the_last_good_report(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    broken = nbformat.read(notebooks / "02_desired_state.ipynb", as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"))
+    nbformat.write(broken, notebooks / "02_desired_state.ipynb")
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "marker.txt").write_text("last good report")
+    settings = configuration.read(ROOT / "gapkit.yml", data=str(ROOT / "data/sample"), out=str(out))
+    with pytest.raises(runner.RunError, match=r"02_desired_state.ipynb failed in cell \d+ \(RuntimeError: planted"):
+        runner.run(settings, notebooks_dir=notebooks, progress=lambda _: None)
+    assert (out / "marker.txt").read_text() == "last good report"
+    assert (tmp_path / "report.failed" / "02_desired_state.ipynb").exists()
+    assert not list(tmp_path.glob(".*running*"))
+
+
+def test_csv_cells_cannot_become_formulas():
+    frame = pd.DataFrame({"value": ["=HYPERLINK(\"x\")", "+1", "-2", "@sum", "plain", None], "n": [1, 2, 3, 4, 5, 6]})
+    safe = neutralize_formulas(frame)
+    assert safe["value"].tolist()[:5] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@sum", "plain"]
+    assert safe["n"].tolist() == frame["n"].tolist()

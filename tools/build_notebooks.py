@@ -1,0 +1,206 @@
+"""Write the notebook suite's sources (cells without outputs) from this one readable file.
+
+Run `python tools/build_notebooks.py` after editing, then `gapkit refresh-notebooks` to execute
+them on data/sample so the stored outputs (which nbval checks) match the code.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent.parent / "notebooks"
+
+PARAMETERS = '''data: str = "../data/sample"  # folder of input tables (CSV or Parquet)
+as_of: str = "2025-06-30"  # report date: events after the end of this day are ignored
+config: str = "../gapkit.yml"  # run configuration (segments, windows, goals...); "" for defaults
+out: str = "../reports/2025-06-30"  # folder this run writes its artifacts to'''
+
+SETUP = '''import logging
+
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+import gapkit
+from gapkit import config as configuration, plots, publish, story
+
+logging.getLogger("gapkit").setLevel(logging.ERROR)
+settings = configuration.read(config or None, data=data, as_of=as_of, out=out)
+plots.set_theme()'''
+
+
+def md(text):
+    return new_markdown_cell(text.strip())
+
+
+def code(text, *tags):
+    cell = new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def params():
+    return code(PARAMETERS, "parameters")
+
+
+NOTEBOOKS = {
+    "01_current_state": [
+        md("""
+# 1. Current state of post-sale follow-up
+
+Where customer care after the sale stands today, measured from the company's own data: orders,
+follow-up messages, support tickets, surveys and referrals. Every number comes with its sample
+size **n** and a **95% confidence interval**; a wide interval means "we do not know this
+precisely yet", not "this is bad".
+
+How to read it: the findings first; then how much of the input could be used (rows that break a
+rule are quarantined, never silently dropped); then the KPI scorecard, monthly trends and the
+differences between segments.
+"""),
+        params(),
+        code(SETUP + '''
+dataset = gapkit.load(settings.data)
+kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=list(settings.segments), period="M",
+                        params=settings.params)
+targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
+publish.write_csv(kpi_table, out, "kpis.csv")
+publish.write_csv(dataset.rejects, out, "rejects.csv")
+dataset.counts.to_csv(f"{out}/row_counts.csv", index=False)'''),
+        code('publish.findings(story.current_state_findings(kpi_table, dataset.counts, settings.segments))'),
+        md("""
+## Data quality
+
+Rows read per table, how many were kept and how many quarantined. `input_rows = kept + rejected`
+always holds. Below, the reasons rows were rejected; the full list (table, row, column, value,
+reason) is in `rejects.csv`, so each can be fixed at the source.
+"""),
+        code('display(dataset.counts)\ndisplay(story.reject_summary(dataset.rejects))'),
+        md("""
+## KPI scorecard
+
+All KPIs over the whole history up to the report date. Windowed KPIs (SLA, resolution,
+coverage, repeat purchase, referral) count only units whose window has fully elapsed, so recent
+customers do not drag a rate down before they have had the chance.
+"""),
+        code('story.kpi_overview(kpi_table)'),
+        md("The key figures as plain numbers (value, 95% CI, n); the regression tests guard these."),
+        code('print(story.key_numbers(kpi_table))', "nbval-check-output"),
+        code('plots.scorecard(kpi_table, targets)\nplt.show()'),
+        md("""
+## Trends by month
+
+Each point is one calendar month (by the KPI's anchor date) with its 95% band; the dashed line is
+the target from the configuration, where there is one. Months with few units have wide bands.
+"""),
+        code('''fig, axes = plt.subplots(2, 2, figsize=(14, 8), constrained_layout=True)
+for ax, kpi in zip(axes.flat, ["csat", "followup_coverage", "first_response_hours", "repeat_purchase_rate"]):
+    plots.trend(kpi_table, kpi, target=targets.get(kpi), ax=ax)
+plt.show()'''),
+        md("""
+## Segments
+
+The same KPIs by segment, channel and persona. A segment whose interval does not overlap the
+others is really different; overlapping intervals may be noise.
+"""),
+        code('''fig, axes = plt.subplots(2, 2, figsize=(14, 8), constrained_layout=True)
+comparisons = [("followup_coverage", "segment"), ("csat", "persona"),
+               ("on_time_delivery_rate", "channel"), ("first_response_hours", "channel")]
+for ax, (kpi, segment_by) in zip(axes.flat, comparisons):
+    plots.segment_comparison(kpi_table, kpi, segment_by, ax=ax)
+plt.show()'''),
+        code('''skipped = kpi_table.attrs.get("skipped", {})
+print("KPIs skipped:", skipped if skipped else "none (every table needed is present)")'''),
+    ],
+    "02_desired_state": [
+        md("""
+# 2. Desired state: targets and SMART goals
+
+Where we want to be, written as SMART goals and checked with numbers rather than taken on
+trust. For each goal: **S**pecific (one KPI, one population that exists in the data),
+**M**easurable (a baseline with enough n, and the statistical power to see the change by the
+deadline), **A**ttainable (the monthly change needed against the historical trend and the best
+segment or month), **R**elevant (linked to a customer outcome), **T**ime-bound (a deadline after
+the report date, within two years, with monthly milestones).
+"""),
+        params(),
+        code(SETUP + '''
+from gapkit import goals as goal_checks
+
+kpi_table = publish.read_csv(out, "kpis.csv")
+result = goal_checks.smart(settings.goals, kpi_table, settings.as_of)
+proposals = goal_checks.propose_targets(kpi_table, "segment")
+publish.write_csv(result.table, out, "goals.csv")
+result.milestones.to_csv(f"{out}/milestones.csv", index=False)'''),
+        code('publish.findings(story.desired_state_findings(result.table))'),
+        md("## The goals and their SMART verdicts\n\nEach letter is pass, warn or fail; the reasons give the numbers behind it."),
+        code('result'),
+        code('print(result.summary())', "nbval-check-output"),
+        code('''for row in result.table.itertuples(index=False):
+    print(f"{row.goal_id}:")
+    for part in row.reason.split("; "):
+        print("   ", part)'''),
+        md("""
+## Targets proposed from the data
+
+Where the configuration has no goal, gapkit proposes one: the **benchmark** is what the best
+segments already achieve (the Achievable Benchmarks of Care method: the pared mean of the top
+performers holding at least 10% of units, with small segments shrunk toward the overall value so
+they cannot win on luck), and the **stretch** target lies halfway between today and that benchmark.
+"""),
+        code('proposals'),
+        md("## Trajectories\n\nBaseline history, target (dashed) and the monthly milestones (dotted) that lead to it."),
+        code('''goals_to_draw = list(settings.goals)[:4]
+fig, axes = plt.subplots(2, 2, figsize=(14, 8), constrained_layout=True)
+for ax, goal in zip(axes.flat, goals_to_draw):
+    plots.trend(kpi_table, goal.kpi, goal.segment_by, goal.segment, target=goal.target,
+                milestones=result.milestones[result.milestones.goal_id == goal.id], ax=ax)
+plt.show()'''),
+    ],
+    "03_gap_identification": [
+        md("""
+# 3. Gap identification
+
+Current against desired, for every goal: how far off we are, whether that gap is real at the
+sample size we have, and what to fix first. A gap is **positive when we fall short**, whatever
+the KPI's direction. The test asks "could the KPI actually meet its target and we just see
+noise?"; p-values are adjusted for testing many goals at once (Benjamini-Hochberg), and a gap
+smaller than the noise is reported as *not significant*, never as a shortfall.
+"""),
+        params(),
+        code(SETUP + '''
+from gapkit import gaps as gap_analysis
+
+kpi_table = publish.read_csv(out, "kpis.csv")
+dataset = gapkit.load(settings.data)
+result = gap_analysis.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of,
+                           params=settings.params)
+publish.write_csv(result.table, out, "gaps.csv")'''),
+        code('publish.findings(story.gap_findings(result.table))'),
+        md("## The gap table"),
+        code('result'),
+        code('''print(result.table[["goal_id", "status", "gap", "p_adj", "priority"]].round(4).to_string(index=False))''',
+             "nbval-check-output"),
+        md("""
+## The gaps at a glance
+
+Bars to the right of zero are shortfalls, sized relative to the target; the whiskers are 95%
+intervals. Red: a significant shortfall; amber: short, but within the noise; green: met.
+"""),
+        code('result.plot()\nplt.show()'),
+    ],
+}
+
+
+def main():
+    for name, cells in NOTEBOOKS.items():
+        notebook = new_notebook(cells=cells)
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        notebook.metadata["language_info"] = {"name": "python"}
+        path = HERE / f"{name}.ipynb"
+        nbformat.write(notebook, path)
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
