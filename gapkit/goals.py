@@ -355,3 +355,44 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
             "benchmark_n": int(top["n"].sum()),
         })
     return pd.DataFrame(out)
+
+
+def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6) -> pd.DataFrame:
+    """Where each goal is heading: the recent trend projected to the deadline, with its CI.
+
+    The slope of the last ``recent_months`` monthly values (weighted by n) is projected from
+    the current value to the deadline. On track: even the pessimistic end of the projection's
+    95% CI meets the target; off track: even the optimistic end misses it; at risk: between.
+
+    Examples
+    --------
+    >>> gapkit.goals.progress(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"], period="M"), "2025-06-30")
+    """
+    rows = []
+    for goal in goals:
+        better = 1 if KPIS[goal.kpi].better == "higher" else -1
+        base = baseline_row(kpi_table, goal)
+        series = monthly_series(kpi_table, goal).tail(recent_months)
+        fitted = trend(series)
+        months_left = months_between(as_of, goal.deadline)
+        record = {"goal_id": goal.id, "kpi": goal.kpi, "current": np.nan, "target": goal.target,
+                  "deadline": goal.deadline, "slope": np.nan, "projected": np.nan, "projected_low": np.nan,
+                  "projected_high": np.nan, "status": "unknown"}
+        if base is not None:
+            record["current"] = float(base["value"])
+        if base is not None and fitted is not None and months_left > 0:
+            record.update(slope=fitted.slope, projected=record["current"] + fitted.slope * months_left,
+                          projected_low=record["current"] + fitted.ci_low * months_left,
+                          projected_high=record["current"] + fitted.ci_high * months_left)
+            pessimistic = record["projected_low"] if better > 0 else record["projected_high"]
+            optimistic = record["projected_high"] if better > 0 else record["projected_low"]
+            if better * (pessimistic - goal.target) >= 0:
+                record["status"] = "on_track"
+            elif better * (optimistic - goal.target) < 0:
+                record["status"] = "off_track"
+            else:
+                record["status"] = "at_risk"
+        elif months_left <= 0:
+            record["status"] = "deadline_passed"
+        rows.append(record)
+    return pd.DataFrame(rows)

@@ -138,3 +138,27 @@ def gap_findings(gap_table: pd.DataFrame) -> list[str]:
         lines.append(f"Priority: {row.kpi} for {who} is {fmt(row.current, row.kpi)} against a target of "
                      f"{fmt(row.target, row.kpi)} (gap {row.gap_rel:.0%} of target, p_adj={row.p_adj:.2g}).")
     return lines[:5]
+
+
+def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame, progress: pd.DataFrame) -> list[str]:
+    """Which strategies moved a KPI (with confidence), which paid off, and where goals are heading."""
+    from gapkit.impact import finding
+
+    lines = []
+    chosen = impact_table[impact_table["chosen"]]
+    clear = chosen[chosen["p_value"] < 0.05]
+    for row in clear.to_dict("records")[:2]:
+        lines.append(finding(row))
+    if clear.empty and len(chosen):
+        lines.append(f"None of the {len(chosen)} intervention x KPI effects is distinguishable from zero at 5%.")
+    for row in cost_benefit_table.head(2).itertuples(index=False):
+        verdict = ("clears zero with 95% confidence" if row.npv_ci_low > 0 else
+                   "loses money with 95% confidence" if row.npv_ci_high < 0 else "is uncertain (interval spans zero)")
+        lines.append(f"{row.intervention_id}: NPV {row.npv:,.0f} (95% interval {row.npv_ci_low:,.0f} to "
+                     f"{row.npv_ci_high:,.0f}) {verdict}.")
+    if len(progress):
+        counts = progress["status"].value_counts()
+        lines.append("Goals: " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in
+                                           ["on_track", "at_risk", "off_track", "deadline_passed", "unknown"]
+                                           if s in counts) + " (recent trend projected to each deadline).")
+    return lines[:5]

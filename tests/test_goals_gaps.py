@@ -150,3 +150,14 @@ def test_config_goals_are_checked():
         from_dict({"goals": [{"kpi": "csat", "target": 1, "deadline": "someday"}]})
     with pytest.raises(gapkit.ConfigError, match="unknown key"):
         from_dict({"gaols": []})
+
+
+def test_progress_projects_the_trend_to_the_deadline():
+    months = [f"2025-{m:02d}" for m in range(1, 7)]
+    rising = pd.DataFrame({"kpi": "csat", "period": months + ["all"], "segment_by": "all", "segment": "all",
+                           "n": [500] * 6 + [3000], "value": [0.60, 0.62, 0.64, 0.66, 0.68, 0.70, 0.65],
+                           "ci_low": np.nan, "ci_high": np.nan, "small_n": False})
+    goals = [Goal("easy", "csat", 0.70, "2025-12-31"), Goal("hard", "csat", 0.99, "2025-12-31"),
+             Goal("past", "csat", 0.9, "2025-01-31")]
+    status = goal_module.progress(goals, rising, AS_OF).set_index("goal_id")["status"]
+    assert status.to_dict() == {"easy": "on_track", "hard": "off_track", "past": "deadline_passed"}

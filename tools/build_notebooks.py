@@ -189,6 +189,93 @@ intervals. Red: a significant shortfall; amber: short, but within the noise; gre
 """),
         code('result.plot()\nplt.show()'),
     ],
+    "04_impact_measurement": [
+        md("""
+# 4. Impact measurement and cost-benefit
+
+Did a follow-up strategy move the KPI, and was it worth its cost? For every intervention and KPI
+gapkit picks the strongest method the data supports and says why:
+
+- **difference-in-differences** when an untreated comparison group exists (the treated segment
+  against the rest; unit-level regression with errors clustered by customer, and a placebo test
+  on the pre-period to check that the groups moved in parallel before);
+- **A/B comparison** when customers were randomised (a `variant` column), with the power and the
+  minimum detectable effect at the observed n;
+- **interrupted time series** when everyone was treated (segmented regression on the monthly
+  series);
+- a plain **before/after** comparison is always shown too, labelled naive: it mistakes any change
+  that hit everyone at the same time for an effect.
+
+The money follows: benefit = effect x units reached per month x value per unit, over the horizon,
+discounted monthly (month 0 undiscounted); the NPV interval carries the effect's uncertainty.
+"""),
+        params(),
+        code(SETUP + '''
+from gapkit import goals as goal_checks, impact, money
+
+dataset = gapkit.load(settings.data)
+kpi_table = publish.read_csv(out, "kpis.csv")
+effects = impact.measure(dataset, settings.as_of, list(settings.impact_kpis), params=settings.params)
+reach = money.reach_for(dataset, list(settings.valuation), settings.as_of, params=settings.params)
+value = money.cost_benefit(effects, dataset["costs"], list(settings.valuation), reach, settings.as_of,
+                           seed=settings.seed, intangible_scores=list(settings.intangibles))
+progress = goal_checks.progress(settings.goals, kpi_table, settings.as_of)
+publish.write_csv(effects.table, out, "impact.csv")
+publish.write_csv(value.table, out, "cost_benefit.csv")
+progress.to_csv(f"{out}/goal_progress.csv", index=False)'''),
+        code('publish.findings(story.impact_findings(effects.table, value.table, progress))'),
+        md("""
+## Effects
+
+One row per intervention x KPI x method; `chosen` marks the method to believe, `why` says why,
+and `note` flags doubts (for instance a failed parallel-trends check). Shares are in
+probability points; medians were modelled on the log scale and are shown in their own unit.
+"""),
+        code('effects'),
+        code('''print(effects.chosen()[["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value"]]
+      .round(4).to_string(index=False))''', "nbval-check-output"),
+        code('print(effects.summary())'),
+        md("""
+## Observed against the counterfactual
+
+Treated units (with 95% bands) against the comparison group or the projected pre-trend; the
+dashed line is what the treated would have looked like without the intervention.
+"""),
+        code('''chosen = effects.chosen()
+fig, axes = plt.subplots(len(chosen) // 2 + len(chosen) % 2, 2, figsize=(14, 4 * (len(chosen) // 2 + 1)),
+                         constrained_layout=True, squeeze=False)
+for ax, row in zip(axes.flat, chosen.itertuples(index=False)):
+    effects.plot(row.intervention_id, row.kpi, ax=ax)
+for ax in axes.flat[len(chosen):]:
+    ax.set_visible(False)
+plt.show()'''),
+        md("""
+## Cost-benefit
+
+Costs come from the costs table (one-off as incurred, recurring projected at the recent monthly
+run-rate). NPV = benefit PV - cost PV; ROI = NPV / cost PV; payback is the first month the
+cumulative discounted net turns positive. An intervention *clears zero* when even the low end of
+its 95% NPV interval is positive.
+"""),
+        code('value'),
+        code('''print(value.table[["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi"]]
+      .round(2).to_string(index=False))''', "nbval-check-output"),
+        code('print(value.summary())'),
+        code('''fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), constrained_layout=True)
+value.plot(ax=axes[0])
+value.plot_tornado(value.table.intervention_id.iloc[0], ax=axes[1])
+plt.show()'''),
+        md("## Intangibles\n\nFactors the team scored in the configuration (-2 harms .. +2 helps), beside the NPV."),
+        code('value.overview()'),
+        md("""
+## Goal progress
+
+For each goal, the recent monthly trend projected to its deadline: *on track* when even the
+pessimistic end of the projection meets the target, *off track* when even the optimistic end
+misses it, *at risk* in between.
+"""),
+        code('progress'),
+    ],
 }
 
 
