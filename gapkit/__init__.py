@@ -21,3 +21,6 @@ __all__ = [
     "catalog", "kpis", "load", "units", "scan", "validate", "write_parquet",
 ]
 __version__ = "0.1.0"
+
+# the analysis modules, so that gapkit.goals.smart(...) etc. work after a plain `import gapkit`
+from gapkit import config, gaps, goals, impact, money, plots, publish, sample, story  # noqa: E402
