@@ -48,6 +48,7 @@ class Config:
     impact_kpis: tuple[str, ...] = ("csat", "repeat_purchase_rate")
     valuation: tuple[dict, ...] = ()
     intangibles: tuple[dict, ...] = ()
+    benchmarks: tuple[dict, ...] = ()
     language: str = "en"
     seed: int = 2025
     source: str = ""
@@ -71,6 +72,7 @@ class Config:
             "impact": {"kpis": list(self.impact_kpis)},
             "valuation": [dict(v) for v in self.valuation],
             "intangibles": [dict(v) for v in self.intangibles],
+            "benchmarks": [dict(v) for v in self.benchmarks],
             "language": self.language,
             "seed": self.seed,
         }
@@ -99,7 +101,7 @@ def read(path: str | Path | None = None, **overrides) -> Config:
 def from_dict(raw: dict, source: str = "") -> Config:
     where = source or "config"
     known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
-             "language", "seed"}
+             "benchmarks", "language", "seed"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}.")
@@ -121,6 +123,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
         impact_kpis=impact_kpis,
         valuation=tuple(raw.get("valuation") or ()),
         intangibles=tuple(raw.get("intangibles") or ()),
+        benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(raw.get("benchmarks") or [])),
         language=str(raw.get("language", "en")),
         seed=int(raw.get("seed", Config.seed)),
         source=source,
@@ -151,6 +154,14 @@ def _goal(raw: dict, index: int, where: str) -> Goal:
         segment_by=segment_by,
         segment=segment,
     )
+
+
+def _benchmark(raw: dict, index: int, where: str) -> dict:
+    label = f"{where}: benchmarks[{index}]"
+    if not isinstance(raw, dict) or "kpi" not in raw or "value" not in raw:
+        raise ConfigError(f"{label}: expected a mapping with kpi, value and (optionally) source.")
+    _check_kpi(raw["kpi"], f"{label}.kpi")
+    return {"kpi": raw["kpi"], "value": float(raw["value"]), "source": str(raw.get("source", "user supplied"))}
 
 
 def _check_kpi(kpi: str, label: str) -> None:

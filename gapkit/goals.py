@@ -318,14 +318,16 @@ def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
 
 
 def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch: float = 0.5,
-                    top_share: float = 0.10, prior_n: float = 10.0) -> pd.DataFrame:
+                    top_share: float = 0.10, prior_n: float = 10.0,
+                    benchmarks: pd.DataFrame | None = None) -> pd.DataFrame:
     """Targets from the best performers: Achievable Benchmarks of Care, and a stretch target.
 
     For each KPI, segments of ``segment_by`` are ranked by their value shrunk toward the
     overall value (``prior_n`` pseudo-units, so a tiny segment cannot win on luck); the
     benchmark is the n-weighted (pared) mean of the top segments that together hold at least
     ``top_share`` of the units (Kiefe et al. 1998, ABC). ``stretch`` is the point between
-    baseline and benchmark (0.5 = halfway).
+    baseline and benchmark (0.5 = halfway). ``benchmarks`` (columns kpi, value, source), e.g.
+    an industry table the user supplies, adds ``external`` and ``external_source`` columns.
 
     Examples
     --------
@@ -354,7 +356,11 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
             "best_segments": ", ".join(str(s) for s in top["segment"]),
             "benchmark_n": int(top["n"].sum()),
         })
-    return pd.DataFrame(out)
+    proposals = pd.DataFrame(out)
+    if benchmarks is not None and len(benchmarks) and len(proposals):
+        external = benchmarks.rename(columns={"value": "external", "source": "external_source"})
+        proposals = proposals.merge(external[["kpi", "external", "external_source"]], on="kpi", how="left")
+    return proposals
 
 
 def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6) -> pd.DataFrame:

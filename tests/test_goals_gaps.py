@@ -161,3 +161,10 @@ def test_progress_projects_the_trend_to_the_deadline():
              Goal("past", "csat", 0.9, "2025-01-31")]
     status = goal_module.progress(goals, rising, AS_OF).set_index("goal_id")["status"]
     assert status.to_dict() == {"easy": "on_track", "hard": "off_track", "past": "deadline_passed"}
+
+
+def test_user_benchmarks_sit_beside_the_proposals(table):
+    config = from_dict({"benchmarks": [{"kpi": "csat", "value": 0.82, "source": "panel"}]})
+    proposed = goal_module.propose_targets(table, "team", benchmarks=pd.DataFrame(list(config.benchmarks)))
+    row = proposed.set_index("kpi").loc["csat"]
+    assert row.external == 0.82 and row.external_source == "panel"

@@ -125,11 +125,14 @@ the report date, within two years, with monthly milestones).
 """),
         params(),
         code(SETUP + '''
+import pandas as pd
+
 from gapkit import goals as goal_checks
 
 kpi_table = publish.read_csv(out, "kpis.csv")
 result = goal_checks.smart(settings.goals, kpi_table, settings.as_of)
-proposals = goal_checks.propose_targets(kpi_table, "segment")
+proposals = goal_checks.propose_targets(kpi_table, "segment",
+                                        benchmarks=pd.DataFrame(list(settings.benchmarks)))
 publish.write_csv(result.table, out, "goals.csv")
 result.milestones.to_csv(f"{out}/milestones.csv", index=False)'''),
         code('publish.findings(story.desired_state_findings(result.table))'),
