@@ -1,0 +1,593 @@
+"""Benchmark gapkit.load and gapkit.kpis against what a user would write by hand.
+
+Compared, in one process, on synthetic data from ``gapkit.sample`` (seed fixed, no bad rows):
+
+* load:  ``gapkit.load(csv_folder)`` vs a bare ``pandas.read_csv`` of every CSV in the folder
+         (no options, no validation); the same for the Parquet copy (extra row);
+* kpis:  ``gapkit.kpis(data, as_of, by=["segment"])`` on the pandas and the DuckDB engines vs
+         (a) a plain, vectorized pandas script computing the 18 contract KPIs overall and by
+             customers' ``segment`` (n and value, no CIs), and
+         (b) a hand-written DuckDB SQL query over the same pandas DataFrames.
+
+Before anything is timed, both references must agree with both gapkit engines on n (exactly)
+and value (1e-9 relative; medians exactly) for every KPI, overall and per segment: a benchmark
+comparing different work is worthless, so a mismatch stops the run with the rows that differ.
+
+Peak memory of each operation is measured in separate, untimed runs: with ``tracemalloc``
+(Python/NumPy allocations only: memory that Arrow or DuckDB allocate natively is not seen) and
+as the growth of the process RSS sampled every 5 ms (sees native memory; a lower bound). The
+process's max RSS is printed at the end.
+
+Usage::
+
+    python benchmarks/bench_kpis.py [--sizes 100000 1000000] [--repeats 5] [--as-of 2025-06-30]
+                                    [--quick] [--json FILE] [--regenerate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import narwhals
+import numpy as np
+import pandas as pd
+
+import gapkit
+import gapkit.sample
+from gapkit.definitions import Params
+
+HERE = Path(__file__).resolve().parent
+DATA_ROOT = HERE / "data"
+SEED = 7
+MISSING = "(missing)"  # contract: a unit with a missing segment value goes to segment "(missing)"
+MEDIAN_KPIS = {"first_response_hours", "resolution_hours", "followup_latency_days", "delivery_days"}
+KPI_ORDER = [
+    "csat", "csat_mean", "nps", "ces_mean", "survey_response_rate",
+    "first_response_hours", "first_response_sla", "resolution_hours", "resolution_rate",
+    "fcr_rate", "reopen_rate", "followup_coverage", "followup_latency_days", "personalization_rate",
+    "on_time_delivery_rate", "delivery_days", "repeat_purchase_rate", "referral_rate",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+def ensure_data(size: int, regenerate: bool = False) -> tuple[Path, Path]:
+    """``benchmarks/data/<size>/{csv,parquet}``, generated once and reused while the parameters match."""
+    base = DATA_ROOT / str(size)
+    params = {"n_orders": size, "seed": SEED, "bad_rows": False}
+    folders = {fmt: base / fmt for fmt in ("csv", "parquet")}
+
+    def cached(folder: Path, fmt: str) -> bool:
+        truth = folder / "ground_truth.json"
+        if not (truth.exists() and (folder / f"orders.{fmt}").exists()):
+            return False
+        try:
+            generated = json.loads(truth.read_text())["generated"]
+        except (ValueError, KeyError):
+            return False
+        return all(generated.get(k) == v for k, v in params.items())
+
+    todo = [fmt for fmt, folder in folders.items() if regenerate or not cached(folder, fmt)]
+    if todo:
+        t0 = time.perf_counter()
+        tables = gapkit.sample.generate(n_orders=size, seed=SEED, bad_rows=False)
+        for fmt in todo:
+            for old in folders[fmt].glob("*"):
+                old.unlink()
+            gapkit.sample.write(tables, folders[fmt], fmt=fmt, params=params)
+        print(f"# generated {size:,} orders into {base} ({', '.join(todo)}) in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        del tables
+        gc.collect()
+    return folders["csv"], folders["parquet"]
+
+
+def bare_read_csv(folder: Path) -> dict[str, pd.DataFrame]:
+    """What a user does without gapkit: read every table file, no options, no checks."""
+    return {f.stem: pd.read_csv(f) for f in sorted(folder.glob("*.csv"))}
+
+
+def bare_read_parquet(folder: Path) -> dict[str, pd.DataFrame]:
+    return {f.stem: pd.read_parquet(f) for f in sorted(folder.glob("*.parquet"))}
+
+
+def end_of_day(as_of: str) -> pd.Timestamp:
+    """Last instant (UTC) of the as_of day; later events are ignored (contract section 2)."""
+    return pd.Timestamp(as_of).tz_localize("UTC").normalize() + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference (a): plain pandas, written the way an analyst would, from the contract's wording
+# ---------------------------------------------------------------------------------------------
+def plain_pandas_kpis(data, as_of: str, p: Params = Params()) -> pd.DataFrame:
+    eod = end_of_day(as_of)
+    hour, day = pd.Timedelta(hours=1), pd.Timedelta(days=1)
+    segment_of = data["customers"].set_index("customer_id")["segment"]
+
+    def events(name, created, later, columns):
+        """Rows that exist by as_of, with later timestamps blanked ("not yet happened")."""
+        df = data[name]
+        df = df.loc[df[created] <= eod, columns].copy()
+        for c in later:
+            df[c] = df[c].where(df[c] <= eod)
+        df["segment"] = df["customer_id"].map(segment_of).fillna(MISSING)
+        return df
+
+    orders = events("orders", "ordered_at", ["delivered_at"],
+                    ["order_id", "customer_id", "ordered_at", "promised_at", "delivered_at"])
+    followups = events("followups", "sent_at", [], ["order_id", "customer_id", "sent_at", "personalized"])
+    tickets = events("tickets", "created_at", ["first_response_at", "resolved_at"],
+                     ["customer_id", "created_at", "first_response_at", "resolved_at", "contacts", "reopened"])
+    surveys = events("surveys", "sent_at", ["answered_at"], ["customer_id", "sent_at", "answered_at", "csat", "nps", "ces"])
+    referrals = events("referrals", "referred_at", [], ["customer_id", "referred_at"])
+
+    rows = []
+
+    def add(kpi, segment: pd.Series, value: pd.Series, how: str = "mean"):
+        value = value.astype("float64")
+        rows.append((kpi, "all", len(value), getattr(value, how)()))
+        agg = value.groupby(segment.to_numpy(), sort=False).agg(["size", how])
+        rows.extend((kpi, s, n, v) for s, n, v in agg.itertuples())
+
+    def hours(later, earlier):
+        return (later - earlier).dt.total_seconds() / 3600
+
+    def days(later, earlier):
+        return (later - earlier).dt.total_seconds() / 86400
+
+    # surveys
+    answered = surveys[surveys["answered_at"].notna()]
+    with_csat = answered[answered["csat"].notna()]
+    add("csat", with_csat["segment"], with_csat["csat"] >= 4)
+    add("csat_mean", with_csat["segment"], with_csat["csat"])
+    with_nps = answered[answered["nps"].notna()]
+    nps = pd.DataFrame({"promoter": (with_nps["nps"] >= 9).astype(float),
+                        "detractor": (with_nps["nps"] <= 6).astype(float)})
+    rows.append(("nps", "all", len(nps), 100 * (nps["promoter"].mean() - nps["detractor"].mean())))
+    shares = nps.groupby(with_nps["segment"].to_numpy(), sort=False).agg(
+        n=("promoter", "size"), promoter=("promoter", "mean"), detractor=("detractor", "mean"))
+    rows.extend(("nps", s, n, 100 * (pr - de)) for s, n, pr, de in shares.itertuples())
+    with_ces = answered[answered["ces"].notna()]
+    add("ces_mean", with_ces["segment"], with_ces["ces"])
+    add("survey_response_rate", surveys["segment"], surveys["answered_at"].notna())
+
+    # tickets
+    responded = tickets[tickets["first_response_at"].notna()]
+    add("first_response_hours", responded["segment"], hours(responded["first_response_at"], responded["created_at"]),
+        "median")
+    aged = tickets[tickets["created_at"] <= eod - p.sla_hours * hour]
+    in_sla = aged["first_response_at"] - aged["created_at"] <= p.sla_hours * hour  # NaT (unanswered) -> False
+    add("first_response_sla", aged["segment"], in_sla)
+    resolved = tickets[tickets["resolved_at"].notna()]
+    add("resolution_hours", resolved["segment"], hours(resolved["resolved_at"], resolved["created_at"]), "median")
+    aged = tickets[tickets["created_at"] <= eod - p.resolution_days * day]
+    add("resolution_rate", aged["segment"], aged["resolved_at"] - aged["created_at"] <= p.resolution_days * day)
+    fcr = resolved[resolved["contacts"].notna() & resolved["reopened"].notna()]
+    add("fcr_rate", fcr["segment"], (fcr["contacts"] == 1) & ~fcr["reopened"])
+    reopen = resolved[resolved["reopened"].notna()]
+    add("reopen_rate", reopen["segment"], reopen["reopened"])
+
+    # follow-ups after delivery
+    delivered = orders[orders["delivered_at"].notna()]
+    aged = delivered[delivered["delivered_at"] <= eod - p.followup_days * day]
+    sends = followups[["order_id", "sent_at"]].merge(aged[["order_id", "delivered_at"]], on="order_id")
+    first_sent = sends[sends["sent_at"] >= sends["delivered_at"]].groupby("order_id")["sent_at"].min()
+    lag = aged["order_id"].map(first_sent) - aged["delivered_at"]
+    covered = lag <= p.followup_days * day  # no follow-up (NaT) -> False
+    add("followup_coverage", aged["segment"], covered)
+    add("followup_latency_days", aged.loc[covered, "segment"], lag[covered].dt.total_seconds() / 86400, "median")
+    personal = followups[followups["personalized"].notna()]
+    add("personalization_rate", personal["segment"], personal["personalized"])
+
+    # delivery
+    promised = orders["promised_at"].dropna()
+    whole_days = len(promised) > 0 and bool((promised == promised.dt.normalize()).all())
+    promise = delivered[delivered["promised_at"].notna()]
+    deadline = promise["promised_at"] + day if whole_days else promise["promised_at"]
+    on_time = promise["delivered_at"] < deadline if whole_days else promise["delivered_at"] <= deadline
+    add("on_time_delivery_rate", promise["segment"], on_time)
+    add("delivery_days", delivered["segment"], days(delivered["delivered_at"], delivered["ordered_at"]), "median")
+
+    # first-order cohorts
+    first = orders.groupby("customer_id", sort=False)["ordered_at"].min().rename("first_at")
+
+    def cohort(kpi, event_times: pd.DataFrame, when: str, window_days: float, needed: int):
+        cohort_ = first[first <= eod - window_days * day]
+        ev = event_times[["customer_id", when]].merge(cohort_, left_on="customer_id", right_index=True)
+        lag_ = ev[when] - ev["first_at"]
+        ev = ev[(lag_ >= pd.Timedelta(0)) & (lag_ <= window_days * day)]
+        hits = ev.groupby("customer_id", sort=False).size()
+        flag = cohort_.index.map(hits).fillna(0).to_numpy() >= needed
+        segment = pd.Series(cohort_.index.map(segment_of)).fillna(MISSING)
+        add(kpi, segment, pd.Series(flag))
+
+    cohort("repeat_purchase_rate", orders, "ordered_at", p.repeat_days, needed=2)  # the first order counts itself
+    cohort("referral_rate", referrals, "referred_at", p.referral_days, needed=1)
+
+    return pd.DataFrame(rows, columns=["kpi", "segment", "n", "value"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference (b): hand-written DuckDB SQL over the same pandas DataFrames
+# ---------------------------------------------------------------------------------------------
+SQL = """
+WITH
+orders_ AS (
+    SELECT order_id, customer_id, ordered_at, promised_at,
+           CASE WHEN delivered_at <= {eod} THEN delivered_at END AS delivered_at
+    FROM orders WHERE ordered_at <= {eod}),
+followups_ AS (SELECT order_id, customer_id, sent_at, personalized FROM followups WHERE sent_at <= {eod}),
+tickets_ AS (
+    SELECT customer_id, created_at, contacts, reopened,
+           CASE WHEN first_response_at <= {eod} THEN first_response_at END AS first_response_at,
+           CASE WHEN resolved_at <= {eod} THEN resolved_at END AS resolved_at
+    FROM tickets WHERE created_at <= {eod}),
+surveys_ AS (
+    SELECT customer_id, csat, nps, ces, CASE WHEN answered_at <= {eod} THEN answered_at END AS answered_at
+    FROM surveys WHERE sent_at <= {eod}),
+referrals_ AS (SELECT customer_id, referred_at FROM referrals WHERE referred_at <= {eod}),
+delivered AS (
+    SELECT o.customer_id, o.delivered_at,
+           min(f.sent_at) FILTER (WHERE f.sent_at >= o.delivered_at) AS first_sent
+    FROM orders_ o LEFT JOIN followups_ f USING (order_id)
+    WHERE o.delivered_at IS NOT NULL AND o.delivered_at <= {eod} - INTERVAL ({followup_days} * 86400) SECOND
+    GROUP BY o.order_id, o.customer_id, o.delivered_at),
+whole_day_promises AS (
+    SELECT count(*) > 0 AND count(*) FILTER (WHERE promised_at <> date_trunc('day', promised_at)) = 0 AS yes
+    FROM orders_ WHERE promised_at IS NOT NULL),
+firsts AS (SELECT customer_id, min(ordered_at) AS first_at FROM orders_ GROUP BY customer_id),
+repeat_ AS (
+    SELECT c.customer_id, count(o.customer_id) >= 2 AS hit
+    FROM firsts c LEFT JOIN orders_ o
+      ON o.customer_id = c.customer_id AND o.ordered_at >= c.first_at
+     AND o.ordered_at <= c.first_at + INTERVAL ({repeat_days} * 86400) SECOND
+    WHERE c.first_at <= {eod} - INTERVAL ({repeat_days} * 86400) SECOND
+    GROUP BY c.customer_id),
+referral_ AS (
+    SELECT c.customer_id, count(r.customer_id) >= 1 AS hit
+    FROM firsts c LEFT JOIN referrals_ r
+      ON r.customer_id = c.customer_id AND r.referred_at >= c.first_at
+     AND r.referred_at <= c.first_at + INTERVAL ({referral_days} * 86400) SECOND
+    WHERE c.first_at <= {eod} - INTERVAL ({referral_days} * 86400) SECOND
+    GROUP BY c.customer_id),
+means AS (
+    SELECT 'csat' AS kpi, customer_id, (csat >= 4)::DOUBLE AS v FROM surveys_
+        WHERE answered_at IS NOT NULL AND csat IS NOT NULL
+    UNION ALL SELECT 'csat_mean', customer_id, csat FROM surveys_ WHERE answered_at IS NOT NULL AND csat IS NOT NULL
+    UNION ALL SELECT 'nps', customer_id, 100.0 * ((nps >= 9)::INT - (nps <= 6)::INT) FROM surveys_
+        WHERE answered_at IS NOT NULL AND nps IS NOT NULL
+    UNION ALL SELECT 'ces_mean', customer_id, ces FROM surveys_ WHERE answered_at IS NOT NULL AND ces IS NOT NULL
+    UNION ALL SELECT 'survey_response_rate', customer_id, (answered_at IS NOT NULL)::DOUBLE FROM surveys_
+    UNION ALL SELECT 'first_response_sla', customer_id,
+        coalesce(first_response_at - created_at <= INTERVAL ({sla_hours} * 3600) SECOND, false)::DOUBLE
+        FROM tickets_ WHERE created_at <= {eod} - INTERVAL ({sla_hours} * 3600) SECOND
+    UNION ALL SELECT 'resolution_rate', customer_id,
+        coalesce(resolved_at - created_at <= INTERVAL ({resolution_days} * 86400) SECOND, false)::DOUBLE
+        FROM tickets_ WHERE created_at <= {eod} - INTERVAL ({resolution_days} * 86400) SECOND
+    UNION ALL SELECT 'fcr_rate', customer_id, (contacts = 1 AND NOT reopened)::DOUBLE FROM tickets_
+        WHERE resolved_at IS NOT NULL AND contacts IS NOT NULL AND reopened IS NOT NULL
+    UNION ALL SELECT 'reopen_rate', customer_id, reopened::DOUBLE FROM tickets_
+        WHERE resolved_at IS NOT NULL AND reopened IS NOT NULL
+    UNION ALL SELECT 'followup_coverage', customer_id,
+        coalesce(first_sent - delivered_at <= INTERVAL ({followup_days} * 86400) SECOND, false)::DOUBLE FROM delivered
+    UNION ALL SELECT 'personalization_rate', customer_id, personalized::DOUBLE FROM followups_
+        WHERE personalized IS NOT NULL
+    UNION ALL SELECT 'on_time_delivery_rate', customer_id,
+        (CASE WHEN (SELECT yes FROM whole_day_promises) THEN delivered_at < promised_at + INTERVAL 1 DAY
+              ELSE delivered_at <= promised_at END)::DOUBLE
+        FROM orders_ WHERE delivered_at IS NOT NULL AND promised_at IS NOT NULL
+    UNION ALL SELECT 'repeat_purchase_rate', customer_id, hit::DOUBLE FROM repeat_
+    UNION ALL SELECT 'referral_rate', customer_id, hit::DOUBLE FROM referral_),
+medians AS (
+    SELECT 'first_response_hours' AS kpi, customer_id,
+        (epoch_us(first_response_at) - epoch_us(created_at)) / 3.6e9 AS v
+        FROM tickets_ WHERE first_response_at IS NOT NULL
+    UNION ALL SELECT 'resolution_hours', customer_id, (epoch_us(resolved_at) - epoch_us(created_at)) / 3.6e9
+        FROM tickets_ WHERE resolved_at IS NOT NULL
+    UNION ALL SELECT 'followup_latency_days', customer_id, (epoch_us(first_sent) - epoch_us(delivered_at)) / 8.64e10
+        FROM delivered WHERE first_sent - delivered_at <= INTERVAL ({followup_days} * 86400) SECOND
+    UNION ALL SELECT 'delivery_days', customer_id, (epoch_us(delivered_at) - epoch_us(ordered_at)) / 8.64e10
+        FROM orders_ WHERE delivered_at IS NOT NULL),
+segmented AS (
+    SELECT u.kpi, coalesce(c.segment, '{missing}') AS segment, u.v, false AS is_median
+        FROM means u LEFT JOIN customers c USING (customer_id)
+    UNION ALL
+    SELECT u.kpi, coalesce(c.segment, '{missing}'), u.v, true
+        FROM medians u LEFT JOIN customers c USING (customer_id))
+SELECT kpi, CASE WHEN grouping(segment) = 1 THEN 'all' ELSE segment END AS segment, count(*) AS n,
+       CASE WHEN any_value(is_median) THEN median(v) ELSE avg(v) END AS value
+FROM segmented
+GROUP BY GROUPING SETS ((kpi), (kpi, segment))
+"""
+
+
+def duckdb_sql_kpis(data, as_of: str, p: Params = Params()) -> pd.DataFrame:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name in ("orders", "customers", "followups", "tickets", "surveys", "referrals"):
+        con.register(name, data[name])
+    eod = end_of_day(as_of)
+    query = SQL.format(eod=f"TIMESTAMPTZ '{eod.isoformat()}'", missing=MISSING, **vars(p))
+    out = con.execute(query).df()
+    con.close()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Correctness guard
+# ---------------------------------------------------------------------------------------------
+def gapkit_rows(table: pd.DataFrame) -> pd.DataFrame:
+    rows = table[(table["period"] == "all") & table["segment_by"].isin(["all", "segment"])]
+    return rows[["kpi", "segment", "n", "value"]].reset_index(drop=True)
+
+
+def compare(reference: pd.DataFrame, got: pd.DataFrame, ref_name: str, got_name: str) -> list[str]:
+    """Differences between two (kpi, segment, n, value) tables; [] when they agree."""
+    # a KPI with no units at all (e.g. no cohort old enough at an early as_of) has no row
+    ref = {(k, str(s)): (int(n), float(v)) for k, s, n, v in reference.itertuples(index=False) if n > 0}
+    new = {(k, str(s)): (int(n), float(v)) for k, s, n, v in got.itertuples(index=False) if n > 0}
+    problems = []
+    for key in sorted(set(ref) | set(new)):
+        if key not in new:
+            problems.append(f"{key}: row in {ref_name} {ref[key]} but not in {got_name}")
+            continue
+        if key not in ref:
+            problems.append(f"{key}: row in {got_name} {new[key]} but not in {ref_name}")
+            continue
+        (n_ref, v_ref), (n_new, v_new) = ref[key], new[key]
+        if key[0] in MEDIAN_KPIS:
+            same_value = v_ref == v_new or (math.isnan(v_ref) and math.isnan(v_new))
+        else:
+            same_value = math.isclose(v_ref, v_new, rel_tol=1e-9, abs_tol=1e-12) or (
+                math.isnan(v_ref) and math.isnan(v_new))
+        if n_ref != n_new or not same_value:
+            problems.append(f"{key}: {ref_name} n={n_ref} value={v_ref!r}  vs  {got_name} n={n_new} value={v_new!r}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement
+# ---------------------------------------------------------------------------------------------
+def timed(fn, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        del result
+    return times
+
+
+def peak_mb(fn) -> float:
+    """Peak Python-traced memory allocated while ``fn`` runs (untimed: tracemalloc is slow)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result
+    gc.collect()
+    return peak / 2**20
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def rss_growth_mb(fn, every: float = 0.005) -> float | None:
+    """Peak growth of the process RSS while ``fn`` runs, sampled every 5 ms (Linux only).
+
+    Unlike tracemalloc this sees native memory (Arrow, DuckDB); it is a lower bound, since memory
+    freed earlier but kept by the allocator is reused without growing the RSS.
+    """
+    gc.collect()
+    start = _rss_bytes()
+    if start is None:
+        return None
+    peak, done = [start], threading.Event()
+
+    def sample():
+        while not done.wait(every):
+            peak[0] = max(peak[0], _rss_bytes() or 0)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = fn()
+        peak[0] = max(peak[0], _rss_bytes() or 0)
+    finally:
+        done.set()
+        sampler.join()
+    del result
+    gc.collect()
+    return (peak[0] - start) / 2**20
+
+
+def max_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
+def machine() -> dict:
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "cpu": _cpu_name(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "duckdb": duckdb.__version__,
+        "narwhals": narwhals.__version__,
+        "gapkit": gapkit.__version__,
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+# operation -> (reference operation, target ratio)
+RATIOS = [
+    ("gapkit.load csv", "pandas.read_csv (bare)", 3.0),
+    ("gapkit.load parquet", "pandas.read_parquet (bare)", None),
+    ("gapkit.kpis pandas", "plain pandas", 1.0),
+    ("gapkit.kpis duckdb", "DuckDB SQL", 1.5),
+    ("gapkit.kpis pandas", "DuckDB SQL", None),
+]
+
+
+def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool) -> list[dict]:
+    csv_dir, parquet_dir = ensure_data(size, regenerate)
+    data = gapkit.load(csv_dir)
+    if len(data.rejects):
+        raise SystemExit(f"{csv_dir}: {len(data.rejects)} rows rejected; the benchmark needs clean data")
+    counts = {name: len(frame) for name, frame in data.items()}
+    print(f"# {size:,} orders: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
+
+    by = ["segment"]
+    operations = {
+        "pandas.read_csv (bare)": lambda: bare_read_csv(csv_dir),
+        "gapkit.load csv": lambda: gapkit.load(csv_dir),
+        "pandas.read_parquet (bare)": lambda: bare_read_parquet(parquet_dir),
+        "gapkit.load parquet": lambda: gapkit.load(parquet_dir),
+        "plain pandas": lambda: plain_pandas_kpis(data, as_of),
+        "DuckDB SQL": lambda: duckdb_sql_kpis(data, as_of),
+        "gapkit.kpis pandas": lambda: gapkit.kpis(data, as_of, by=by),
+        "gapkit.kpis duckdb": lambda: gapkit.kpis(data, as_of, by=by, engine="duckdb"),
+    }
+
+    # correctness guard (also the warm-up run of every KPI operation)
+    results = {name: operations[name]() for name in ("plain pandas", "DuckDB SQL")}
+    results.update({name: gapkit_rows(operations[name]()) for name in ("gapkit.kpis pandas", "gapkit.kpis duckdb")})
+    problems = []
+    for ref in ("plain pandas", "DuckDB SQL"):
+        for got in ("gapkit.kpis pandas", "gapkit.kpis duckdb"):
+            problems += compare(results[ref], results[got], ref, got)
+    problems += compare(results["plain pandas"], results["DuckDB SQL"], "plain pandas", "DuckDB SQL")
+    if problems:
+        print(f"\nCORRECTNESS GUARD FAILED at {size:,} orders ({len(problems)} differences):", file=sys.stderr)
+        print("\n".join("  " + p for p in problems), file=sys.stderr)
+        raise SystemExit(1)
+    checked = results["plain pandas"][results["plain pandas"]["n"] > 0]
+    print(f"# correctness guard passed: {checked['kpi'].nunique()} KPIs, {len(checked)} rows (overall + by segment), "
+          "both references == both gapkit engines", flush=True)
+    del results
+    gc.collect()
+
+    rows = []
+    for name, fn in operations.items():
+        times = timed(fn, repeats)
+        rows.append({
+            "operation": name, "size": size, "repeats": repeats,
+            "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "times_s": times,
+            "peak_mb": peak_mb(fn) if memory else None,
+            "rss_growth_mb": rss_growth_mb(fn) if memory else None,
+            "max_rss_so_far_mb": max_rss_mb(),
+        })
+        r = rows[-1]
+        print(f"#   {name:<28} median {r['median_s']:8.3f} s   peak {_mb(r['peak_mb'])} MB traced, "
+              f"RSS +{_mb(r['rss_growth_mb'])} MB", flush=True)
+    by_name = {r["operation"]: r for r in rows}
+    for op, ref, target in RATIOS:
+        if op in by_name and ref in by_name:
+            ratio = by_name[op]["median_s"] / by_name[ref]["median_s"]
+            key = "ratio" if "ratio" not in by_name[op] else "ratio_vs_sql"
+            by_name[op][key] = ratio
+            by_name[op][key.replace("ratio", "reference")] = ref
+            by_name[op][key.replace("ratio", "target")] = target
+    return rows
+
+
+def _mb(value) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def render(rows: list[dict], info: dict, rss: float) -> str:
+    header = (
+        f"gapkit benchmark, {info['date']}: {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
+        f"pandas {info['pandas']}, numpy {info['numpy']}, duckdb {info['duckdb']}, narwhals {info['narwhals']}, "
+        f"gapkit {info['gapkit']}"
+    )
+    head = (f"{'operation':<28} {'orders':>9} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MB':>8} {'RSS +MB':>8}"
+            "  ratio vs reference (target)")
+    lines = [header, "", head, "-" * len(head)]
+    last_size = None
+    for r in rows:
+        if last_size is not None and r["size"] != last_size:
+            lines.append("")
+        last_size = r["size"]
+        ratios = []
+        for key in ("ratio", "ratio_vs_sql"):
+            if key in r:
+                target = r[key.replace("ratio", "target")]
+                verdict = "" if target is None else (f" (<= {target:g}: ok)" if r[key] <= target else f" (<= {target:g}: MISSED)")
+                ratios.append(f"{r[key]:.2f}x {r[key.replace('ratio', 'reference')]}{verdict}")
+        lines.append(f"{r['operation']:<28} {r['size']:>9,} {r['median_s']:>9.3f} {r['min_s']:>8.3f} {r['max_s']:>8.3f} "
+                     f"{_mb(r['peak_mb']):>8} {_mb(r['rss_growth_mb']):>8}  {'; '.join(ratios)}".rstrip())
+    lines += ["", f"process max RSS at the end: {rss:,.0f} MB",
+              "peak MB: Python/NumPy allocations traced by tracemalloc in a separate untimed run "
+              "(Arrow and DuckDB native memory not seen)",
+              "RSS +MB: peak growth of the process RSS in another untimed run, sampled every 5 ms "
+              "(sees native memory; a lower bound, as memory freed earlier is reused)"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="numbers of orders")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per operation (median reported)")
+    ap.add_argument("--as-of", default="2025-06-30", help="report date")
+    ap.add_argument("--quick", action="store_true", help="20,000 orders, 2 repeats (well under a minute)")
+    ap.add_argument("--json", metavar="FILE", help="also save the results as JSON")
+    ap.add_argument("--no-memory", action="store_true", help="skip the untimed memory runs")
+    ap.add_argument("--regenerate", action="store_true", help="regenerate the cached data")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeats = [20_000], 2
+
+    info = machine()
+    print(f"# {info['cores']} cores, Python {info['python']}, pandas {info['pandas']}, duckdb {info['duckdb']}, "
+          f"narwhals {info['narwhals']}; sizes {args.sizes}, {args.repeats} repeats, as_of {args.as_of}", flush=True)
+    rows = []
+    for size in args.sizes:
+        rows += run_size(size, args.repeats, args.as_of, args.regenerate, memory=not args.no_memory)
+    rss = max_rss_mb()
+    print()
+    print(render(rows, info, rss))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "as_of": args.as_of, "max_rss_mb": rss,
+                                               "results": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

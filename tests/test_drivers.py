@@ -1,0 +1,275 @@
+"""gapkit.drivers: importance maths by hand, drivers per order by hand, planted truth by simulation."""
+
+import logging
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats  # noqa: E402
+
+import gapkit  # noqa: E402
+from gapkit.sample import generate  # noqa: E402
+from gapkit.drivers import (  # noqa: E402
+    general_dominance, importance_performance, key_drivers, order_drivers, relative_weights, servqual,
+)
+from gapkit.errors import ConfigError, InputError  # noqa: E402
+
+DAY = pd.Timedelta(days=1)
+
+
+def corr_from(rxx, rxy):
+    rxx, rxy = np.asarray(rxx, float), np.asarray(rxy, float)
+    return np.block([[rxx, rxy[:, None]], [rxy[None, :], np.ones((1, 1))]])
+
+
+def test_orthogonal_drivers_get_their_squared_correlations():
+    corr = corr_from(np.eye(3), [0.5, 0.3, 0.0])
+    assert relative_weights(corr) == pytest.approx([0.25, 0.09, 0.0])
+    assert general_dominance(corr) == pytest.approx([0.25, 0.09, 0.0])
+
+
+def test_weights_split_r2_between_correlated_drivers():
+    corr = corr_from([[1, 0.6], [0.6, 1]], [0.5, 0.4])
+    r2 = corr[:2, 2] @ np.linalg.solve(corr[:2, :2], corr[:2, 2])
+    rw, gd = relative_weights(corr), general_dominance(corr)
+    assert rw.sum() == pytest.approx(r2) and gd.sum() == pytest.approx(r2)
+    # two drivers: general dominance = mean of the driver's R2 alone and its gain over the other
+    assert gd[0] == pytest.approx((0.5**2 + (r2 - 0.4**2)) / 2)
+    assert rw[0] > rw[1] > 0
+
+
+def utc(values):
+    return pd.to_datetime(pd.Series(values), utc=True)
+
+
+def test_order_drivers_by_hand():
+    orders = pd.DataFrame({
+        "order_id": ["O1", "O2", "O3", "O4"], "customer_id": ["C1", "C2", "C3", "C4"],
+        "ordered_at": utc(["2025-01-01T10:00Z", "2025-01-01T10:00Z", "2025-01-01T10:00Z", "2025-06-27T10:00Z"]),
+        "promised_at": utc(["2025-01-05", "2025-01-05", "2025-01-05", "2025-07-01"]),
+        "delivered_at": utc(["2025-01-05T18:00Z", "2025-01-06T09:00Z", None, "2025-06-29T10:00Z"]),
+    })
+    followups = pd.DataFrame({
+        "followup_id": ["F1", "F2", "F3"], "order_id": ["O1", "O2", "O4"], "customer_id": ["C1", "C2", "C4"],
+        "sent_at": utc(["2025-01-07T18:00Z", "2025-01-20T09:00Z", "2025-06-30T10:00Z"]),
+        "personalized": [True, True, False],
+    })
+    tickets = pd.DataFrame({
+        "ticket_id": ["T1", "T2"], "customer_id": ["C2", "C4"], "order_id": ["O2", "O4"],
+        "created_at": utc(["2025-01-06T10:00Z", "2025-06-30T09:00Z"]),
+        "first_response_at": utc(["2025-01-07T12:00Z", None]), "resolved_at": utc(["2025-01-08T10:00Z", None]),
+    })
+    x = order_drivers({"orders": orders, "followups": followups, "tickets": tickets}, as_of="2025-06-30")
+    assert x.loc["O1", "followup_covered"] == 1 and x.loc["O1", "followup_latency_days"] == pytest.approx(2.0)
+    assert x.loc["O2", "followup_covered"] == 0 and x.loc["O2", "followup_latency_days"] == 7.0  # capped
+    assert x.loc["O1", "followup_personalized"] == 1 and x.loc["O2", "followup_personalized"] == 0
+    assert np.isnan(x.loc["O4", "followup_covered"])  # delivered 1 day before as_of: window still open
+    # whole-day promises: O1 delivered on the promised day is on time, O2 a day later is late
+    assert x.loc["O1", "delivered_on_time"] == 1 and x.loc["O2", "delivered_on_time"] == 0
+    assert np.isnan(x.loc["O3", "delivered_on_time"]) and np.isnan(x.loc["O3", "delivery_days"])
+    assert x.loc["O1", "delivery_days"] == pytest.approx(4 + 8 / 24)
+    assert x.loc["O1", "first_response_in_sla"] == 1  # no ticket: no support failure
+    assert x.loc["O2", "first_response_in_sla"] == 0 and x.loc["O2", "resolved_in_time"] == 1  # 26 h; 2 days
+    assert np.isnan(x.loc["O4", "first_response_in_sla"])  # a 15-hour-old ticket cannot be judged yet
+
+
+def simulate(n=3000, seed=11):
+    """Customers whose repeat purchase depends only on follow-up coverage and on-time delivery.
+
+    Support is pure noise (a third of the orders get a ticket answered at random speed).
+    Personalization has no effect either, but segment A gets it more often and also repeats
+    more: a confounder that ``controls=["segment"]`` should remove.
+    """
+    rng = np.random.default_rng(seed)
+    first = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 270, n), unit="D")
+    day = first.normalize()
+    segment = np.where(rng.random(n) < 0.5, "A", "B")
+    on_time = rng.random(n) < 0.7
+    covered = rng.random(n) < 0.6
+    personal = rng.random(n) < np.where(segment == "A", 0.8, 0.2)
+    promised = day + 4 * DAY
+    delivered = np.where(on_time, promised - DAY, promised + 2 * DAY) + pd.Timedelta(hours=12)
+    p = 0.10 + 0.25 * covered + 0.25 * on_time + 0.15 * (segment == "A")
+    again = rng.random(n) < p
+    ids = [f"C{i}" for i in range(n)]
+    orders = pd.DataFrame({"order_id": [f"O{i}" for i in range(n)], "customer_id": ids, "ordered_at": first,
+                           "promised_at": promised, "delivered_at": pd.DatetimeIndex(delivered)})
+    repeats = orders.loc[again].assign(order_id=lambda o: o["order_id"] + "r",
+                                       ordered_at=lambda o: o["ordered_at"] + 30 * DAY,
+                                       promised_at=lambda o: o["promised_at"] + 30 * DAY,
+                                       delivered_at=lambda o: o["delivered_at"] + 30 * DAY)
+    lag = np.where(covered, rng.uniform(0.2, 6, n), rng.uniform(8, 20, n))
+    followups = pd.DataFrame({"followup_id": [f"F{i}" for i in range(n)], "order_id": orders["order_id"],
+                              "customer_id": ids, "sent_at": orders["delivered_at"] + pd.to_timedelta(lag, unit="D"),
+                              "personalized": personal})
+    customers = pd.DataFrame({"customer_id": ids, "segment": segment})
+    has_ticket = rng.random(n) < 0.35
+    created, k = orders["ordered_at"][has_ticket] + 2 * DAY, int(has_ticket.sum())
+    tickets = pd.DataFrame({"ticket_id": [f"T{i}" for i in range(k)], "customer_id": orders["customer_id"][has_ticket],
+                            "order_id": orders["order_id"][has_ticket], "created_at": created,
+                            "first_response_at": created + pd.to_timedelta(rng.exponential(14, k), unit="h"),
+                            "resolved_at": created + pd.to_timedelta(rng.exponential(4, k), unit="D")})
+    return {"orders": pd.concat([orders, repeats], ignore_index=True), "followups": followups,
+            "customers": customers, "tickets": tickets}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return simulate()
+
+
+def test_planted_drivers_rank_top_and_noise_gets_nothing(planted):
+    kd = key_drivers(planted, "2025-06-30", drivers=["followup_covered", "delivered_on_time", "first_response_in_sla",
+                                                      "resolved_in_time"], n_boot=100)
+    t = kd.table.set_index("driver")
+    assert set(kd.table["driver"].iloc[:2]) == {"followup_covered", "delivered_on_time"}
+    assert t["importance"].sum() == pytest.approx(1.0)
+    assert (t.loc[["first_response_in_sla", "resolved_in_time"], "importance"] < 0.02).all()
+    assert (t.loc[["first_response_in_sla", "resolved_in_time"], "importance_ci_high"] < 0.05).all()
+    assert (t.loc[["followup_covered", "delivered_on_time"], "importance_ci_low"] > 0.2).all()
+    assert (t.loc[["followup_covered", "delivered_on_time"], "odds_ratio"] > 2).all()
+    assert (t.loc[["followup_covered", "delivered_on_time"], "p_value"] < 1e-6).all()
+    assert kd.model == "logit" and t["n"].eq(3000).all()
+
+
+def test_controls_remove_a_confounded_drivers_credit(planted):
+    names = ["followup_covered", "delivered_on_time", "followup_personalized"]
+    naive = key_drivers(planted, "2025-06-30", drivers=names, n_boot=20).table.set_index("driver")
+    fair = key_drivers(planted, "2025-06-30", drivers=names, controls="segment", n_boot=20).table.set_index("driver")
+    personal = "followup_personalized"
+    assert naive.loc[personal, "p_value"] < 1e-3 < 0.05 < fair.loc[personal, "p_value"]
+    # what remains is the credit relative weights give it for riding on coverage (no follow-up,
+    # no personalized follow-up), not segment A's higher repeat rate
+    assert naive.loc[personal, "importance"] > fair.loc[personal, "importance"] + 0.05
+
+
+def test_default_drivers_skip_what_the_tables_lack(planted):
+    lean = {k: v for k, v in planted.items() if k != "tickets"}
+    kd = key_drivers(lean, "2025-06-30", n_boot=20, method="dominance")
+    assert {"first_response_in_sla", "resolved_in_time", "satisfied_csat"}.isdisjoint(kd.table["driver"])
+    assert any("first_response_in_sla skipped" in note for note in kd.notes)
+    # the latency and delivery-days drivers share credit with the binary ones they echo
+    top = kd.table.set_index("driver")["importance"]
+    assert top[["followup_covered", "followup_latency_days"]].sum() > 0.3
+    assert top[["delivered_on_time", "delivery_days"]].sum() > 0.3
+
+
+def test_bootstrap_is_seeded(planted):
+    names = ["followup_covered", "delivered_on_time"]
+    a = key_drivers(planted, "2025-06-30", drivers=names, n_boot=20, seed=3).table
+    b = key_drivers(planted, "2025-06-30", drivers=names, n_boot=20, seed=3).table
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_score_outcome_uses_ols(planted):
+    rng = np.random.default_rng(2)
+    orders = planted["orders"].loc[~planted["orders"]["order_id"].str.endswith("r")]
+    on_time = (orders["delivered_at"] < orders["promised_at"] + DAY).to_numpy()
+    csat = np.clip(np.rint(3 + 1.2 * on_time + rng.normal(0, 0.8, len(orders))), 1, 5).astype(int)
+    surveys = pd.DataFrame({"response_id": [f"S{i}" for i in range(len(orders))], "customer_id": orders["customer_id"],
+                            "order_id": orders["order_id"], "sent_at": orders["delivered_at"] + DAY,
+                            "answered_at": orders["delivered_at"] + 2 * DAY, "csat": csat})
+    kd = key_drivers({**planted, "surveys": surveys}, "2025-06-30", outcome="csat_mean",
+                     drivers=["delivered_on_time", "followup_personalized"], n_boot=20)
+    t = kd.table.set_index("driver")
+    assert kd.model == "ols" and t["odds_ratio"].isna().all()
+    assert t.loc["delivered_on_time", "importance"] > 0.95
+    assert t.loc["delivered_on_time", "coefficient"] == pytest.approx(1.2, abs=0.15)
+
+
+def test_key_driver_errors(planted):
+    with pytest.raises(ConfigError, match="outcome"):
+        key_drivers(planted, "2025-06-30", outcome="first_response_hours")
+    with pytest.raises(ConfigError, match="unknown driver"):
+        key_drivers(planted, "2025-06-30", drivers=["happiness"])
+    with pytest.raises(ConfigError, match="method"):
+        key_drivers(planted, "2025-06-30", method="shapley")
+    with pytest.raises(ConfigError, match="region"):
+        key_drivers(planted, "2025-06-30", controls=["region"])
+    with pytest.raises(InputError, match="too few"):
+        key_drivers(planted, "2024-03-30", drivers=["followup_covered"])
+
+
+def test_result_shows_itself(planted):
+    kd = key_drivers(planted, "2025-06-30", drivers=["followup_covered", "delivered_on_time"], n_boot=10)
+    fig, ax = plt.subplots()
+    assert kd.plot(ax=ax) is ax and "drives repeat purchase rate most" in ax.get_title()
+    plt.close(fig)
+    assert "Key drivers of repeat_purchase_rate" in repr(kd) and "<table" in kd._repr_html_()
+
+
+def kpi_row(kpi, value, low, high, unit, better, period="all", n=100):
+    return {"kpi": kpi, "period": period, "segment_by": "all", "segment": "all", "n": n, "value": value,
+            "ci_low": low, "ci_high": high, "unit": unit, "better": better}
+
+
+def test_importance_performance_by_hand():
+    kpis = pd.DataFrame([
+        kpi_row("followup_coverage", 0.6, 0.5, 0.7, "share", "higher"),
+        kpi_row("reopen_rate", 0.1, 0.05, 0.15, "share", "lower"),
+        kpi_row("first_response_hours", 12.0, 10.0, 14.0, "hours", "lower"),
+        kpi_row("delivery_days", 4.0, 3.5, 4.5, "days", "lower"),
+        kpi_row("delivery_days", 3.0, 2.0, 4.0, "days", "lower", period="2025-01"),
+        kpi_row("delivery_days", 5.0, 4.0, 6.0, "days", "lower", period="2025-02"),
+        kpi_row("csat_mean", 4.0, 3.9, 4.1, "score 1-5", "higher"),
+    ])
+    drivers = pd.DataFrame({"driver": ["a", "b", "c", "d", "e", "f"],
+                            "kpi": ["followup_coverage", "reopen_rate", "first_response_hours", "delivery_days",
+                                    "csat_mean", "nps"],
+                            "importance": [0.4, 0.1, 0.3, 0.15, 0.05, 0.0], "importance_ci_low": 0.0,
+                            "importance_ci_high": 0.5})
+    ipa = importance_performance(kpis, drivers, targets={"first_response_hours": 6.0})
+    t = ipa.table.set_index("driver")
+    assert t["performance"].to_dict() == pytest.approx({"a": 0.6, "b": 0.9, "c": 0.5, "d": 0.5, "e": 0.75})
+    assert (t.loc["b", "performance_ci_low"], t.loc["b", "performance_ci_high"]) == pytest.approx((0.85, 0.95))
+    assert "f" not in t.index and any("nps" in note for note in ipa.notes)
+    # means: importance 0.2, performance 0.65
+    assert t["quadrant"].to_dict() == {"a": "Concentrate here", "b": "Possible overkill", "c": "Concentrate here",
+                                       "d": "Low priority", "e": "Possible overkill"}
+    fig, ax = plt.subplots()
+    assert ipa.plot(ax=ax) is ax and ax.get_title() == "Concentrate here: a, c"
+    plt.close(fig)
+
+
+def test_servqual_by_hand(caplog):
+    surveys = pd.DataFrame({"exp_reliability": [5, 6, 7, 6], "perc_reliability": [4, 6, 5, 6],
+                            "exp_empathy": [4, 4, 5, 5], "perc_empathy": [5, 5, 5, 6], "csat": [4, 5, 3, 4]})
+    sq = servqual(surveys)
+    t = sq.table.set_index("dimension")
+    assert list(sq.table["dimension"]) == ["reliability", "empathy"]  # largest shortfall first
+    diffs = np.array([-1, 0, -2, 0])
+    half = stats.t.ppf(0.975, 3) * diffs.std(ddof=1) / 2
+    assert t.loc["reliability", "gap"] == pytest.approx(-0.75) and t.loc["reliability", "n"] == 4
+    assert (t.loc["reliability", "gap_ci_low"], t.loc["reliability", "gap_ci_high"]) == pytest.approx(
+        (-0.75 - half, -0.75 + half))
+    assert t.loc["empathy", "gap"] == pytest.approx(0.75)
+    fig, ax = plt.subplots()
+    assert sq.plot(ax=ax) is ax and "reliability" in ax.get_title()
+    plt.close(fig)
+    with caplog.at_level(logging.WARNING, logger="gapkit"):
+        assert servqual(surveys[["csat"]]) is None
+    assert "exp_<dimension>" in caplog.text
+    with pytest.raises(InputError, match="tangibles"):
+        servqual(surveys, dimensions=["tangibles"])
+
+
+def test_sample_runs_end_to_end():
+    data = gapkit.validate(generate(1500, seed=4, bad_rows=False))
+    kd = key_drivers(data, "2025-06-30", n_boot=20)
+    assert kd.table["importance"].sum() == pytest.approx(1.0)
+    assert {"followup_covered", "delivered_on_time"} <= set(kd.table["driver"])
+    assert kd.table["kpi"].isin(gapkit.KPIS).all()
+    ipa = importance_performance(gapkit.kpis(data, "2025-06-30", period="M"), kd)
+    assert ipa.table["performance"].between(0, 1).all()
+
+
+def test_inputs_are_not_changed(planted):
+    before = {name: table.copy() for name, table in planted.items()}
+    key_drivers(planted, "2025-06-30", drivers=["followup_covered"], controls=["segment"], n_boot=5)
+    for name, table in planted.items():
+        pd.testing.assert_frame_equal(table, before[name])

@@ -1,0 +1,168 @@
+"""gapkit.journey: a tiny hand-made set of orders, follow-ups, tickets and surveys, checked by hand."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from statsmodels.stats.proportion import proportion_confint  # noqa: E402
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
+import gapkit  # noqa: E402
+from gapkit.errors import ConfigError, InputError  # noqa: E402
+from gapkit.journey import journey  # noqa: E402
+from gapkit.sample import generate  # noqa: E402
+
+VADER = SentimentIntensityAnalyzer()
+HAPPY, FINE = "Great service, very happy!", "Delivery was fine."
+ANGRY = "Support never called back, terrible experience."
+
+
+def ts(text):
+    return pd.Timestamp(text, tz="UTC")
+
+
+def frame(rows, columns, times=()):
+    out = pd.DataFrame(rows, columns=columns)
+    for column in times:
+        out[column] = pd.to_datetime(out[column], utc=True)
+    return out
+
+
+@pytest.fixture
+def data():
+    orders = frame([
+        ("O1", "C1", "2025-01-01T10:00Z", "web", "2025-01-03T10:00Z"),
+        ("O2", "C2", "2025-01-02T10:00Z", "app", "2025-01-06T10:00Z"),
+        ("O3", "C1", "2025-02-01T10:00Z", "web", "2025-02-03T10:00Z"),  # C1's repeat, 31 days after O1
+        ("O4", "C3", "2025-01-10T10:00Z", "web", None),                  # cancelled: never delivered
+        ("O5", "C3", "2025-05-01T10:00Z", "web", "2025-05-03T10:00Z"),  # window not over at as_of: out
+    ], ["order_id", "customer_id", "ordered_at", "channel", "delivered_at"], ["ordered_at", "delivered_at"])
+    followups = frame([
+        ("F1", "O1", "C1", "2025-01-04T10:00Z", "thank_you", "email"),       # 3 days after the order
+        ("F2", "O2", "C2", "2025-01-07T10:00Z", "thank_you", "sms"),         # 5 days
+        ("F3", "O1", "C1", "2025-01-11T10:00Z", "review_request", "email"),  # 10 days
+        ("F4", "O3", "C1", "2025-02-05T10:00Z", "thank_you", "email"),       # 4 days
+        ("F5", "O4", "C3", "2025-06-01T10:00Z", "thank_you", "email"),       # 142 days: outside the window
+    ], ["followup_id", "order_id", "customer_id", "sent_at", "touchpoint", "channel"], ["sent_at"])
+    tickets = frame([
+        ("T1", "C2", "2025-01-05T10:00Z", "O2", "chat"),
+        ("T2", "C1", "2025-02-02T10:00Z", None, "phone"),  # no order_id: C1's latest order then is O3
+    ], ["ticket_id", "customer_id", "created_at", "order_id", "channel"], ["created_at"])
+    surveys = frame([
+        ("S1", "C1", "2025-01-05T10:00Z", "O1", None, "2025-01-12T10:00Z", HAPPY),  # after the review request
+        ("S2", "C2", "2025-01-07T12:00Z", "O2", "T1", "2025-01-08T10:00Z", ANGRY),  # about the ticket
+        ("S3", "C1", "2025-02-04T10:00Z", "O3", None, "2025-02-04T12:00Z", FINE),   # last event before: delivery
+        ("S4", "C3", "2025-01-15T10:00Z", "O4", None, None, None),                  # never answered
+    ], ["response_id", "customer_id", "sent_at", "order_id", "ticket_id", "answered_at", "comment"],
+        ["sent_at", "answered_at"])
+    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "persona": ["loyalist", "new", "new"]})
+    return {"orders": orders, "followups": followups, "tickets": tickets, "surveys": surveys, "customers": customers}
+
+
+def rows(result, segment="all"):
+    return result.rows(segment).set_index("stage")
+
+
+def test_stages_in_time_order(data):
+    j = journey(data, as_of="2025-06-30")
+    assert list(rows(j).index) == ["order", "delivery", "thank_you", "review_request", "support_ticket", "survey",
+                                   "review", "repeat_purchase"]
+    assert list(rows(j)["order"]) == list(range(8))
+
+
+def test_coverage_and_latency_by_hand(data):
+    t = rows(journey(data, as_of="2025-06-30"))
+    assert t["n"].eq(4).all()  # O5's 90-day window has not elapsed: not in the cohort
+    expected = {"order": 4, "delivery": 3, "thank_you": 3, "review_request": 1, "support_ticket": 2, "survey": 3,
+                "review": 1, "repeat_purchase": 1}
+    assert t["reached"].to_dict() == expected
+    assert t.loc["thank_you", "coverage"] == 0.75
+    low, high = proportion_confint(3, 4, method="wilson")
+    assert (t.loc["thank_you", "coverage_ci_low"], t.loc["thank_you", "coverage_ci_high"]) == pytest.approx((low, high))
+    assert t.loc["delivery", "median_days"] == pytest.approx(2.0)  # 2, 4, 2 days
+    assert t.loc["thank_you", "median_days"] == pytest.approx(4.0)  # 3, 5, 4 days
+    assert t.loc["support_ticket", "median_days"] == pytest.approx(2.0)  # 3 days (T1), 1 day (T2 via O3)
+    assert t.loc["repeat_purchase", "median_days"] == pytest.approx(31.0)
+    assert np.isnan(t.loc["thank_you", "median_days_ci_low"])  # n < 6: no distribution-free interval
+
+
+def test_channels(data):
+    j = journey(data, as_of="2025-06-30")
+    t = rows(j)
+    assert t.loc["thank_you", "top_channel"] == "email"
+    assert t.loc["thank_you", "channel_mix"] == "email 67%, sms 33%"
+    mix = j.channels.query("segment == 'all' and stage == 'support_ticket'").set_index("channel")["share"]
+    assert mix.to_dict() == {"chat": 0.5, "phone": 0.5}
+
+
+def test_comments_go_to_the_stage_they_follow(data):
+    t = rows(journey(data, as_of="2025-06-30"))
+    score = {text: VADER.polarity_scores(text)["compound"] for text in (HAPPY, ANGRY, FINE)}
+    assert t.loc["review", "sentiment"] == pytest.approx(score[HAPPY])
+    assert t.loc["support_ticket", "sentiment"] == pytest.approx(score[ANGRY])
+    assert t.loc["delivery", "sentiment"] == pytest.approx(score[FINE])
+    assert t["sentiment_n"].sum() == 3 and t.loc["survey", "sentiment_n"] == 0
+
+
+def test_segments_and_censoring(data):
+    j = journey(data, as_of="2025-06-30", by="persona")
+    loyal = rows(j, "loyalist")
+    assert loyal["n"].eq(2).all() and loyal.loc["repeat_purchase", "coverage"] == 0.5
+    assert rows(j, "new").loc["delivery", "reached"] == 1
+    early = rows(journey(data, as_of="2025-04-15"))  # cohort: orders by 2025-01-15 (O1, O2, O4)
+    assert early["n"].eq(3).all()
+    assert early.loc["support_ticket", "reached"] == 1  # T2 belongs to O3, outside the cohort
+    assert early.loc["repeat_purchase", "reached"] == 1  # O3 still counts as O1's repeat
+
+
+def test_errors(data):
+    with pytest.raises(ConfigError, match="region"):
+        journey(data, as_of="2025-06-30", by="region")
+    with pytest.raises(InputError, match="repeat_days"):
+        journey(data, as_of="2025-01-15")
+    with pytest.raises(ConfigError, match="nobody"):
+        journey(data, as_of="2025-06-30").rows("nobody")
+
+
+def test_opportunities_from_gaps_and_by_rule(data):
+    j = journey(data, as_of="2025-06-30", by="persona")
+    gaps = pd.DataFrame({"kpi": ["followup_coverage", "first_response_sla", "csat"], "segment_by": "all",
+                         "segment": "all", "status": ["shortfall", "shortfall", "met"]})
+    marked = j.opportunities(gaps=gaps)
+    assert list(marked["stage"]) == ["thank_you", "support_ticket"]  # first follow-up; support
+    assert j.opportunities().empty  # too few comments and no segment to compare with
+
+
+def test_plots_return_axes(data):
+    j = journey(data, as_of="2025-06-30", by="persona")
+    fig, ax = plt.subplots()
+    assert j.plot(ax=ax, gaps=pd.DataFrame({"kpi": ["repeat_purchase_rate"], "gap": [0.1]})) is ax
+    assert "opportunity" in ax.get_title() and "repeat purchase" in ax.get_title()
+    axes = j.plot_each()
+    assert len(axes) == 2
+    plt.close("all")
+    assert "Journey map" in repr(j) and "<table" in j._repr_html_()
+
+
+def test_sample_journey():
+    data = gapkit.validate(generate(1500, seed=5, bad_rows=False))
+    j = journey(data, as_of="2025-06-30", by=["persona"])
+    t = j.table
+    assert t["coverage"].between(0, 1).all()
+    everyone = rows(j)
+    assert everyone.loc["order", "coverage"] == 1.0
+    assert everyone.index[-1] == "repeat_purchase"
+    assert set(t["segment"]) >= {"all", "loyalist", "bargain_hunter", "new_explorer"}
+    # every scored comment of a cohort order lands on exactly one stage
+    assert everyone["sentiment_n"].sum() > 0
+
+
+def test_inputs_are_not_changed(data):
+    before = {name: table.copy() for name, table in data.items()}
+    journey(data, as_of="2025-06-30", by="persona")
+    for name, table in data.items():
+        pd.testing.assert_frame_equal(table, before[name])
