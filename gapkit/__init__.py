@@ -23,4 +23,6 @@ __all__ = [
 __version__ = "0.1.0"
 
 # the analysis modules, so that gapkit.goals.smart(...) etc. work after a plain `import gapkit`
-from gapkit import config, gaps, goals, impact, money, plots, publish, sample, story  # noqa: E402
+from gapkit import (  # noqa: E402
+    config, drivers, gaps, goals, impact, journey, money, plots, publish, sample, story, text,
+)

@@ -25,7 +25,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test
 
 from gapkit.catalog import KPIS, MEDIAN, NPS, SHARE
-from gapkit.goals import baseline_row
+from gapkit.goals import OUTCOME_KPIS, baseline_row
 
 GAP_COLUMNS = [
     "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
@@ -103,7 +103,9 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     goals : goals from the config (``gapkit.config.Goal``).
     kpi_table : ``gapkit.kpis`` output holding each goal's KPI and segment.
     data, as_of, params : needed only for median KPIs (the sign test reads the units).
-    drivers : ``gapkit.drivers`` importance table (kpi, importance); sets ``importance``.
+    drivers : ``gapkit.drivers`` importance table (kpi, importance); sets ``importance``
+        (outcome KPIs such as csat or repeat purchase count as 1; a KPI no model covers gets
+        NaN and is weighed, in ``priority``, as the median driver).
 
     Examples
     --------
@@ -142,8 +144,9 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     table["status"] = [_status(r) for r in table.itertuples(index=False)]
     table["importance"] = _importance(table["kpi"], drivers)
     shortfall = table["gap_rel"].clip(lower=0).where(table["status"] == "shortfall", 0.0)
-    # where no driver model speaks for a KPI, the gap alone ranks it (importance taken as 1)
-    table["priority"] = shortfall * table["importance"].fillna(1.0)
+    # a KPI the driver model does not cover is weighed as a typical driver, not as the most important
+    typical = table["importance"][~table["kpi"].isin(OUTCOME_KPIS)].median()
+    table["priority"] = shortfall * table["importance"].fillna(typical if np.isfinite(typical) else 1.0)
     return GapResult(table[GAP_COLUMNS])
 
 
@@ -164,7 +167,8 @@ def _status(row) -> str:
 
 
 def _importance(kpis: pd.Series, drivers: pd.DataFrame | None) -> pd.Series:
+    """Driver importance (share of explained outcome variance); outcome KPIs are the outcome: 1."""
     if drivers is None or drivers.empty:
-        return pd.Series(np.nan, index=kpis.index)
+        return pd.Series(np.where(kpis.isin(OUTCOME_KPIS), 1.0, np.nan), index=kpis.index)
     weights = drivers.groupby("kpi")["importance"].max()
-    return kpis.map(weights).astype(float)
+    return kpis.map(weights).astype(float).where(~kpis.isin(OUTCOME_KPIS), 1.0)

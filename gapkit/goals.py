@@ -256,7 +256,9 @@ def _relevance(kpi_id: str, drivers: pd.DataFrame | None) -> tuple[str, str]:
     low = row.get("importance_ci_low", float("nan"))
     p = row.get("p_value", float("nan"))
     words = f"importance {row['importance']:.2f} in the driver model"
-    if (np.isfinite(low) and low > 0.01) or (np.isfinite(p) and p < 0.05):
+    # a share of R^2 is positive by construction, so the association's p-value decides when known
+    linked = p < 0.05 if np.isfinite(p) else (np.isfinite(low) and low > 0.01)
+    if linked:
         return PASS, f"{words}" + (f" (p={p:.3g})" if np.isfinite(p) else "")
     return WARN, f"{words}, not distinguishable from none" + (f" (p={p:.3g})" if np.isfinite(p) else "")
 

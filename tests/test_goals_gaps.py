@@ -168,3 +168,15 @@ def test_user_benchmarks_sit_beside_the_proposals(table):
     proposed = goal_module.propose_targets(table, "team", benchmarks=pd.DataFrame(list(config.benchmarks)))
     row = proposed.set_index("kpi").loc["csat"]
     assert row.external == 0.82 and row.external_source == "panel"
+
+
+def test_priority_weighs_shortfalls_by_driver_importance(table):
+    goals = [Goal("cov", "followup_coverage", 0.9, "2025-12-31"), Goal("pers", "personalization_rate", 0.9,
+                                                                         "2025-12-31")]
+    kpi_table = pd.DataFrame([
+        {"kpi": k, "period": "all", "segment_by": "all", "segment": "all", "n": 1000, "value": 0.5,
+         "ci_low": 0.47, "ci_high": 0.53, "small_n": False} for k in ("followup_coverage", "personalization_rate")])
+    drivers = pd.DataFrame({"kpi": ["followup_coverage", "personalization_rate"], "importance": [0.8, 0.2]})
+    result = gap_module.gaps(goals, kpi_table, drivers=drivers).table.set_index("goal_id")
+    assert result.loc["cov", "priority"] == pytest.approx(4 * result.loc["pers", "priority"])
+    assert (result.status == "shortfall").all()

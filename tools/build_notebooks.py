@@ -130,7 +130,12 @@ import pandas as pd
 from gapkit import goals as goal_checks
 
 kpi_table = publish.read_csv(out, "kpis.csv")
-result = goal_checks.smart(settings.goals, kpi_table, settings.as_of)
+dataset = gapkit.load(settings.data)
+# which follow-up and support experiences go with customers coming back, all else held fixed
+drivers = gapkit.drivers.key_drivers(dataset, settings.as_of, params=settings.params, seed=settings.seed,
+                                     controls=["segment", "persona", "loyalty_member", "period"])
+result = goal_checks.smart(settings.goals, kpi_table, settings.as_of, drivers=drivers.table)
+publish.write_csv(drivers.table, out, "drivers.csv")
 proposals = goal_checks.propose_targets(kpi_table, "segment",
                                         benchmarks=pd.DataFrame(list(settings.benchmarks)))
 publish.write_csv(result.table, out, "goals.csv")
@@ -139,6 +144,15 @@ result.milestones.to_csv(f"{out}/milestones.csv", index=False)'''),
         md("## The goals and their SMART verdicts\n\nEach letter is pass, warn or fail; the reasons give the numbers behind it."),
         code('result'),
         code('print(result.summary())', "nbval-check-output"),
+        md("""
+### What makes customers come back (for the *Relevant* check)
+
+A key-driver model of repeat purchase within 90 days of a customer's first order (logistic
+regression holding segment, persona, loyalty and month fixed). Importance is each experience's
+share of the explained variance (Johnson's relative weights) with a bootstrap 95% interval;
+a KPI is *relevant* when its driver's association is significant (p < 0.05).
+"""),
+        code('print(drivers.summary())\ndrivers.plot()\nplt.show()'),
         code('''for row in result.table.itertuples(index=False):
     print(f"{row.goal_id}:")
     for part in row.reason.split("; "):
@@ -175,10 +189,16 @@ smaller than the noise is reported as *not significant*, never as a shortfall.
 from gapkit import gaps as gap_analysis
 
 kpi_table = publish.read_csv(out, "kpis.csv")
+drivers = publish.read_csv(out, "drivers.csv")
 dataset = gapkit.load(settings.data)
 result = gap_analysis.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of,
-                           params=settings.params)
-publish.write_csv(result.table, out, "gaps.csv")'''),
+                           drivers=drivers, params=settings.params)
+publish.write_csv(result.table, out, "gaps.csv")
+targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
+ipa = gapkit.drivers.importance_performance(kpi_table, drivers, targets=targets)
+trip = gapkit.journey.journey(dataset, settings.as_of, by="persona", params=settings.params)
+comments = gapkit.text.sentiment(dataset["surveys"], language=settings.language)
+sentiment = gapkit.text.sentiment_kpi(dataset, settings.as_of, by=["segment"], period="M")'''),
         code('publish.findings(story.gap_findings(result.table))'),
         md("## The gap table"),
         code('result'),
@@ -191,6 +211,41 @@ Bars to the right of zero are shortfalls, sized relative to the target; the whis
 intervals. Red: a significant shortfall; amber: short, but within the noise; green: met.
 """),
         code('result.plot()\nplt.show()'),
+        md("""
+## What to fix first: importance against performance
+
+Importance comes from the key-driver model (what goes with customers coming back); performance
+is how close each KPI is to its best (0..1, direction-aware). The classic quadrants split at the
+means: **concentrate here** (important, performing poorly), keep up the good work, low priority,
+possible overkill. The priority score in the gap table is the relative shortfall times importance.
+"""),
+        code('ipa.plot()\nplt.show()'),
+        code('ipa.table'),
+        md("""
+## The post-sale journey, from the event data
+
+Stages in time order with the share of orders that reach each (95% CI), the median days from the
+order, the main channel, and the mood of the comments tied to the stage (VADER sentiment, red =
+negative). Stages marked as *opportunity* hold a significant gap for that persona.
+"""),
+        code('''for figure in trip.plot_each(gaps=result.table):
+    plt.show()'''),
+        code('trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]].round(3)'),
+        md("""
+## What customers say
+
+Comments scored with VADER (English only: comments in other languages are counted as not scored,
+not mis-scored). Recurring phrases of the negative comments, and comment sentiment by segment as
+a KPI. Comment text is shown with e-mail addresses and phone numbers redacted.
+"""),
+        code('''print(comments.groupby(["scored", "reason"], dropna=False).size().to_string())
+display(gapkit.text.themes(comments).head(10))'''),
+        code('''negative = comments[comments["label"] == "negative"].sort_values("compound").head(5)
+publish.safe_frame(negative[["response_id", "compound", "comment"]])'''),
+        code('''print(sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
+      .round(3).to_string(index=False))''', "nbval-check-output"),
+        code('''quality = gapkit.drivers.servqual(dataset["surveys"])
+print("SERVQUAL: no expectation/perception item pairs in the surveys" if quality is None else quality.table)'''),
     ],
     "04_impact_measurement": [
         md("""
