@@ -12,7 +12,7 @@ import pytest
 
 from gapkit import config as configuration
 from gapkit import runner
-from gapkit.publish import ARTIFACT_COLUMNS, neutralize_formulas
+from gapkit.publish import ARTIFACT_COLUMNS, neutralize_formulas, safe_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +97,19 @@ def test_csv_cells_cannot_become_formulas():
     safe = neutralize_formulas(frame)
     assert safe["value"].tolist()[:5] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@sum", "plain"]
     assert safe["n"].tolist() == frame["n"].tolist()
+
+
+def test_hostile_comments_reach_the_html_report_inert_and_redacted(tmp_path):
+    hostile = pd.DataFrame({"comment": ["<script>alert(1)</script> call +1 (555) 123-4567",
+                                        "write to jane.doe@example.com", "=HYPERLINK(\"http://x\")"]})
+    shown = safe_frame(hostile)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "shown", outputs=[nbformat.v4.new_output("execute_result", execution_count=1,
+                                                 data={"text/html": shown.to_html(),
+                                                       "text/plain": shown.to_string()})])])
+    path = tmp_path / "report.ipynb"
+    nbformat.write(notebook, path)
+    page = runner.export_html(path).read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "jane.doe@example.com" not in page and "[email]" in page
+    assert "555) 123-4567" not in page and "[phone]" in page
