@@ -59,6 +59,9 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     """
     import papermill
 
+    # kernels inherit this: on a busy small machine OpenBLAS threads fighting over two cores made
+    # the statsmodels fits in the notebooks many times slower (measured: 107 s against 3.6 s)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     data_dir = Path(config.data)
     if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
         raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
