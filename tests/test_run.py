@@ -113,3 +113,12 @@ def test_hostile_comments_reach_the_html_report_inert_and_redacted(tmp_path):
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "jane.doe@example.com" not in page and "[email]" in page
     assert "555) 123-4567" not in page and "[phone]" in page
+
+
+def test_cost_benefit_artifact_is_internally_consistent(report):
+    out, _ = report
+    table = pd.read_csv(out / "cost_benefit.csv")
+    assert len(table) >= 1
+    assert ((table.npv - (table.benefit_pv - table.cost_pv)).abs() < 1e-6).all()
+    assert ((table.roi - table.npv / table.cost_pv).abs() < 1e-9).all()
+    assert (table.npv_ci_low <= table.npv).all() and (table.npv <= table.npv_ci_high).all()
