@@ -125,8 +125,26 @@ def reopen_rate(t, p, eod):
     return resolved.with_columns(_value=nw.col("reopened").cast(F))
 
 
+def _shared(t: Tables, key: str, build: Callable[[], nw.LazyFrame]) -> nw.LazyFrame:
+    """An intermediate that several definitions use, built once per ``gapkit.kpis`` call.
+
+    ``gapkit.kpis`` passes tables with a ``shared`` dict; on the pandas engine the frame is then
+    computed once, on DuckDB the same lazy query is reused. Plain mappings just build it.
+    """
+    cache = getattr(t, "shared", None)
+    if cache is None:
+        return build()
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
 def _delivered_with_first_followup(t: Tables) -> nw.LazyFrame:
     """Delivered orders, each with ``_first_followup``: the first follow-up sent at or after delivery."""
+    return _shared(t, "delivered_with_first_followup", lambda: _build_delivered_with_first_followup(t))
+
+
+def _build_delivered_with_first_followup(t: Tables) -> nw.LazyFrame:
     delivered = t["orders"].filter(~nw.col("delivered_at").is_null())
     if "followups" in t:
         sends = t["followups"].select("order_id", _sent=nw.col("sent_at"))
@@ -194,6 +212,10 @@ def delivery_days(t, p, eod):
 
 def _first_orders(t: Tables) -> nw.LazyFrame:
     """Each customer's first order (ties on time broken by the smallest order_id)."""
+    return _shared(t, "first_orders", lambda: _build_first_orders(t))
+
+
+def _build_first_orders(t: Tables) -> nw.LazyFrame:
     orders = t["orders"]
     first_time = orders.group_by("customer_id").agg(_first=nw.col("ordered_at").min())
     first_id = (

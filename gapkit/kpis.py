@@ -30,6 +30,7 @@ KPI_COLUMNS = [
     "label", "ci_method", "small_n",
 ]
 MISSING_SEGMENT = "(missing)"
+NO_UNITS = "no units by as_of (e.g. no window has elapsed yet)"
 ENGINES = ("pandas", "duckdb")
 Z95 = stats.norm.ppf(0.975)
 
@@ -83,7 +84,9 @@ def kpis(
     if unknown:
         raise ConfigError(f"unknown KPI id(s) {unknown}; known: {list(KPIS)}")
     eod = end_of_day(as_of)
-    tables = _as_of_view(_lazy_tables(data, engine), eod)
+    lazy = _lazy_tables(data, engine)
+    engine_used = "duckdb" if any(f.implementation is nw.Implementation.DUCKDB for f in lazy.values()) else engine
+    tables = _SegmentedTables(_as_of_view(lazy, eod), by)
 
     results, skipped = [], {}
     for kpi_id in wanted:
@@ -94,12 +97,22 @@ def kpis(
             log.info("kpi %s skipped: %s", kpi_id, reason)
             continue
         units = DEFINITIONS[kpi_id](tables, params, eod)
-        results.append(_summarise(kpi, units, tables, by, period))
-    out = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=KPI_COLUMNS)
+        table = _summarise(kpi, units, tables, by, period, materialize=engine_used == "duckdb")
+        if table.empty:
+            skipped[kpi_id] = NO_UNITS
+            log.info("kpi %s skipped: %s", kpi_id, NO_UNITS)
+            continue
+        results.append(table)
+    out = pd.concat(results, ignore_index=True) if results else _empty_table()
     out = out[KPI_COLUMNS]
     out.attrs["skipped"] = skipped
     out.attrs["as_of"] = str(pd.Timestamp(as_of).date())
     return out
+
+
+def _empty_table() -> pd.DataFrame:
+    kinds = {"n": "int64", "value": "float64", "ci_low": "float64", "ci_high": "float64", "small_n": "bool"}
+    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, "str")) for c in KPI_COLUMNS})
 
 
 def units(
@@ -136,6 +149,49 @@ def units(
     out = frame.collect("pandas").to_native()
     out = out.rename(columns={"_anchor": "anchor", "_value": "value", "_period": "period"})
     return out[[c for c in out.columns if not c.startswith("_")]].reset_index(drop=True)
+
+
+class _SegmentedTables(Mapping):
+    """The tables of one ``kpis`` call, with the customers' ``by`` columns joined on once.
+
+    A table with ``customer_id`` that lacks a ``by`` column found in customers gets it by a left
+    join, on first use; definitions keep their table's columns, so each KPI's units then carry
+    their segments without one customers join per KPI. ``shared`` caches intermediates that
+    several definitions use (see :func:`gapkit.definitions._shared`).
+    """
+
+    def __init__(self, tables: Mapping[str, nw.LazyFrame], by: Sequence[str]):
+        self._base = dict(tables)
+        self._by = list(dict.fromkeys(by))
+        self._joined: dict[str, nw.LazyFrame] = {}
+        self.shared: dict[str, nw.LazyFrame] = {}
+
+    def __getitem__(self, name: str) -> nw.LazyFrame:
+        if name not in self._joined:
+            self._joined[name] = self._with_customer_columns(name)
+        return self._joined[name]
+
+    def __iter__(self):
+        return iter(self._base)
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def __contains__(self, name) -> bool:
+        return name in self._base
+
+    def _with_customer_columns(self, name: str) -> nw.LazyFrame:
+        frame = self._base[name]
+        if name == "customers" or "customers" not in self._base or not self._by:
+            return frame
+        columns = frame.collect_schema().names()
+        if "customer_id" not in columns:
+            return frame
+        customer_columns = self._base["customers"].collect_schema().names()
+        extra = [c for c in self._by if c not in columns and c in customer_columns]
+        if not extra:
+            return frame
+        return frame.join(self._base["customers"].select("customer_id", *extra), on="customer_id", how="left")
 
 
 def _with_segments(units: nw.LazyFrame, tables, by: Sequence[str]) -> tuple[nw.LazyFrame, list[str]]:
@@ -226,12 +282,18 @@ def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame]) -> str | None:
     return None
 
 
-def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None) -> pd.DataFrame:
+def _summarise(
+    kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None, materialize: bool = False
+) -> pd.DataFrame:
     units = units.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
     units, segments = _with_segments(units, tables, by)
-    units = units.with_columns(
-        _period=nw.col("_anchor").dt.to_string("%Y-%m"), _all_periods=nw.lit("all"), _everyone=nw.lit("all")
-    )
+    # only what the aggregations read; month labels only when months are asked for
+    keep = ["_value", *dict.fromkeys(segments)]
+    units = units.select(*keep, *([nw.col("_anchor").dt.to_string("%Y-%m").alias("_period")] if period else []))
+    if materialize:
+        # run the KPI's pipeline (joins, windows) once; every grouping then reads the result
+        units = nw.from_native(units.collect("pyarrow").to_native()).lazy(backend="duckdb")
+    units = units.with_columns(_all_periods=nw.lit("all"), _everyone=nw.lit("all"))
 
     pieces = []
     for period_key in ["_all_periods"] + (["_period"] if period else []):
@@ -245,6 +307,8 @@ def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period:
             stats_["segment"] = "all" if segment is None else _segment_labels(stats_["segment"])
             pieces.append(stats_)
     table = pd.concat(pieces, ignore_index=True)
+    if table.empty:
+        return table
     table = _attach_intervals(kpi, table)
     table["kpi"] = kpi.id
     table["unit"] = kpi.unit

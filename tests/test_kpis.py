@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit.kpis import median_bound_ranks
+from gapkit.kpis import KPI_COLUMNS, median_bound_ranks
 
 AS_OF = "2025-06-30"
 
@@ -345,3 +345,28 @@ def test_units_aggregate_to_the_kpi(engine):
     for segment, group in unit_rows.groupby("segment"):
         assert by_segment.loc[segment, "n"] == len(group)
         assert by_segment.loc[segment, "value"] == pytest.approx(group.value.mean())
+
+
+def test_kpi_without_units_is_listed_as_skipped_not_dropped(engine):
+    data = gapkit.validate({"orders": orders(("a1", "A", "2025-01-01"), ("a2", "A", "2025-01-05"))})
+    table = gapkit.kpis(data, as_of="2025-01-10", kpis=["repeat_purchase_rate"], engine=engine)
+    assert table.empty and list(table.columns) == KPI_COLUMNS
+    assert "no window has elapsed" in table.attrs["skipped"]["repeat_purchase_rate"]
+    later = gapkit.kpis(data, as_of="2025-06-30", kpis=["repeat_purchase_rate"], engine=engine)
+    assert "repeat_purchase_rate" not in later.attrs["skipped"] and set(later.kpi) == {"repeat_purchase_rate"}
+
+
+def test_segment_columns_are_joined_once_and_match_units(engine):
+    data = gapkit.validate(
+        {
+            "orders": orders(("a1", "A", "2025-01-01", "2025-01-03"), ("b1", "B", "2025-01-02", "2025-01-06")),
+            "customers": pd.DataFrame({"customer_id": ["A", "B"], "segment": ["x", None]}),
+        }
+    )
+    table = gapkit.kpis(data, as_of=AS_OF, by=["segment"], kpis=["delivery_days", "repeat_purchase_rate"],
+                        engine=engine)
+    for kpi in ["delivery_days", "repeat_purchase_rate"]:
+        u = gapkit.units(data, kpi, as_of=AS_OF, by=["segment"], engine=engine)
+        rows = table[(table.kpi == kpi) & (table.segment_by == "segment")].set_index("segment")
+        assert rows.n.to_dict() == {"x": 1, "(missing)": 1}
+        assert rows.loc["x", "value"] == pytest.approx(u[u.segment == "x"]["value"].mean())
