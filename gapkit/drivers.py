@@ -1,4 +1,4 @@
-"""Key drivers of an outcome, Importance-Performance analysis, and SERVQUAL gaps.
+"""Key drivers of an outcome: which experiences move it, and how much.
 
 Key drivers: one row per unit of the outcome KPI (``gapkit.units``: for repeat_purchase_rate,
 each customer's first order whose ``repeat_days`` window has elapsed by ``as_of``; for
@@ -10,13 +10,15 @@ normalized to sum 1, with seeded bootstrap percentile 95% CIs. Both methods spli
 among correlated drivers instead of reading raw coefficients, so a driver that rides on a real
 one (no follow-up means no personalized follow-up) shares its credit; ``controls`` partial
 out who the customers are (segment, persona, period) so drivers do not take credit for them.
+
+Importance-Performance analysis and SERVQUAL gaps are in :mod:`gapkit.ipa` (importable from
+here too).
 """
 
 from __future__ import annotations
 
 import html
 import itertools
-import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,17 +28,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.catalog import KPIS, MEAN, SHARE
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
+from gapkit.ipa import (  # noqa: F401  (they lived here: notebooks call gapkit.drivers.servqual etc.)
+    BOUNDED, QUADRANTS, ImportancePerformance, ServqualResult, importance_performance, servqual,
+)
 from gapkit.kpis import _params, end_of_day, units
 
 __all__ = ["DRIVERS", "DriverResult", "ImportancePerformance", "ServqualResult", "general_dominance",
            "importance_performance", "key_drivers", "order_drivers", "relative_weights", "servqual"]
 
-log = logging.getLogger("gapkit")
 DAY, HOUR = pd.Timedelta(days=1), pd.Timedelta(hours=1)
 SURVEY_KPIS = {"csat", "csat_mean", "nps", "ces_mean", "survey_response_rate"}
 
@@ -385,179 +388,3 @@ class DriverResult:
         ax.set_title(f"{top['driver'].replace('_', ' ')} drives {self.outcome.replace('_', ' ')} most "
                      f"({top['importance']:.0%} of explained variance, R\u00b2 {self.r2:.3f})")
         return ax
-
-
-BOUNDED = {"share": (0.0, 1.0), "score 1-5": (1.0, 5.0), "score 1-7": (1.0, 7.0), "NPS points": (-100.0, 100.0),
-           "VADER compound -1..1": (-1.0, 1.0)}
-QUADRANTS = {(True, False): "Concentrate here", (True, True): "Keep up the good work",
-             (False, False): "Low priority", (False, True): "Possible overkill"}
-
-
-def importance_performance(kpi_table: pd.DataFrame, drivers_table, targets: Mapping[str, float] | None = None,
-                           segment_by: str = "all", segment: str = "all", period: str = "all") -> ImportancePerformance:
-    """Importance-Performance analysis: each driver's importance against its KPI's performance.
-
-    Performance is 0..1, 1 = best, direction-aware: a bounded KPI (share, scores, NPS) is
-    rescaled over its possible range; an unbounded one (hours, days) is the share of its
-    target achieved when ``targets`` names it, else its place between the worst and best
-    month in ``kpi_table``. Quadrants split at the mean importance and mean performance of
-    the points drawn (Martilla & James).
-
-    Examples
-    --------
-    >>> data = gapkit.load("data/sample"); kd = gapkit.drivers.key_drivers(data, "2025-06-30")
-    >>> gapkit.drivers.importance_performance(gapkit.kpis(data, "2025-06-30", period="M"), kd).plot()
-    """
-    drivers = drivers_table.table if isinstance(drivers_table, DriverResult) else drivers_table
-    needed = {"kpi", "period", "segment_by", "segment", "value", "ci_low", "ci_high", "unit", "better"}
-    if needed - set(kpi_table.columns):
-        raise InputError(f"kpi_table lacks {sorted(needed - set(kpi_table.columns))}; pass gapkit.kpis(...) output")
-    now = kpi_table.loc[(kpi_table["period"] == period) & (kpi_table["segment_by"] == segment_by)
-                        & (kpi_table["segment"] == segment)].set_index("kpi")
-    rows, notes = [], []
-    for d in drivers.itertuples(index=False):
-        if d.kpi not in now.index:
-            notes.append(f"{d.driver}: no {d.kpi} row in kpi_table")
-            continue
-        k = now.loc[d.kpi]
-        history = kpi_table.loc[(kpi_table["kpi"] == d.kpi) & (kpi_table["period"] != "all")
-                                & (kpi_table["segment_by"] == segment_by) & (kpi_table["segment"] == segment), "value"]
-        scale, rule = _scale(k, (targets or {}).get(d.kpi), history)
-        if scale is None:
-            notes.append(f"{d.driver}: {rule}")
-            continue
-        perf = sorted(scale(np.array([k["value"], k["ci_low"], k["ci_high"]], dtype=float))[1:])
-        rows.append({"driver": d.driver, "kpi": d.kpi, "importance": d.importance,
-                     "importance_ci_low": d.importance_ci_low, "importance_ci_high": d.importance_ci_high,
-                     "value": k["value"], "performance": float(scale(np.array([k["value"]]))[0]),
-                     "performance_ci_low": perf[0], "performance_ci_high": perf[1], "performance_rule": rule,
-                     "n": k["n"]})
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        hi_imp = table["importance"] >= table["importance"].mean()
-        hi_perf = table["performance"] >= table["performance"].mean()
-        table["quadrant"] = [QUADRANTS[(a, b)] for a, b in zip(hi_imp, hi_perf)]
-    return ImportancePerformance(table, tuple(notes))
-
-
-def _scale(k: pd.Series, target, history: pd.Series):
-    """A monotone map of the KPI onto 0..1 (1 = best), and the rule used."""
-    lower = k["better"] == "lower"
-    if k["unit"] in BOUNDED:
-        lo, hi = BOUNDED[k["unit"]]
-        rule = f"rescaled over {lo:g}..{hi:g}"
-    elif target is not None and target > 0:
-        rule = f"share of target {target:g} achieved"
-        return (lambda v: np.clip(target / v if lower else v / target, 0, 1)), rule
-    elif history.notna().sum() >= 2 and history.max() > history.min():
-        lo, hi = float(history.min()), float(history.max())
-        rule = f"place between worst and best month ({lo:.3g}..{hi:.3g})"
-    else:
-        return None, "unbounded KPI without a target or monthly history; left out"
-    return (lambda v: np.clip((hi - v) / (hi - lo) if lower else (v - lo) / (hi - lo), 0, 1)), rule
-
-
-@dataclass(frozen=True)
-class ImportancePerformance:
-    """The IPA grid: ``.table`` (driver, importance, performance, quadrant...), ``.plot()``."""
-
-    table: pd.DataFrame
-    notes: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return "Importance-Performance\n" + self.table.to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        return "<p><b>Importance-Performance</b></p>" + self.table.to_html(index=False)
-
-    def plot(self, ax=None):
-        """Performance (x) against importance (y), CIs both ways, quadrants split at the means."""
-        ax = ax or plt.gca()
-        t = self.table
-        if t.empty:
-            ax.set_title("No driver with a KPI to place")
-            return ax
-        ax.errorbar(t["performance"], t["importance"], fmt="o", color="#1f4e79", ecolor="#9bb3cc", capsize=2,
-                    xerr=np.vstack([t["performance"] - t["performance_ci_low"],
-                                    t["performance_ci_high"] - t["performance"]]).clip(0),
-                    yerr=np.vstack([t["importance"] - t["importance_ci_low"],
-                                    t["importance_ci_high"] - t["importance"]]).clip(0))
-        for i, row in enumerate(t.sort_values("performance").itertuples(index=False)):
-            # alternate above/below so neighbours' labels do not print over each other
-            ax.annotate(row.driver.replace("_", " "), (row.performance, row.importance),
-                        xytext=(4, 4 if i % 2 == 0 else -11), textcoords="offset points", fontsize=8)
-        mx, my = t["performance"].mean(), t["importance"].mean()
-        ax.axvline(mx, color="grey", ls="--", lw=0.8)
-        ax.axhline(my, color="grey", ls="--", lw=0.8)
-        for (hi_imp, hi_perf), name in QUADRANTS.items():
-            ax.text(0.98 if hi_perf else 0.02, 0.98 if hi_imp else 0.02, name, transform=ax.transAxes,
-                    ha="right" if hi_perf else "left", va="top" if hi_imp else "bottom", fontsize=9, color="#7a7a7a")
-        ax.set_xlim(-0.05, 1.05)
-        ax.set_xlabel("performance (0..1, 1 = best; see performance_rule)")
-        ax.set_ylabel("importance (share of explained variance)")
-        focus = t.loc[t["quadrant"] == "Concentrate here", "driver"].str.replace("_", " ").tolist()
-        ax.set_title("Concentrate here: " + ", ".join(focus) if focus else "No driver is both important and weak")
-        return ax
-
-
-@dataclass(frozen=True)
-class ServqualResult:
-    """SERVQUAL gaps (perception - expectation) by dimension: ``.table``, ``.plot()``."""
-
-    table: pd.DataFrame
-
-    def __repr__(self) -> str:
-        return "SERVQUAL gaps\n" + self.table.to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        return "<p><b>SERVQUAL gaps</b></p>" + self.table.to_html(index=False)
-
-    def plot(self, ax=None):
-        """Gap per dimension with paired-t 95% CIs; below zero = expectations not met."""
-        ax = ax or plt.gca()
-        t = self.table
-        y = np.arange(len(t))
-        ax.barh(y, t["gap"], xerr=np.vstack([t["gap"] - t["gap_ci_low"], t["gap_ci_high"] - t["gap"]]).clip(0),
-                color=np.where(t["gap"] < 0, "#c0392b", "#2e8b57"), capsize=3)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(y, t["dimension"])
-        ax.set_xlabel("perception - expectation (scale points, 95% CI)")
-        worst = t.iloc[0]
-        ax.set_title(f"Largest shortfall: {worst['dimension']} ({worst['gap']:+.2f} points)"
-                     if worst["gap"] < 0 else "Perceptions meet expectations on every dimension")
-        return ax
-
-
-def servqual(surveys: pd.DataFrame, dimensions: Sequence[str] | None = None) -> ServqualResult | None:
-    """Perception minus expectation per SERVQUAL dimension, with paired t 95% CIs.
-
-    Looks for column pairs ``exp_<dimension>`` / ``perc_<dimension>`` (e.g. reliability,
-    assurance, tangibles, empathy, responsiveness); returns None, with a logged warning, when
-    there is none. Rows sort by gap, largest shortfall first.
-
-    Examples
-    --------
-    >>> sq = gapkit.drivers.servqual(gapkit.load("data/sample")["surveys"])  # the sample has no item pairs
-    >>> sq.table if sq else "no SERVQUAL items"
-    """
-    found = [c[4:] for c in surveys.columns if c.startswith("exp_") and f"perc_{c[4:]}" in surveys.columns]
-    if dimensions is not None:
-        lacking = [d for d in dimensions if d not in found]
-        if lacking:
-            raise InputError(f"surveys: no exp_/perc_ column pair for {lacking}; pairs present: {found}")
-        found = list(dimensions)
-    if not found:
-        log.warning("servqual: surveys have no exp_<dimension>/perc_<dimension> column pairs; no SERVQUAL table")
-        return None
-    rows = []
-    for dim in found:
-        pair = surveys[[f"exp_{dim}", f"perc_{dim}"]].apply(pd.to_numeric, errors="coerce").dropna()
-        diff = (pair[f"perc_{dim}"] - pair[f"exp_{dim}"]).to_numpy(float)
-        n = diff.size
-        stats_ = DescrStatsW(diff) if n > 1 else None
-        low, high = stats_.tconfint_mean() if stats_ else (np.nan, np.nan)
-        rows.append({"dimension": dim, "n": n, "expectation": pair[f"exp_{dim}"].mean(),
-                     "perception": pair[f"perc_{dim}"].mean(), "gap": diff.mean() if n else np.nan,
-                     "gap_ci_low": low, "gap_ci_high": high,
-                     "p_value": stats_.ttest_mean(0)[1] if stats_ else np.nan, "small_n": n < 2})
-    return ServqualResult(pd.DataFrame(rows).sort_values("gap", kind="stable").reset_index(drop=True))

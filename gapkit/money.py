@@ -20,6 +20,8 @@ Conventions (the README states the same):
   1.96) of its impact row (KPIs independently), costs taken as known; the 2.5% and 97.5%
   quantiles of the simulated NPV make the 95% interval, so it widens when the effect is less
   certain. ``clears_zero`` is ``npv_ci_low > 0``.
+- The tornado (one input at a time) and the intangibles shown beside NPV are in
+  :mod:`gapkit.sensitivity`; :func:`cost_benefit` includes both.
 
 Examples
 --------
@@ -38,15 +40,18 @@ import html
 import textwrap
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from gapkit.errors import ConfigError, InputError
-from gapkit.impact import Z95, read_interventions, segment_labels
+from gapkit.estimators import Z95
+from gapkit.impact import read_interventions, segment_labels
 from gapkit.kpis import end_of_day
 from gapkit.kpis import units as kpi_units
+from gapkit.sensitivity import INTANGIBLE_COLUMNS, _number, intangibles, tornado_table
+from gapkit.sensitivity import SENSITIVITY_COLUMNS  # noqa: F401  (it lived here: keep it importable)
 
 COST_BENEFIT_COLUMNS = [
     "intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi", "payback_months",
@@ -55,8 +60,6 @@ EXTRA_COLUMNS = [
     "benefit_cost_ratio", "p_npv_positive", "method", "clears_zero", "rank", "kpis", "horizon_months",
     "discount_rate", "one_off", "run_rate", "note",
 ]
-SENSITIVITY_COLUMNS = ["intervention_id", "factor", "low", "high", "npv_low", "npv_high", "npv_base", "swing"]
-INTANGIBLE_COLUMNS = ["intervention_id", "factor", "score", "weight", "weighted_score", "note"]
 RUN_RATE_MONTHS = 3
 
 
@@ -92,6 +95,21 @@ class Appraisal:
     @property
     def horizon_months(self) -> int:
         return max(b.horizon_months for b in self.benefits)
+
+    @property
+    def complete(self) -> bool:
+        """Every benefit has a finite effect and standard error, so NPV and its interval can be computed."""
+        return all(np.isfinite(b.effect) and np.isfinite(b.se) for b in self.benefits)
+
+    def npv(self, effects: Sequence[float] | None = None) -> float:
+        """Net present value at the measured effects, or at ``effects`` (one per benefit).
+
+        Examples
+        --------
+        >>> result.appraisals[0].npv()  # result: see the module example
+        """
+        cost_pv, benefit_pv = npv_parts(self, effects)
+        return float(benefit_pv - cost_pv)
 
 
 def monthly_rate(annual_rate: float) -> float:
@@ -178,7 +196,8 @@ def cost_benefit(
     reach : intervention_id, kpi, units_per_month (see :func:`monthly_reach`).
     as_of : appraisal date (month 0); later costs are ignored.
     n_sims, seed : draws of the effects for the NPV interval.
-    intangible_scores : config ``intangibles`` entries, shown beside NPV (:func:`intangibles`).
+    intangible_scores : config ``intangibles`` entries, shown beside NPV
+        (:func:`gapkit.sensitivity.intangibles`).
 
     Examples
     --------
@@ -192,10 +211,10 @@ def cost_benefit(
     table = pd.DataFrame(rows, columns=COST_BENEFIT_COLUMNS + EXTRA_COLUMNS)
     table = table.sort_values("npv", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     table["rank"] = np.arange(1, len(table) + 1)
-    flows = [cash_flows(a) for a in appraisals if _complete(a)]
+    flows = [cash_flows(a) for a in appraisals if a.complete]
     flows = pd.concat(flows, ignore_index=True) if flows else pd.DataFrame()
     return CostBenefitResult(
-        table=table, sensitivity=_tornado(appraisals), cash_flows=flows,
+        table=table, sensitivity=tornado_table(appraisals), cash_flows=flows,
         intangibles=intangibles(intangible_scores), appraisals=tuple(appraisals),
     )
 
@@ -204,12 +223,14 @@ def tornado(impact_table, costs, valuation, reach, as_of) -> pd.DataFrame:
     """NPV when one input moves at a time: effect (CI ends), value per unit and reach (+-20%),
     horizon (+-50%), discount rate (0 and 2x); largest swing first.
 
+    The appraisals of :func:`appraise` through :func:`gapkit.sensitivity.tornado_table`.
+
     Examples
     --------
     >>> reach = gapkit.money.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
     >>> gapkit.money.tornado(measured, data["costs"], valuation, reach, "2025-06-30")
     """
-    return _tornado(appraise(impact_table, costs, valuation, reach, as_of))
+    return tornado_table(appraise(impact_table, costs, valuation, reach, as_of))
 
 
 def appraise(impact_table, costs, valuation, reach, as_of) -> list[Appraisal]:
@@ -297,32 +318,6 @@ def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -
     entries = [_valuation_entry(v, i) for i, v in enumerate(valuation)]
     tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params) for e in entries]
     return pd.concat(tables, ignore_index=True)
-
-
-def intangibles(config_list: Sequence[Mapping] = ()) -> pd.DataFrame:
-    """Factors money does not capture, scored by the user from -2 (harmful) to +2 (helpful).
-
-    Examples
-    --------
-    >>> scores = [{"intervention_id": "checkin", "factor": "brand warmth", "score": 2, "weight": 0.5}]
-    >>> gapkit.money.intangibles(scores)
-    """
-    rows = []
-    for i, item in enumerate(config_list):
-        where = f"intangibles[{i}]"
-        missing = [k for k in ("intervention_id", "factor", "score") if k not in item]
-        if missing:
-            raise ConfigError(f"{where}: missing {missing}; give intervention_id, factor and score (-2..+2)")
-        score = _number(item["score"], f"{where}.score")
-        weight = _number(item.get("weight", 1.0), f"{where}.weight")
-        if not -2 <= score <= 2:
-            raise ConfigError(f"{where}.score = {score}: scores run from -2 (harmful) to +2 (helpful)")
-        if weight < 0:
-            raise ConfigError(f"{where}.weight = {weight}: weights must be >= 0")
-        rows.append({"intervention_id": str(item["intervention_id"]), "factor": str(item["factor"]),
-                     "score": score, "weight": weight, "weighted_score": score * weight,
-                     "note": str(item.get("note", ""))})
-    return pd.DataFrame(rows, columns=INTANGIBLE_COLUMNS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -418,16 +413,12 @@ class CostBenefitResult:
                 + html.escape(self.summary()).replace("\n", "<br>"))
 
 
-def _complete(a: Appraisal) -> bool:
-    return all(np.isfinite(b.effect) and np.isfinite(b.se) for b in a.benefits)
-
-
 def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
     methods = "; ".join(f"{b.kpi}: {b.method}" for b in a.benefits)
     base = {"intervention_id": a.intervention_id, "method": methods,
             "kpis": ", ".join(b.kpi for b in a.benefits), "horizon_months": a.horizon_months,
             "discount_rate": a.discount_rate, "one_off": a.one_off, "run_rate": a.run_rate, "note": a.note}
-    if not _complete(a):
+    if not a.complete:
         return {**base, "clears_zero": False}
     cost_pv, benefit_pv = npv_parts(a)
     effects, ses = [b.effect for b in a.benefits], [b.se for b in a.benefits]
@@ -440,46 +431,6 @@ def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
             "payback_months": payback_months(cash_flows(a)),
             "benefit_cost_ratio": benefit_pv / cost_pv if cost_pv else np.nan,
             "p_npv_positive": float((sims > 0).mean()), "clears_zero": bool(low > 0)}
-
-
-def _npv(a: Appraisal, effects=None) -> float:
-    cost_pv, benefit_pv = npv_parts(a, effects)
-    return float(benefit_pv - cost_pv)
-
-
-def _tornado(appraisals: Sequence[Appraisal]) -> pd.DataFrame:
-    rows = []
-    for a in filter(_complete, appraisals):
-        base = _npv(a)
-        for factor, low, high, npv_low, npv_high in _one_at_a_time(a):
-            rows.append({"intervention_id": a.intervention_id, "factor": factor, "low": low, "high": high,
-                         "npv_low": npv_low, "npv_high": npv_high, "npv_base": base,
-                         "swing": abs(npv_high - npv_low)})
-    out = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
-    order = out["intervention_id"].map({a.intervention_id: i for i, a in enumerate(appraisals)})
-    out = out.assign(_order=order).sort_values(["_order", "swing"], ascending=[True, False], kind="stable")
-    return out.drop(columns="_order").reset_index(drop=True)
-
-
-def _one_at_a_time(a: Appraisal):
-    """(factor, low label, high label, NPV at low, NPV at high) for each tornado input."""
-    def scaled(attr, factor):
-        return replace(a, benefits=tuple(replace(b, **{attr: getattr(b, attr) * factor}) for b in a.benefits))
-
-    def horizon(factor):
-        # costs follow: the appraisal's horizon is its longest benefit horizon
-        longer = (replace(b, horizon_months=max(1, round(b.horizon_months * factor))) for b in a.benefits)
-        return replace(a, benefits=tuple(longer))
-
-    yield ("effect (95% CI ends)", "CI low", "CI high",
-           _npv(a, [b.ci_low for b in a.benefits]), _npv(a, [b.ci_high for b in a.benefits]))
-    yield ("value per unit (+-20%)", "-20%", "+20%",
-           _npv(scaled("value_per_unit", 0.8)), _npv(scaled("value_per_unit", 1.2)))
-    yield ("reach (+-20%)", "-20%", "+20%",
-           _npv(scaled("units_per_month", 0.8)), _npv(scaled("units_per_month", 1.2)))
-    yield "horizon (+-50%)", "-50%", "+50%", _npv(horizon(0.5)), _npv(horizon(1.5))
-    yield ("discount rate (0 and 2x)", "0", f"{2 * a.discount_rate:g}",
-           _npv(replace(a, discount_rate=0.0)), _npv(replace(a, discount_rate=2 * a.discount_rate)))
 
 
 def _valuation_entry(item: Mapping, index: int) -> dict:
@@ -497,13 +448,6 @@ def _valuation_entry(item: Mapping, index: int) -> dict:
     return {"intervention_id": str(item["intervention_id"]), "kpi": str(item["kpi"]),
             "value_per_unit": _number(item["value_per_unit"], f"{where}.value_per_unit"),
             "horizon_months": int(horizon), "discount_rate": rate}
-
-
-def _number(value, where: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where} = {value!r}: a number is expected") from None
 
 
 def _chosen_row(table: pd.DataFrame, iid: str, kpi: str) -> dict:

@@ -140,8 +140,6 @@ def test_errors_name_the_thing_and_the_fix():
         run(value=valuation(kpi="other"))
     with pytest.raises(ConfigError, match="horizon_months"):
         run(value=valuation(horizon=0))
-    with pytest.raises(ConfigError, match="-2"):
-        money.intangibles([{"intervention_id": "x", "factor": "trust", "score": 3}])
 
 
 def test_ranking_summary_and_intangibles():
