@@ -9,6 +9,7 @@ aggregated table into pandas to attach intervals.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -290,9 +291,28 @@ def _summarise(
     # only what the aggregations read; month labels only when months are asked for
     keep = ["_value", *dict.fromkeys(segments)]
     units = units.select(*keep, *([nw.col("_anchor").dt.to_string("%Y-%m").alias("_period")] if period else []))
-    if materialize:
-        # run the KPI's pipeline (joins, windows) once; every grouping then reads the result
-        units = nw.from_native(units.collect("pyarrow").to_native()).lazy(backend="duckdb")
+    if not materialize:
+        return _summarise_units(kpi, units, by, segments, period)
+    # DuckDB: run the KPI's pipeline (joins, windows) once into a temporary table of the same
+    # connection (spillable, so data larger than memory still works); every grouping reads it.
+    relation = units.to_native()
+    name = f"_gapkit_units_{uuid.uuid4().hex}"
+    try:
+        relation.query("_gapkit_source", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM _gapkit_source')
+    except Exception:  # e.g. a connection that cannot create tables: keep the units in Arrow instead
+        log.debug("no temporary table for %s; materializing its units in Arrow", kpi.id, exc_info=True)
+        stored = nw.from_native(units.collect("pyarrow").to_native()).lazy(backend="duckdb")
+        return _summarise_units(kpi, stored, by, segments, period)
+    try:
+        stored = nw.from_native(relation.query("_gapkit_source", f'SELECT * FROM "{name}"')).lazy()
+        return _summarise_units(kpi, stored, by, segments, period)
+    finally:
+        relation.query("_gapkit_source", f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _summarise_units(
+    kpi: KPI, units: nw.LazyFrame, by: Sequence[str], segments: list[str], period: str | None
+) -> pd.DataFrame:
     units = units.with_columns(_all_periods=nw.lit("all"), _everyone=nw.lit("all"))
 
     pieces = []
