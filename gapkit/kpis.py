@@ -9,7 +9,6 @@ aggregated table into pandas to attach intervals.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -293,21 +292,11 @@ def _summarise(
     units = units.select(*keep, *([nw.col("_anchor").dt.to_string("%Y-%m").alias("_period")] if period else []))
     if not materialize:
         return _summarise_units(kpi, units, by, segments, period)
-    # DuckDB: run the KPI's pipeline (joins, windows) once into a temporary table of the same
-    # connection (spillable, so data larger than memory still works); every grouping reads it.
-    relation = units.to_native()
-    name = f"_gapkit_units_{uuid.uuid4().hex}"
-    try:
-        relation.query("_gapkit_source", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM _gapkit_source')
-    except Exception:  # e.g. a connection that cannot create tables: keep the units in Arrow instead
-        log.debug("no temporary table for %s; materializing its units in Arrow", kpi.id, exc_info=True)
-        stored = nw.from_native(units.collect("pyarrow").to_native()).lazy(backend="duckdb")
-        return _summarise_units(kpi, stored, by, segments, period)
-    try:
-        stored = nw.from_native(relation.query("_gapkit_source", f'SELECT * FROM "{name}"')).lazy()
-        return _summarise_units(kpi, stored, by, segments, period)
-    finally:
-        relation.query("_gapkit_source", f'DROP TABLE IF EXISTS "{name}"')
+    # DuckDB: run the KPI's pipeline (joins, windows) once and keep its units (the value and
+    # the grouping columns only) in Arrow; every grouping then reads them. Measured at 1M orders
+    # this beat both re-running the pipeline per grouping and a temporary table.
+    stored = nw.from_native(units.collect("pyarrow").to_native()).lazy(backend="duckdb")
+    return _summarise_units(kpi, stored, by, segments, period)
 
 
 def _summarise_units(
