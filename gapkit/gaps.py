@@ -124,12 +124,12 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
         else:
             values = None
             if kpi.kind == MEDIAN and data is not None:
-                from gapkit.kpis import units
+                from gapkit.kpis import segment_labels, units
 
                 by = [] if goal.segment_by == "all" else [goal.segment_by]
                 unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params)
                 if by:
-                    unit_rows = unit_rows[unit_rows[goal.segment_by].astype("str") == goal.segment]
+                    unit_rows = unit_rows[segment_labels(unit_rows[goal.segment_by]) == goal.segment]
                 values = unit_rows["value"].to_numpy()
             record.update(n=int(row["n"]), current=float(row["value"]), ci_low=float(row["ci_low"]),
                           ci_high=float(row["ci_high"]),

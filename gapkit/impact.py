@@ -38,6 +38,7 @@ from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, _did_lines, _its, _monthly_lines, _utc, ab_test, did, pre_post
 from gapkit.estimators import Z95, its  # noqa: F401  (the estimators lived here: keep them importable)
 from gapkit.kpis import end_of_day
+from gapkit.kpis import segment_labels
 from gapkit.kpis import units as kpi_units
 
 IMPACT_COLUMNS = [
@@ -315,17 +316,3 @@ def _text(value) -> str | None:
     return None if text.lower() in _BLANK else text
 
 
-def segment_labels(values: pd.Series) -> pd.Series:
-    """Segment values as the text a config names them by (1.0 -> "1", missing -> "(missing)").
-
-    Examples
-    --------
-    >>> gapkit.impact.segment_labels(pd.Series(["B", 1.0, None])).tolist()
-    ['B', '1', '(missing)']
-    """
-    def label(v):
-        if _text(v) is None:
-            return "(missing)"
-        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-    return values.astype(object).map(label)

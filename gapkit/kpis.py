@@ -313,7 +313,7 @@ def _summarise_units(
             if period_key == "_all_periods":
                 stats_["period"] = "all"
             stats_["segment_by"] = segment or "all"
-            stats_["segment"] = "all" if segment is None else _segment_labels(stats_["segment"])
+            stats_["segment"] = "all" if segment is None else segment_labels(stats_["segment"])
             pieces.append(stats_)
     table = pd.concat(pieces, ignore_index=True)
     if table.empty:
@@ -330,7 +330,9 @@ def _summarise_units(
     return table.reset_index(drop=True)
 
 
-def _segment_labels(values: pd.Series) -> pd.Series:
+def segment_labels(values: pd.Series) -> pd.Series:
+    """Segment values as the text reports and configs use (1.0 -> "1", missing -> "(missing)")."""
+
     def label(v):
         if v is None or (not isinstance(v, str) and pd.isna(v)):
             return MISSING_SEGMENT

@@ -47,7 +47,8 @@ import pandas as pd
 
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Z95
-from gapkit.impact import read_interventions, segment_labels
+from gapkit.impact import read_interventions
+from gapkit.kpis import segment_labels
 from gapkit.kpis import end_of_day
 from gapkit.kpis import units as kpi_units
 from gapkit.sensitivity import INTANGIBLE_COLUMNS, _number, intangibles, tornado_table
