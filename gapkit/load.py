@@ -141,9 +141,11 @@ def _read_csv_text(file: Path) -> pd.DataFrame:
     import csv
 
     import pyarrow.csv as pa_csv
-    from pandas._libs.parsers import STR_NA_VALUES
 
     try:
+        # pandas' private list of NA markers; if a pandas release moves it, read with pandas
+        from pandas._libs.parsers import STR_NA_VALUES
+
         with open(file, newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle))
         if header and len(set(header)) == len(header) and all(header):
@@ -158,7 +160,7 @@ def _read_csv_text(file: Path) -> pd.DataFrame:
             )
             if table.column_names == header and all(pyarrow.types.is_string(t) for t in table.schema.types):
                 return table.to_pandas(types_mapper=lambda t: _TEXT if pyarrow.types.is_string(t) else None)
-    except (StopIteration, UnicodeDecodeError, csv.Error, pyarrow.ArrowException, OSError):
+    except (ImportError, StopIteration, UnicodeDecodeError, csv.Error, pyarrow.ArrowException, OSError):
         pass
     return pd.read_csv(file, dtype=str, keep_default_na=True, skipinitialspace=False)
 
