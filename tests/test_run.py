@@ -48,13 +48,13 @@ def test_run_writes_every_notebook_html_and_artifact(report):
     assert not list(out.parent.glob(".*running*"))  # no staging folder left behind
 
 
-def test_html_reports_hide_code_and_carry_no_live_script(report):
+def test_html_reports_hide_code(report):
+    # escaping and redaction of hostile text are tested through the real exporter below:
+    # the sample's hostile comments are not among those the reports happen to show
     out, _ = report
     for name in runner.NOTEBOOKS:
         page = (out / f"{name}.html").read_text()
-        assert "<script>alert(1)" not in page  # the sample's hostile comment, if shown, is escaped
-        assert "jane.doe@example.com" not in page  # the sample's e-mail address is redacted
-        assert "import gapkit" not in page  # code hidden by default
+        assert "import gapkit" not in page and "Findings" in page
 
 
 def test_executed_notebooks_have_no_errors_and_no_papermill_timings(report):
