@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gapkit.adapt import segment_columns
 from gapkit.errors import GapkitError
 from gapkit.kpis import kpis
 from gapkit.load import load
@@ -22,9 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gapkit", description="Gap analysis of post-sale follow-up.")
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("kpis", help="print the current-state KPI table of a data folder")
-    show.add_argument("--data", default="data/sample", help="folder of input tables (default: data/sample)")
+    show.add_argument("--data", required=True, help="folder of input tables")
     show.add_argument("--as-of", required=True, help="report date, YYYY-MM-DD; later events are ignored")
-    show.add_argument("--by", nargs="*", default=["segment", "channel"], help="segment columns")
+    show.add_argument("--by", nargs="*", default=None,
+                      help="segment columns (default: the customers' attributes and channels the data holds)")
     show.add_argument("--period", choices=["M", "none"], default="none", help="M adds calendar months")
     show.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas")
     show.add_argument("--out", help="also write the table to this CSV file")
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         table = kpis(
             data,
             as_of=args.as_of,
-            by=args.by,
+            by=segment_columns(data, args.by),
             period=None if args.period == "none" else "M",
             engine=args.engine,
         )

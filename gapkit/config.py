@@ -20,8 +20,6 @@ from gapkit.catalog import KPIS
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError
 
-DEFAULT_AS_OF = "2025-06-30"
-
 
 @dataclass(frozen=True)
 class Goal:
@@ -40,9 +38,9 @@ class Config:
     """Everything a run needs; see README "Configuration" for each key."""
 
     data: str = "data/sample"
-    as_of: str = DEFAULT_AS_OF
+    as_of: str | None = None  # None: ``gapkit run`` takes the last complete day in the orders
     out: str | None = None
-    segments: tuple[str, ...] = ("segment", "channel")
+    segments: tuple[str, ...] | None = None  # None: chosen from what the data holds (gapkit.adapt)
     params: Params = Params()
     goals: tuple[Goal, ...] = ()
     impact_kpis: tuple[str, ...] = ("csat", "repeat_purchase_rate")
@@ -51,6 +49,11 @@ class Config:
     benchmarks: tuple[dict, ...] = ()
     language: str = "en"
     seed: int = 2025
+    driver_controls: tuple[str, ...] | None = None  # None: the customers' attributes the data holds
+    journey_by: str | None = None  # None: the first segment column with a few groups
+    compare: tuple[tuple[str, str], ...] | None = None  # (kpi, segment column) pairs; None: from the data
+    baseline_months: int = 3
+    monitor: dict = field(default_factory=dict)
     source: str = ""
 
     def replace(self, **changes) -> Config:
@@ -66,7 +69,7 @@ class Config:
             "data": self.data,
             "as_of": self.as_of,
             "out": self.out_dir,
-            "segments": list(self.segments),
+            "segments": None if self.segments is None else list(self.segments),
             "params": dataclasses.asdict(self.params),
             "goals": [dataclasses.asdict(g) for g in self.goals],
             "impact": {"kpis": list(self.impact_kpis)},
@@ -75,6 +78,11 @@ class Config:
             "benchmarks": [dict(v) for v in self.benchmarks],
             "language": self.language,
             "seed": self.seed,
+            "drivers": {"controls": None if self.driver_controls is None else list(self.driver_controls)},
+            "journey": {"by": self.journey_by},
+            "compare": None if self.compare is None else [list(pair) for pair in self.compare],
+            "baseline_months": self.baseline_months,
+            "monitor": dict(self.monitor),
         }
 
 
@@ -101,7 +109,7 @@ def read(path: str | Path | None = None, **overrides) -> Config:
 def from_dict(raw: dict, source: str = "") -> Config:
     where = source or "config"
     known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
-             "benchmarks", "language", "seed"}
+             "benchmarks", "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}.")
@@ -113,11 +121,13 @@ def from_dict(raw: dict, source: str = "") -> Config:
     impact_kpis = tuple(impact.get("kpis", Config.impact_kpis))
     for kpi in impact_kpis:
         _check_kpi(kpi, f"{where}: impact.kpis")
+    drivers = _mapping(raw.get("drivers"), f"{where}: drivers", {"controls"})
+    journey = _mapping(raw.get("journey"), f"{where}: journey", {"by"})
     return Config(
         data=str(raw.get("data", Config.data)),
-        as_of=parse_date(raw.get("as_of", DEFAULT_AS_OF), f"{where}: as_of"),
+        as_of=None if raw.get("as_of") is None else parse_date(raw["as_of"], f"{where}: as_of"),
         out=raw.get("out"),
-        segments=tuple(raw.get("segments", Config.segments)),
+        segments=_columns(raw.get("segments"), f"{where}: segments"),
         params=Params(**params),
         goals=tuple(_goal(g, i, where) for i, g in enumerate(raw.get("goals") or [])),
         impact_kpis=impact_kpis,
@@ -126,8 +136,60 @@ def from_dict(raw: dict, source: str = "") -> Config:
         benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(raw.get("benchmarks") or [])),
         language=str(raw.get("language", "en")),
         seed=int(raw.get("seed", Config.seed)),
+        driver_controls=_columns(drivers.get("controls"), f"{where}: drivers.controls"),
+        journey_by=None if journey.get("by") is None else str(journey["by"]),
+        compare=_compare(raw.get("compare"), f"{where}: compare"),
+        baseline_months=_whole(raw.get("baseline_months", Config.baseline_months), f"{where}: baseline_months"),
+        monitor=_mapping(raw.get("monitor"), f"{where}: monitor", None),
         source=source,
     )
+
+
+def _mapping(value, label: str, keys: set | None) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}: expected a mapping (key: value lines), got {value!r}.")
+    unknown = sorted(set(value) - keys) if keys is not None else []
+    if unknown:
+        raise ConfigError(f"{label}: unknown key(s) {unknown}; known: {sorted(keys)}.")
+    return dict(value)
+
+
+def _columns(value, label: str) -> tuple[str, ...] | None:
+    """A list of column names; one name alone is a list of one (not split into letters)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, int)) for v in value):
+        raise ConfigError(f"{label}: expected a list of column names, e.g. [region, channel]; got {value!r}.")
+    return tuple(str(v) for v in value)
+
+
+def _compare(value, label: str) -> tuple[tuple[str, str], ...] | None:
+    """``compare: [{kpi: csat, by: region}, ...]`` or ``[[csat, region], ...]``."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ConfigError(f"{label}: expected a list of {{kpi: ..., by: ...}} pairs; got {value!r}.")
+    pairs = []
+    for index, item in enumerate(value):
+        if isinstance(item, dict) and set(item) == {"kpi", "by"}:
+            kpi, by = item["kpi"], item["by"]
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            kpi, by = item
+        else:
+            raise ConfigError(f"{label}[{index}]: expected {{kpi: csat, by: region}}; got {item!r}.")
+        _check_kpi(kpi, f"{label}[{index}].kpi")
+        pairs.append((str(kpi), str(by)))
+    return tuple(pairs)
+
+
+def _whole(value, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{label}: expected a whole number of months >= 1; got {value!r}.")
+    return value
 
 
 def _goal(raw: dict, index: int, where: str) -> Goal:

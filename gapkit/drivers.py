@@ -197,6 +197,9 @@ def general_dominance(corr: np.ndarray) -> np.ndarray:
     return weights
 
 
+#: Fewer complete units than this per model parameter give estimates too unstable to rank drivers.
+MIN_UNITS_PER_PARAMETER = 10
+
 METHODS = {"relative_weights": relative_weights, "dominance": general_dominance}
 
 
@@ -250,9 +253,18 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
     binary = KPIS[outcome].kind == SHARE
     fixed = (pd.get_dummies(frame[controls].astype("str"), drop_first=True, dtype=float) if controls
              else pd.DataFrame(index=frame.index))
+    parameters = len(usable) + fixed.shape[1]
+    if len(frame) < MIN_UNITS_PER_PARAMETER * parameters:
+        raise InputError(f"{outcome}: {len(frame)} complete units for {len(usable)} drivers and {fixed.shape[1]} "
+                         f"control dummies; a model needs at least {MIN_UNITS_PER_PARAMETER} units per parameter "
+                         f"({MIN_UNITS_PER_PARAMETER * parameters}) (use a later as_of, fewer controls, or more data)")
     fit = _fit(frame[usable], fixed, frame["value"], binary, notes)
-    weights, boot = _importance(frame[usable + ["value"]].to_numpy(float), fixed.to_numpy(float),
-                                METHODS[method], n_boot, seed)
+    try:
+        weights, boot = _importance(frame[usable + ["value"]].to_numpy(float), fixed.to_numpy(float),
+                                    METHODS[method], n_boot, seed)
+    except np.linalg.LinAlgError as error:
+        raise InputError(f"{outcome}: the importance of the drivers cannot be computed from these {len(frame)} "
+                         f"units ({error}); a driver may not vary once the controls are held fixed") from None
     total = weights.sum()
     share = weights / total if total > 0 else np.full(len(usable), np.nan)
     low, high = np.nanpercentile(boot, [2.5, 97.5], axis=0) if len(boot) else (np.full(len(usable), np.nan),) * 2

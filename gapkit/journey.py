@@ -111,7 +111,8 @@ def journey(data: Mapping, as_of: str | date | datetime, by: str | Sequence[str]
 
 
 def _frame(order_id, stage, at, channel=None, **extra) -> pd.DataFrame:
-    return pd.DataFrame({"order_id": order_id.to_numpy(), "stage": stage, "at": at.to_numpy(),
+    # .array keeps the UTC dtype (to_numpy gives objects, which later will not subtract)
+    return pd.DataFrame({"order_id": order_id.to_numpy(), "stage": stage, "at": at.array,
                          "channel": None if channel is None else channel.astype("str").to_numpy(),
                          **{k: v.to_numpy() for k, v in extra.items()}})
 
@@ -196,8 +197,9 @@ def _feelings(answered: pd.DataFrame, events: pd.DataFrame, stages: pd.DataFrame
     if "ticket_id" in scored:
         scored.loc[scored["ticket_id"].notna(), "stage"] = "support_ticket"
     review = events.loc[events["stage"] == "review_request"].groupby("order_id")["at"].min()
-    is_review = scored["stage"].isna() & (scored["answered_at"] >= scored["order_id"].map(review))
-    scored.loc[is_review.fillna(False).astype(bool), "stage"] = "review"
+    if len(review):  # with no review request the map is all-missing and not comparable to timestamps
+        is_review = scored["stage"].isna() & (scored["answered_at"] >= scored["order_id"].map(review))
+        scored.loc[is_review.fillna(False).astype(bool), "stage"] = "review"
     rest = scored.loc[scored["stage"].isna()].copy()
     rest["ref"] = rest["sent_at"].fillna(rest["answered_at"]) if "sent_at" in rest else rest["answered_at"]
     before = events.loc[events["stage"].isin(stages.loc[stages["kind"].isin(

@@ -465,3 +465,36 @@ def write_parquet(data: Data, path: str | Path) -> list[Path]:
         frame.to_parquet(file, index=False)
         written.append(file)
     return written
+
+
+def last_complete_day(path: str | Path) -> tuple[str, str]:
+    """The last day the orders cover completely, and the latest order time, for a default ``as_of``.
+
+    With times of day, the day of the latest order may still have been under way when the data
+    was exported, so it is the day before; with date-only timestamps (all at midnight) it is the
+    latest date itself.
+
+    Examples
+    --------
+    >>> gapkit.load.last_complete_day("data/sample")
+    ('2025-06-29', '2025-06-30 20:23:41+00:00')
+    """
+    folder = Path(path)
+    csv, parquet = folder / "orders.csv", folder / "orders.parquet"
+    if parquet.exists():
+        raw = pd.read_parquet(parquet, columns=["ordered_at"])["ordered_at"]
+    elif csv.exists():
+        try:
+            raw = pd.read_csv(csv, usecols=["ordered_at"], dtype="str")["ordered_at"]
+        except ValueError:
+            raise InputError(f"{csv}: no ordered_at column; orders need order_id, customer_id, ordered_at.") from None
+    else:
+        raise InputError(f"{folder}: no orders.csv or orders.parquet.")
+    stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").dropna()
+    if stamps.empty:
+        raise InputError(f"{folder}: no order has a readable ordered_at, so there is no default report date; "
+                         "pass --as-of YYYY-MM-DD.")
+    latest = stamps.max()
+    date_only = bool((stamps == stamps.dt.normalize()).all())
+    day = latest.normalize() if date_only else latest.normalize() - pd.Timedelta(days=1)
+    return day.date().isoformat(), str(latest)

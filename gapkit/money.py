@@ -318,7 +318,33 @@ def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -
     """
     entries = [_valuation_entry(v, i) for i, v in enumerate(valuation)]
     tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params) for e in entries]
+    if not tables:
+        return pd.DataFrame(columns=["intervention_id", "kpi", "units_per_month", "months", "population"])
     return pd.concat(tables, ignore_index=True)
+
+
+def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params=None, seed: int = 0,
+             intangible_scores: Sequence[Mapping] = ()) -> CostBenefitResult:
+    """Cost-benefit of the measured ``effects`` with the reach and costs read from ``data``.
+
+    Raises :class:`~gapkit.errors.InputError` when the configuration values no KPI change or
+    the data has no costs table: NPV and ROI would otherwise count a strategy as free.
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> settings = gapkit.config.read("gapkit.yml")
+    >>> effects = gapkit.impact.measure(data, "2025-06-30", ["csat", "repeat_purchase_rate"])
+    >>> gapkit.money.evaluate(effects, data, settings.valuation, "2025-06-30").table
+    """
+    if not valuation:
+        raise InputError("the configuration does not say what a KPI change is worth (no `valuation` entries)")
+    if "costs" not in data:
+        raise InputError("there is no costs table, so what the strategies cost is unknown; NPV and ROI would "
+                         "count them as free")
+    reach = reach_for(data, valuation, as_of, params=params)
+    return cost_benefit(effects, data["costs"], valuation, reach, as_of, seed=seed,
+                        intangible_scores=intangible_scores)
 
 
 @dataclass(frozen=True, eq=False)

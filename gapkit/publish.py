@@ -46,6 +46,8 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, folder: str | Path, name: str) -> Path:
     """Write an artifact with the contract's columns first, made formula-safe."""
     expected = ARTIFACT_COLUMNS.get(name, [])
+    if frame.columns.empty:  # a section the data could not support: the artifact is its header
+        frame = pd.DataFrame(columns=expected)
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise InputError(f"{name}: columns {missing} missing from the artifact; the contract requires {expected}.")
@@ -63,7 +65,12 @@ def read_csv(folder: str | Path, name: str) -> pd.DataFrame:
         maker = {"kpis.csv": "01_current_state", "rejects.csv": "01_current_state", "goals.csv": "02_desired_state",
                  "gaps.csv": "03_gap_identification", "drivers.csv": "03_gap_identification"}.get(name, "an earlier")
         raise InputError(f"{path}: not found. Run the {maker} notebook first (gapkit run runs them in order).")
-    return pd.read_csv(path, keep_default_na=True)
+    try:
+        # only an empty field is missing: a segment called "NA" (North America) or "None" stays text
+        return pd.read_csv(path, keep_default_na=False, na_values=[""],
+                           dtype={"segment": "str", "segment_by": "str", "period": "str", "goal_id": "str"})
+    except pd.errors.EmptyDataError:  # an artifact of a section the data could not support
+        return pd.DataFrame()
 
 
 def safe_text(value) -> str:

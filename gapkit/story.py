@@ -145,7 +145,11 @@ def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame
     from gapkit.impact import finding
 
     lines = []
-    chosen = impact_table[impact_table["chosen"]]
+    if impact_table.empty or cost_benefit_table.empty:  # a section the data could not support says so itself
+        impact_table = pd.DataFrame(columns=["chosen", "p_value"]) if impact_table.empty else impact_table
+        cost_benefit_table = pd.DataFrame(columns=["intervention_id", "npv", "npv_ci_low", "npv_ci_high"]) \
+            if cost_benefit_table.empty else cost_benefit_table
+    chosen = impact_table[impact_table["chosen"].astype(bool)]
     clear = chosen[chosen["p_value"] < 0.05]
     for row in clear.to_dict("records")[:2]:
         lines.append(finding(row))

@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent.parent / "notebooks"
 PARAMETERS = '''data: str = "../data/sample"  # folder of input tables (CSV or Parquet)
 as_of: str = "2025-06-30"  # report date: events after the end of this day are ignored
 config: str = "../gapkit.yml"  # run configuration (segments, windows, goals...); "" for defaults
-out: str = "../reports/2025-06-30"  # folder this run writes its artifacts to'''
+out: str = "../reports/interactive"  # folder this run writes its artifacts to (gapkit run passes its own)'''
 
 SETUP = '''import logging
 
@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 import gapkit
-from gapkit import config as configuration, plots, publish, story
+from gapkit import adapt, config as configuration, plots, publish, story
 
 logging.getLogger("gapkit").setLevel(logging.ERROR)
 settings = configuration.read(config or None, data=data, as_of=as_of, out=out)
@@ -61,13 +61,13 @@ differences between segments.
         params(),
         code(SETUP + '''
 dataset = gapkit.load(settings.data)
-kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=list(settings.segments), period="M",
-                        params=settings.params)
+segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
+kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params)
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(dataset.rejects, out, "rejects.csv")
 dataset.counts.to_csv(f"{out}/row_counts.csv", index=False)'''),
-        code('publish.findings(story.current_state_findings(kpi_table, dataset.counts, settings.segments))'),
+        code('publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))'),
         md("""
 ## Data quality
 
@@ -93,24 +93,38 @@ customers do not drag a rate down before they have had the chance.
 Each point is one calendar month (by the KPI's anchor date) with its 95% band; the dashed line is
 the target from the configuration, where there is one. Months with few units have wide bands.
 """),
-        code('''fig, axes = plt.subplots(2, 2, figsize=(14, 8), constrained_layout=True)
-for ax, kpi in zip(axes.flat, ["csat", "followup_coverage", "first_response_hours", "repeat_purchase_rate"]):
-    plots.trend(kpi_table, kpi, target=targets.get(kpi), ax=ax)
-plt.show()'''),
+        code('''trends = adapt.headline_kpis(kpi_table)
+if trends:
+    fig, axes = plt.subplots(1, len(trends), figsize=(3.6 * len(trends) + 2, 4), constrained_layout=True,
+                             squeeze=False)
+    for ax, kpi in zip(axes.flat, trends):
+        plots.trend(kpi_table, kpi, target=targets.get(kpi), ax=ax)
+    plt.show()
+else:
+    display(adapt.Skipped("Trends by month", "no KPI has values in two or more months up to the report date",
+                          "how each KPI moved month by month", "run on a longer history or a later as_of"))'''),
         md("""
 ## Segments
 
-The same KPIs by segment, channel and persona. A segment whose interval does not overlap the
-others is really different; overlapping intervals may be noise.
+KPIs by the segment columns (the configuration's `segments`, or the customer attributes and
+channels the data holds). A segment whose interval does not overlap the others is really
+different; overlapping intervals may be noise.
 """),
-        code('''fig, axes = plt.subplots(2, 2, figsize=(14, 8), constrained_layout=True)
-comparisons = [("followup_coverage", "segment"), ("csat", "persona"),
-               ("on_time_delivery_rate", "channel"), ("first_response_hours", "channel")]
-for ax, (kpi, segment_by) in zip(axes.flat, comparisons):
-    plots.segment_comparison(kpi_table, kpi, segment_by, ax=ax)
-plt.show()'''),
-        code('''skipped = kpi_table.attrs.get("skipped", {})
-print("KPIs skipped:", skipped if skipped else "none (every table needed is present)")'''),
+        code('''pairs = adapt.comparisons(kpi_table, settings.compare)
+if pairs:
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 2, 4), constrained_layout=True,
+                             squeeze=False)
+    for ax, (kpi, segment_by) in zip(axes.flat, pairs):
+        plots.segment_comparison(kpi_table, kpi, segment_by, ax=ax)
+    plt.show()
+else:
+    display(adapt.Skipped("The segment comparison", "no column splits the KPIs into two or more groups",
+                          "where one group of customers is served worse than another",
+                          "add customers.csv with attributes such as region or plan, or name columns under "
+                          "`segments` in gapkit.yml"))'''),
+        md("## What the data could not measure"),
+        code('''lines = adapt.skipped_kpis(kpi_table)
+print("\\n".join(lines) if lines else "Every KPI could be measured: each table and column it needs is present.")'''),
     ],
     "02_desired_state": [
         md("""
@@ -131,24 +145,32 @@ from gapkit import goals as goal_checks
 
 kpi_table = publish.read_csv(out, "kpis.csv")
 dataset = gapkit.load(settings.data)
+segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 # which follow-up and support experiences go with customers coming back, all else held fixed
-drivers = gapkit.drivers.key_drivers(dataset, settings.as_of, params=settings.params, seed=settings.seed,
-                                     controls=["segment", "persona", "loyalty_member", "period"])
+drivers = adapt.attempt(
+    "The key-driver model", "which follow-up, delivery and support experiences go with customers coming back",
+    "export followups.csv, tickets.csv or delivery dates, over a history longer than the 90-day repeat window",
+    adapt.key_drivers, dataset, settings.as_of, settings.driver_controls, params=settings.params, seed=settings.seed)
 result = goal_checks.smart(settings.goals, kpi_table, settings.as_of, drivers=drivers.table)
 publish.write_csv(drivers.table, out, "drivers.csv")
-proposals = goal_checks.propose_targets(kpi_table, "segment",
-                                        benchmarks=pd.DataFrame(list(settings.benchmarks)))
+proposals = (goal_checks.propose_targets(kpi_table, segments[0], benchmarks=pd.DataFrame(list(settings.benchmarks)))
+             if segments else adapt.Skipped(
+                 "Proposed targets", "the KPIs are not broken down by any segment column",
+                 "targets set from what the best segments already achieve",
+                 "add customers.csv with attributes such as region or plan, or name columns under `segments`"))
 publish.write_csv(result.table, out, "goals.csv")
 result.milestones.to_csv(f"{out}/milestones.csv", index=False)'''),
         code('publish.findings(story.desired_state_findings(result.table))'),
         md("## The goals and their SMART verdicts\n\nEach letter is pass, warn or fail; the reasons give the numbers behind it."),
-        code('result'),
+        code('''result if settings.goals else adapt.Skipped(
+    "The SMART check", "the configuration sets no goals", "each goal's five SMART verdicts with the numbers behind them",
+    "add goals (id, kpi, target, deadline) to gapkit.yml; the targets proposed below are a place to start")'''),
         code('print(result.summary())', "nbval-check-output"),
         md("""
 ### What makes customers come back (for the *Relevant* check)
 
-A key-driver model of repeat purchase within 90 days of a customer's first order (logistic
-regression holding segment, persona, loyalty and month fixed). Importance is each experience's
+A key-driver model of repeat purchase within the repeat window of a customer's first order
+(logistic regression holding the customers' attributes and the month fixed). Importance is each experience's
 share of the explained variance (Johnson's relative weights) with a bootstrap 95% interval;
 a KPI is *relevant* when its driver's association is significant (p < 0.05).
 """),
@@ -168,11 +190,16 @@ they cannot win on luck), and the **stretch** target lies halfway between today 
         code('proposals'),
         md("## Trajectories\n\nBaseline history, target (dashed) and the monthly milestones (dotted) that lead to it."),
         code('''goals_to_draw = list(settings.goals)[:4]
-fig, axes = plt.subplots(2, 2, figsize=(14, 8), constrained_layout=True)
-for ax, goal in zip(axes.flat, goals_to_draw):
-    plots.trend(kpi_table, goal.kpi, goal.segment_by, goal.segment, target=goal.target,
-                milestones=result.milestones[result.milestones.goal_id == goal.id], ax=ax)
-plt.show()'''),
+if goals_to_draw:
+    fig, axes = plt.subplots(1, len(goals_to_draw), figsize=(3.6 * len(goals_to_draw) + 2, 4),
+                             constrained_layout=True, squeeze=False)
+    for ax, goal in zip(axes.flat, goals_to_draw):
+        plots.trend(kpi_table, goal.kpi, goal.segment_by, goal.segment, target=goal.target,
+                    milestones=result.milestones[result.milestones.goal_id == goal.id], ax=ax)
+    plt.show()
+else:
+    display(adapt.Skipped("Trajectories", "the configuration sets no goals",
+                          "each goal's path from today to its target, month by month", "add goals to gapkit.yml"))'''),
     ],
     "03_gap_identification": [
         md("""
@@ -191,17 +218,30 @@ from gapkit import gaps as gap_analysis
 kpi_table = publish.read_csv(out, "kpis.csv")
 drivers = publish.read_csv(out, "drivers.csv")
 dataset = gapkit.load(settings.data)
+segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 result = gap_analysis.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of,
                            drivers=drivers, params=settings.params)
 publish.write_csv(result.table, out, "gaps.csv")
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
-ipa = gapkit.drivers.importance_performance(kpi_table, drivers, targets=targets)
-trip = gapkit.journey.journey(dataset, settings.as_of, by="persona", params=settings.params)
-comments = gapkit.text.sentiment(dataset["surveys"], language=settings.language)
-sentiment = gapkit.text.sentiment_kpi(dataset, settings.as_of, by=["segment"], period="M")'''),
+ipa = adapt.attempt("The importance-performance chart", "the KPIs that matter most for customers coming back "
+                    "and how well each performs", "export followups.csv or tickets.csv (see the key drivers in report 2)",
+                    gapkit.drivers.importance_performance, kpi_table, drivers, targets=targets)
+trip = adapt.attempt("The journey map", "the post-sale stages each order passes through, how many reach each "
+                     "and how long it takes", "export followups.csv, tickets.csv or surveys.csv with order_id",
+                     gapkit.journey.journey, dataset, settings.as_of,
+                     by=adapt.journey_by(dataset, settings.journey_by, segments), params=settings.params)
+comments = adapt.requires(dataset, {"surveys": ["comment"]}, "What customers say",
+                          "the mood of survey comments and their recurring themes",
+                          "export surveys.csv with a comment column") or gapkit.text.sentiment(
+                              dataset["surveys"], language=settings.language)
+sentiment = adapt.attempt("Comment sentiment by segment", "the mood of comments as a KPI per segment",
+                          "export surveys.csv with comment and answered_at", gapkit.text.sentiment_kpi, dataset,
+                          settings.as_of, by=adapt.columns_for(dataset, "surveys", segments), period="M")'''),
         code('publish.findings(story.gap_findings(result.table))'),
         md("## The gap table"),
-        code('result'),
+        code('''result if settings.goals else adapt.Skipped(
+    "The gap table", "the configuration sets no goals", "how far each goal's KPI is from its target and whether "
+    "that gap is real", "add goals (id, kpi, target, deadline) to gapkit.yml; report 2 proposes targets")'''),
         code('''print(result.table[["goal_id", "status", "gap", "p_adj", "priority"]].round(4).to_string(index=False))''',
              "nbval-check-output"),
         md("""
@@ -210,7 +250,9 @@ sentiment = gapkit.text.sentiment_kpi(dataset, settings.as_of, by=["segment"], p
 Bars to the right of zero are shortfalls, sized relative to the target; the whiskers are 95%
 intervals. Red: a significant shortfall; amber: short, but within the noise; green: met.
 """),
-        code('result.plot()\nplt.show()'),
+        code('''if len(result.table):
+    result.plot()
+    plt.show()'''),
         md("""
 ## What to fix first: importance against performance
 
@@ -220,17 +262,18 @@ means: **concentrate here** (important, performing poorly), keep up the good wor
 possible overkill. The priority score in the gap table is the relative shortfall times importance.
 """),
         code('ipa.plot()\nplt.show()'),
-        code('ipa.table'),
+        code('ipa if isinstance(ipa, adapt.Skipped) else ipa.table'),
         md("""
 ## The post-sale journey, from the event data
 
 Stages in time order with the share of orders that reach each (95% CI), the median days from the
 order, the main channel, and the mood of the comments tied to the stage (VADER sentiment, red =
-negative). Stages marked as *opportunity* hold a significant gap for that persona.
+negative). Stages marked as *opportunity* hold a significant gap for that group.
 """),
         code('''for figure in trip.plot_each(gaps=result.table):
     plt.show()'''),
-        code('trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]].round(3)'),
+        code('''(trip if isinstance(trip, adapt.Skipped) else
+ trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]].round(3))'''),
         md("""
 ## What customers say
 
@@ -238,13 +281,17 @@ Comments scored with VADER (English only: comments in other languages are counte
 not mis-scored). Recurring phrases of the negative comments, and comment sentiment by segment as
 a KPI. Comment text is shown with e-mail addresses and phone numbers redacted.
 """),
-        code('''print(comments.groupby(["scored", "reason"], dropna=False).size().to_string())
-display(gapkit.text.themes(comments).head(10))'''),
-        code('''negative = comments[comments["label"] == "negative"].sort_values("compound").head(5)
-publish.safe_frame(negative[["response_id", "compound", "comment"]])'''),
-        code('''print(sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
+        code('''if isinstance(comments, adapt.Skipped):
+    display(comments)
+else:
+    print(comments.groupby(["scored", "reason"], dropna=False).size().to_string())
+    display(gapkit.text.themes(comments).head(10))
+    negative = comments[comments["label"] == "negative"].sort_values("compound").head(5)
+    display(publish.safe_frame(negative[["response_id", "compound", "comment"]]))'''),
+        code('''print(sentiment if isinstance(sentiment, adapt.Skipped) else
+      sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
       .round(3).to_string(index=False))''', "nbval-check-output"),
-        code('''quality = gapkit.drivers.servqual(dataset["surveys"])
+        code('''quality = gapkit.drivers.servqual(dataset["surveys"]) if "surveys" in dataset else None
 print("SERVQUAL: no expectation/perception item pairs in the surveys" if quality is None else quality.table)'''),
     ],
     "04_impact_measurement": [
@@ -273,15 +320,23 @@ from gapkit import goals as goal_checks, impact, money
 
 dataset = gapkit.load(settings.data)
 kpi_table = publish.read_csv(out, "kpis.csv")
-effects = impact.measure(dataset, settings.as_of, list(settings.impact_kpis), params=settings.params)
-reach = money.reach_for(dataset, list(settings.valuation), settings.as_of, params=settings.params)
-value = money.cost_benefit(effects, dataset["costs"], list(settings.valuation), reach, settings.as_of,
-                           seed=settings.seed, intangible_scores=list(settings.intangibles))
+effects = adapt.attempt(
+    "Impact measurement", "whether each follow-up strategy moved its KPIs, with honest uncertainty",
+    "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who was treated)",
+    impact.measure, dataset, settings.as_of, list(settings.impact_kpis), params=settings.params)
+value = adapt.Skipped(
+    "Cost-benefit", "no strategy's effect could be measured (see above)", "the NPV, ROI and payback of each strategy",
+    "export interventions.csv and costs.csv") if isinstance(effects, adapt.Skipped) else adapt.attempt(
+    "Cost-benefit", "the NPV, ROI and payback of each strategy",
+    "export costs.csv (intervention_id, incurred_at, amount) and say under `valuation` in gapkit.yml what a change "
+    "of each KPI is worth", money.evaluate, effects, dataset, list(settings.valuation), settings.as_of,
+    params=settings.params, seed=settings.seed, intangible_scores=list(settings.intangibles))
 progress = goal_checks.progress(settings.goals, kpi_table, settings.as_of)
 publish.write_csv(effects.table, out, "impact.csv")
 publish.write_csv(value.table, out, "cost_benefit.csv")
 progress.to_csv(f"{out}/goal_progress.csv", index=False)'''),
-        code('publish.findings(story.impact_findings(effects.table, value.table, progress))'),
+        code('''publish.findings(story.impact_findings(effects.table, value.table, progress)
+                 + [part.sentence() for part in (effects, value) if isinstance(part, adapt.Skipped)])'''),
         md("""
 ## Effects
 
@@ -290,7 +345,8 @@ and `note` flags doubts (for instance a failed parallel-trends check). Shares ar
 probability points; medians were modelled on the log scale and are shown in their own unit.
 """),
         code('effects'),
-        code('''print(effects.chosen()[["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value"]]
+        code('''print(effects if isinstance(effects, adapt.Skipped) else
+      effects.chosen()[["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value"]]
       .round(4).to_string(index=False))''', "nbval-check-output"),
         code('print(effects.summary())'),
         md("""
@@ -299,14 +355,15 @@ probability points; medians were modelled on the log scale and are shown in thei
 Treated units (with 95% bands) against the comparison group or the projected pre-trend; the
 dashed line is what the treated would have looked like without the intervention.
 """),
-        code('''chosen = effects.chosen()
-fig, axes = plt.subplots(len(chosen) // 2 + len(chosen) % 2, 2, figsize=(14, 4 * (len(chosen) // 2 + 1)),
-                         constrained_layout=True, squeeze=False)
-for ax, row in zip(axes.flat, chosen.itertuples(index=False)):
-    effects.plot(row.intervention_id, row.kpi, ax=ax)
-for ax in axes.flat[len(chosen):]:
-    ax.set_visible(False)
-plt.show()'''),
+        code('''chosen = [] if isinstance(effects, adapt.Skipped) else list(effects.chosen().itertuples(index=False))
+if chosen:
+    rows = (len(chosen) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(14, 4 * rows), constrained_layout=True, squeeze=False)
+    for ax, row in zip(axes.flat, chosen):
+        effects.plot(row.intervention_id, row.kpi, ax=ax)
+    for ax in axes.flat[len(chosen):]:
+        ax.set_visible(False)
+    plt.show()'''),
         md("""
 ## Cost-benefit
 
@@ -316,15 +373,17 @@ cumulative discounted net turns positive. An intervention *clears zero* when eve
 its 95% NPV interval is positive.
 """),
         code('value'),
-        code('''print(value.table[["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi"]]
+        code('''print(value if isinstance(value, adapt.Skipped) else
+      value.table[["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi"]]
       .round(2).to_string(index=False))''', "nbval-check-output"),
         code('print(value.summary())'),
-        code('''fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), constrained_layout=True)
-value.plot(ax=axes[0])
-value.plot_tornado(value.table.intervention_id.iloc[0], ax=axes[1])
-plt.show()'''),
+        code('''if len(value.table):
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), constrained_layout=True)
+    value.plot(ax=axes[0])
+    value.plot_tornado(value.table.intervention_id.iloc[0], ax=axes[1])
+    plt.show()'''),
         md("## Intangibles\n\nFactors the team scored in the configuration (-2 harms .. +2 helps), beside the NPV."),
-        code('value.overview()'),
+        code('value if isinstance(value, adapt.Skipped) else value.overview()'),
         md("""
 ## Goal progress
 
@@ -332,7 +391,9 @@ For each goal, the recent monthly trend projected to its deadline: *on track* wh
 pessimistic end of the projection meets the target, *off track* when even the optimistic end
 misses it, *at risk* in between.
 """),
-        code('progress'),
+        code('''progress if len(progress) else adapt.Skipped(
+    "Goal progress", "the configuration sets no goals", "whether each goal is on track for its deadline",
+    "add goals to gapkit.yml")'''),
     ],
 }
 

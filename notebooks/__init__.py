@@ -1,0 +1,1 @@
+"""The notebook suite, shipped inside the package as ``gapkit.notebooks`` (see pyproject.toml)."""
