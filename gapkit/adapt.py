@@ -285,3 +285,40 @@ def key_drivers(data: Mapping, as_of, configured_controls: Sequence[str] | None 
                     f"({drivers.MIN_UNITS_PER_PARAMETER} units per model parameter needed)")
             result = dataclasses.replace(result, notes=(*result.notes, note))
         return result
+
+
+def table_columns(folder) -> dict[str, list[str]]:
+    """The column names of each table file in ``folder``, read from headers only."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from gapkit.schema import TABLES
+
+    columns = {}
+    for name in TABLES:
+        csv, parquet = Path(folder) / f"{name}.csv", Path(folder) / f"{name}.parquet"
+        if parquet.exists():
+            columns[name] = list(pq.read_schema(parquet).names)
+        elif csv.exists():
+            try:
+                columns[name] = list(pd.read_csv(csv, nrows=0).columns)
+            except (ValueError, UnicodeDecodeError):  # unreadable: load reports it with the file named
+                columns[name] = []
+    return columns
+
+
+def check_columns(config, folder) -> None:
+    """Raise :class:`~gapkit.errors.ConfigError`, before any notebook runs, for every column the
+    configuration names that no table in ``folder`` has."""
+    present = {c for names in table_columns(folder).values() for c in names}
+    named = [("segments", c) for c in config.segments or ()]
+    named += [("drivers.controls", c) for c in config.driver_controls or () if c != "period"]
+    named += [("journey.by", config.journey_by)] if config.journey_by else []
+    named += [("compare", by) for _, by in config.compare or ()]
+    named += [(f"goals[{g.id}].segment_by", g.segment_by) for g in config.goals if g.segment_by != "all"]
+    missing = [f"{key}: {column!r}" for key, column in named if column not in present]
+    if missing:
+        where = config.source or "the configuration"
+        raise ConfigError(f"{where} names column(s) that no table in {folder} has: {'; '.join(missing)}. "
+                          f"Add them to customers.csv (or the KPI's own table) or remove them from {where}.")

@@ -16,6 +16,8 @@ the sign test for medians (on the units, via ``gapkit.units``).
 
 from __future__ import annotations
 
+import html
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,7 +88,7 @@ class GapResult:
     def _repr_html_(self) -> str:
         shown = self.table[["goal_id", "kpi", "segment", "n", "current", "target", "gap", "p_adj", "status",
                             "priority"]]
-        return f"<p>{self.summary()}</p>" + shown.to_html(index=False, float_format=lambda v: f"{v:.3g}")
+        return f"<p>{html.escape(self.summary())}</p>" + shown.to_html(index=False, float_format=lambda v: f"{v:.3g}")
 
     def plot(self, ax=None):
         from gapkit.plots import gap_bars

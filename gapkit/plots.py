@@ -164,3 +164,14 @@ def gap_bars(gap_table: pd.DataFrame, ax=None):
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STATUS_COLORS.values()]
     ax.legend(handles, [s.replace("_", " ") for s in STATUS_COLORS], loc="lower right", fontsize="small")
     return ax
+
+
+def panels(count: int, columns: int = 2, height: float = 4.0, width: float = 14.0):
+    """A figure of ``count`` panels, ``columns`` to a row; returns (figure, the Axes to draw on)."""
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(width, height * rows), constrained_layout=True,
+                                squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return figure, list(axes.flat[:count])

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -94,7 +95,9 @@ def safe_frame(frame: pd.DataFrame, columns=None) -> pd.DataFrame:
 def escape_markdown(text: str) -> str:
     """Text that Markdown shows literally: no HTML, links, emphasis or headings from the data."""
     text = html.escape(text, quote=False)
-    return "".join("\\" + ch if ch in "\\`*_[]()#!|" else ch for ch in text)
+    text = "".join("\\" + ch if ch in "\\`*_[]()#!|" else ch for ch in text)
+    # no autolink: a URL or www. address in a segment name or id stays text, not a live link
+    return re.sub(r"(?i)(://|www\.)", lambda m: m.group(1).replace("/", "&#47;").replace(".", "&#46;"), text)
 
 
 def findings(lines: list[str]):

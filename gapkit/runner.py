@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from gapkit.config import Config
+from gapkit.adapt import check_columns
 from gapkit.errors import GapkitError, InputError
 from gapkit.load import last_complete_day
 
@@ -72,6 +73,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     data_dir = Path(config.data)
     if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
         raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
+    check_columns(config, data_dir)
     if config.as_of is None:
         day, latest = last_complete_day(data_dir)
         config = config.replace(as_of=day)
@@ -96,7 +98,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
             try:
                 papermill.execute_notebook(
                     str(notebooks_dir / f"{name}.ipynb"), str(target), parameters=parameters,
-                    kernel_name="python3", progress_bar=False, km=kernel.manager,
+                    kernel_name="python3", progress_bar=False, km=kernel.manager, engine_name=SHARED_KERNEL_ENGINE,
                 )
             except papermill.PapermillExecutionError as err:
                 failed = _keep_failed(staging, out)
@@ -137,23 +139,60 @@ class SharedKernel:
     def __init__(self, cwd: Path, kernel_name: str = "python3"):
         from jupyter_client.manager import KernelManager
 
+        _register_engine()
         tick = time.perf_counter()
-        self.manager = KernelManager(kernel_name=kernel_name)
+        # local sockets rather than TCP: nothing listens on the network, and the kernel has no
+        # "running over TCP without encryption" warning to print on every run
+        self._sockets = tempfile.mkdtemp(prefix="gapkit-kernel-")
+        self.manager = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
         self.manager.start_kernel(cwd=str(cwd))
-        self._client = self.manager.blocking_client()
-        self._client.start_channels()
-        self._client.wait_for_ready(timeout=120)
+        self.client = self.manager.blocking_client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=120)
         self.started_in = round(time.perf_counter() - tick, 2)
 
     def reset(self) -> None:
-        reply = self._client.execute_interactive(self.RESET, store_history=False, timeout=120,
+        reply = self.client.execute_interactive(self.RESET, store_history=False, timeout=120,
                                                  output_hook=lambda message: None)
         if reply["content"]["status"] != "ok":
             raise RunError(f"could not clear the kernel between notebooks: {reply['content']}")
 
     def shutdown(self) -> None:
-        self._client.stop_channels()
+        self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        shutil.rmtree(self._sockets, ignore_errors=True)
+
+
+SHARED_KERNEL_ENGINE = "gapkit-shared-kernel"
+
+
+def _register_engine() -> None:
+    """papermill's nbclient engine, but closing each notebook's client of the shared kernel.
+
+    nbclient leaves the client of a kernel it does not own connected; with one kernel for four
+    notebooks that left four clients' sockets and heartbeat threads open per run.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class SharedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            options = merge_kwargs(remove_args(["input_path", "timeout", "startup_timeout"], **kwargs),
+                                   timeout=execution_timeout or kwargs.get("timeout"), startup_timeout=start_timeout,
+                                   kernel_name=kernel_name, log=logger, log_output=log_output,
+                                   stdout_file=stdout_file, stderr_file=stderr_file)
+            client = PapermillNotebookClient(nb_man, **options)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(SHARED_KERNEL_ENGINE, SharedKernelEngine)
 
 
 def _keep_failed(staging: Path, out: Path) -> Path:
@@ -215,25 +254,62 @@ def strip_run_metadata(path: Path) -> None:
 
 
 def export_html(path: Path, keep_code: bool = False) -> Path:
-    """HTML beside the notebook: code hidden unless ``keep_code``, parameter cells removed, sanitised."""
+    """HTML beside the notebook: code hidden unless ``keep_code``, parameter cells removed.
+
+    The page keeps the notebook's own markup (headings, paragraphs, tables with header cells):
+    text from the data is escaped where gapkit puts it into an output (tables, findings,
+    sentences), not by escaping the whole page, which showed every heading as ``<h1 ...>``.
+    Each chart gets alternative text from the section it belongs to.
+    """
+    import logging
+
+    from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config as TraitletsConfig
 
     settings = TraitletsConfig()
-    settings.TagRemovePreprocessor.remove_cell_tags = ("parameters", "injected-parameters")
+    settings.TagRemovePreprocessor.remove_cell_tags = HIDDEN_TAGS
     settings.TagRemovePreprocessor.enabled = True
     settings.HTMLExporter.exclude_input = not keep_code
     settings.HTMLExporter.exclude_input_prompt = True
     settings.HTMLExporter.exclude_output_prompt = True
-    # defence in depth: outputs are escaped already, and the exporter strips any script left
-    settings.HTMLExporter.sanitize_html = True
     exporter = HTMLExporter(config=settings)
     exporter.register_preprocessor(TagRemovePreprocessor(config=settings), enabled=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+    exporter.log.setLevel(logging.ERROR)  # its "alternative text is missing" warning: supplied below
+    notebook = nbformat.read(path, as_version=4)
+    body, _ = exporter.from_notebook_node(notebook)
+    page = BeautifulSoup(body, features="html.parser")
+    images = page.select(".jp-OutputArea-output img")
+    for image, alt in zip(images, image_alt_texts(notebook)):
+        image["alt"] = alt
     target = path.with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
+    target.write_text(str(page), encoding="utf-8")
     return target
+
+
+HIDDEN_TAGS = ("parameters", "injected-parameters")
+
+
+def image_alt_texts(notebook) -> list[str]:
+    """One description per image output, in page order: the cell's ``alt`` metadata, else the
+    heading of the section the chart sits in and its place there."""
+    import re
+
+    alts, heading, count = [], notebook.metadata.get("title", "Chart"), 0
+    for cell in notebook.cells:
+        if set(cell.metadata.get("tags", [])) & set(HIDDEN_TAGS):
+            continue
+        if cell.cell_type == "markdown":
+            found = re.findall(r"^#+\s*(.+)$", cell.source, flags=re.MULTILINE)
+            if found:
+                heading, count = found[-1].strip(), 0
+            continue
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                count += 1
+                alts.append(cell.metadata.get("alt") or f"Chart {count} of the section \"{heading}\"")
+    return alts
 
 
 def refresh_committed_notebooks(notebooks_dir: Path = NOTEBOOK_DIR, progress=print) -> None:

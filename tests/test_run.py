@@ -12,6 +12,7 @@ import pytest
 
 from gapkit import config as configuration
 from gapkit import runner
+import pages
 from gapkit.publish import ARTIFACT_COLUMNS, neutralize_formulas, safe_frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports") / "2025-06-30"
     done = gapkit_cli("run", "--config", "gapkit.yml", "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
-    return out, done.stdout
+    return out, done.stdout + done.stderr
 
 
 def test_run_writes_every_notebook_html_and_artifact(report):
@@ -122,3 +123,43 @@ def test_cost_benefit_artifact_is_internally_consistent(report):
     assert ((table.npv - (table.benefit_pv - table.cost_pv)).abs() < 1e-6).all()
     assert ((table.roi - table.npv / table.cost_pv).abs() < 1e-9).all()
     assert (table.npv_ci_low <= table.npv).all() and (table.npv <= table.npv_ci_high).all()
+
+
+def test_published_pages_render_as_a_reader_sees_them(report, tmp_path_factory):
+    """Headings, paragraphs and tables render as such (no markup shown as text), every table has
+    header cells, every chart alternative text, and no warning or traceback reaches the page.
+    Screenshots of the four reports go to the test's output folder when Chromium is installed."""
+    out, _ = report
+    for name in runner.NOTEBOOKS:
+        assert pages.problems(out / f"{name}.html") == [], name
+    if pages.chromium() is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium): pages parsed, not screenshotted")
+    shots = tmp_path_factory.mktemp("screenshots")
+    for name in runner.NOTEBOOKS:
+        pages.screenshot(out / f"{name}.html", shots / f"{name}.png", shots / "profile")
+    print(f"screenshots of the sample's reports: {shots}")
+
+
+def test_run_console_shows_progress_not_library_warnings(report):
+    _, stdout = report
+    assert "Kernel is running over TCP" not in stdout and "Alternative text is missing" not in stdout
+    assert "report written to" in stdout
+
+
+def test_configured_columns_the_data_lacks_fail_before_any_notebook_runs(tmp_path):
+    pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2025-01-05"]}).to_csv(
+        tmp_path / "orders.csv", index=False)
+    config = tmp_path / "gapkit.yml"
+    config.write_text("segments: [region]\njourney: {by: plan}\n")
+    done = gapkit_cli("run", "--config", str(config), "--data", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "segments: 'region'" in done.stderr and "journey.by: 'plan'" in done.stderr
+    assert "01_current_state" not in done.stdout  # no notebook was started
+
+
+def test_findings_never_carry_a_live_link_or_markup():
+    from gapkit.publish import findings
+
+    shown = findings(["segment http://evil.example/x and www.evil.example <b>bold</b> [a](http://b)"]).data
+    for live in ("http://", "www.e", "<b>", "](http"):
+        assert live not in shown

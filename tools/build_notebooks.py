@@ -66,7 +66,7 @@ kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", 
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(dataset.rejects, out, "rejects.csv")
-dataset.counts.to_csv(f"{out}/row_counts.csv", index=False)'''),
+publish.write_csv(dataset.counts, out, "row_counts.csv")'''),
         code('publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))'),
         md("""
 ## Data quality
@@ -95,9 +95,8 @@ the target from the configuration, where there is one. Months with few units hav
 """),
         code('''trends = adapt.headline_kpis(kpi_table)
 if trends:
-    fig, axes = plt.subplots(1, len(trends), figsize=(3.6 * len(trends) + 2, 4), constrained_layout=True,
-                             squeeze=False)
-    for ax, kpi in zip(axes.flat, trends):
+    fig, axes = plots.panels(len(trends))
+    for ax, kpi in zip(axes, trends):
         plots.trend(kpi_table, kpi, target=targets.get(kpi), ax=ax)
     plt.show()
 else:
@@ -112,9 +111,8 @@ different; overlapping intervals may be noise.
 """),
         code('''pairs = adapt.comparisons(kpi_table, settings.compare)
 if pairs:
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 2, 4), constrained_layout=True,
-                             squeeze=False)
-    for ax, (kpi, segment_by) in zip(axes.flat, pairs):
+    fig, axes = plots.panels(len(pairs))
+    for ax, (kpi, segment_by) in zip(axes, pairs):
         plots.segment_comparison(kpi_table, kpi, segment_by, ax=ax)
     plt.show()
 else:
@@ -159,7 +157,7 @@ proposals = (goal_checks.propose_targets(kpi_table, segments[0], benchmarks=pd.D
                  "targets set from what the best segments already achieve",
                  "add customers.csv with attributes such as region or plan, or name columns under `segments`"))
 publish.write_csv(result.table, out, "goals.csv")
-result.milestones.to_csv(f"{out}/milestones.csv", index=False)'''),
+publish.write_csv(result.milestones, out, "milestones.csv")'''),
         code('publish.findings(story.desired_state_findings(result.table))'),
         md("## The goals and their SMART verdicts\n\nEach letter is pass, warn or fail; the reasons give the numbers behind it."),
         code('''result if settings.goals else adapt.Skipped(
@@ -191,9 +189,8 @@ they cannot win on luck), and the **stretch** target lies halfway between today 
         md("## Trajectories\n\nBaseline history, target (dashed) and the monthly milestones (dotted) that lead to it."),
         code('''goals_to_draw = list(settings.goals)[:4]
 if goals_to_draw:
-    fig, axes = plt.subplots(1, len(goals_to_draw), figsize=(3.6 * len(goals_to_draw) + 2, 4),
-                             constrained_layout=True, squeeze=False)
-    for ax, goal in zip(axes.flat, goals_to_draw):
+    fig, axes = plots.panels(len(goals_to_draw))
+    for ax, goal in zip(axes, goals_to_draw):
         plots.trend(kpi_table, goal.kpi, goal.segment_by, goal.segment, target=goal.target,
                     milestones=result.milestones[result.milestones.goal_id == goal.id], ax=ax)
     plt.show()
@@ -334,7 +331,7 @@ value = adapt.Skipped(
 progress = goal_checks.progress(settings.goals, kpi_table, settings.as_of)
 publish.write_csv(effects.table, out, "impact.csv")
 publish.write_csv(value.table, out, "cost_benefit.csv")
-progress.to_csv(f"{out}/goal_progress.csv", index=False)'''),
+publish.write_csv(progress, out, "goal_progress.csv")'''),
         code('''publish.findings(story.impact_findings(effects.table, value.table, progress)
                  + [part.sentence() for part in (effects, value) if isinstance(part, adapt.Skipped)])'''),
         md("""
@@ -357,12 +354,9 @@ dashed line is what the treated would have looked like without the intervention.
 """),
         code('''chosen = [] if isinstance(effects, adapt.Skipped) else list(effects.chosen().itertuples(index=False))
 if chosen:
-    rows = (len(chosen) + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(14, 4 * rows), constrained_layout=True, squeeze=False)
-    for ax, row in zip(axes.flat, chosen):
+    fig, axes = plots.panels(len(chosen))
+    for ax, row in zip(axes, chosen):
         effects.plot(row.intervention_id, row.kpi, ax=ax)
-    for ax in axes.flat[len(chosen):]:
-        ax.set_visible(False)
     plt.show()'''),
         md("""
 ## Cost-benefit

@@ -1,0 +1,58 @@
+"""What a reader of a published HTML report sees, checked the way a person would notice it.
+
+``problems(path)`` parses the page as a browser does and lists what would look broken: markup
+shown as text, tables without header cells, charts without alternative text, tracebacks and
+library warnings. ``screenshot(path, png)`` renders the page in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+MARKUP_AS_TEXT = re.compile(r"<\s*/?\s*(h[1-6]|p|div|table|thead|tbody|tr|th|td|style|script|br|a|img)\b[^>]*>", re.I)
+WARNING_TEXT = re.compile(r"\b(\w*Warning: |Traceback \(most recent call last\))")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+
+
+def visible_text(soup: BeautifulSoup) -> str:
+    body = soup.body or soup
+    for hidden in body(["script", "style", "noscript", "template"]):
+        hidden.decompose()
+    return body.get_text("\n")
+
+
+def problems(path: Path) -> list[str]:
+    soup = BeautifulSoup(Path(path).read_text(encoding="utf-8"), features="html.parser")
+    found = []
+    for table in soup.select(".jp-OutputArea-output table"):
+        if not table.find("th"):
+            found.append(f"a table without header cells: {table.get_text(' ')[:80]!r}")
+    for image in soup.select("img"):
+        if not image.get("alt") or image["alt"].startswith("No description"):
+            found.append("an image without alternative text")
+    text = visible_text(soup)
+    for match in MARKUP_AS_TEXT.finditer(text):
+        found.append(f"markup shown as text: {match.group(0)[:60]!r}")
+    for match in WARNING_TEXT.finditer(text):
+        start = max(match.start() - 60, 0)
+        found.append(f"a warning or traceback in the page: {text[start:match.end() + 60]!r}")
+    return found
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def screenshot(page: Path, png: Path, profile: Path, height: int = 5000) -> Path:
+    """The page as headless Chromium draws it, 1300 pixels wide."""
+    done = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}",
+                           f"--window-size=1300,{height}", page.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and png.exists() and png.stat().st_size > 10_000, done.stderr[-2000:]
+    return png
