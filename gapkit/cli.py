@@ -36,12 +36,31 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--as-of", help="report date YYYY-MM-DD (overrides the config)")
     run_parser.add_argument("--out", help="report folder (default reports/<as_of>)")
     run_parser.add_argument("--keep-code", action="store_true", help="show code cells in the HTML reports")
+    copy = commands.add_parser("notebooks", help="copy the notebook suite into a folder, set to your data, for JupyterLab")
+    copy.add_argument("folder", help="where to put the notebooks")
+    copy.add_argument("--data", required=True, help="folder of input tables")
+    copy.add_argument("--as-of", help="report date YYYY-MM-DD (default: the last complete day in the orders)")
+    copy.add_argument("--config", help="gapkit.yml to use (default: none)")
+    copy.add_argument("--force", action="store_true", help="overwrite notebooks already in the folder")
     refresh = commands.add_parser("refresh-notebooks", help="re-run the committed notebooks on data/sample")
     refresh.set_defaults(command="refresh-notebooks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if args.command == "run":
         return _run(args)
+    if args.command == "notebooks":
+        from gapkit.config import parse_date
+        from gapkit.runner import copy_notebooks
+
+        try:
+            as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
+            written = copy_notebooks(args.folder, args.data, as_of=as_of, config=args.config, force=args.force)
+        except GapkitError as err:
+            print(f"gapkit notebooks: {err}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(written)} notebooks to {Path(args.folder).resolve()}; open them with "
+              f"`jupyter lab {args.folder}`. They write to {Path(args.folder).resolve() / 'reports' / 'interactive'}.")
+        return 0
     if args.command == "refresh-notebooks":
         from gapkit.runner import refresh_committed_notebooks
 

@@ -235,6 +235,9 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
         raise ConfigError(f"method must be one of {list(METHODS)}, not {method!r}")
     notes: list[str] = []
     usable = _available(data, outcome, drivers, notes)
+    if not usable:
+        raise InputError(f"the data holds none of the experiences the model relates to {outcome} (follow-ups "
+                         "after delivery, delivery against the promise, tickets or a survey score tied to an order)")
     controls = [controls] if isinstance(controls, str) else list(controls)
     u = units(data, outcome, as_of, by=controls, params=params)
     absent = [c for c in controls if c not in u]
@@ -384,7 +387,11 @@ class DriverResult:
         return self.summary() + "\n" + self.table.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(self.summary().splitlines()[0])}</b></p>" + self.table.to_html(index=False)
+        from gapkit import formatting
+
+        kinds = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share", "p_value": "p"}
+        return (f"<p><b>{html.escape(self.summary().splitlines()[0])}</b></p>"
+                + formatting.table(self.table, kinds).to_html())
 
     def plot(self, ax=None):
         """Importance per driver with bootstrap 95% CIs, largest on top."""

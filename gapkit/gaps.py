@@ -88,7 +88,10 @@ class GapResult:
     def _repr_html_(self) -> str:
         shown = self.table[["goal_id", "kpi", "segment", "n", "current", "target", "gap", "p_adj", "status",
                             "priority"]]
-        return f"<p>{html.escape(self.summary())}</p>" + shown.to_html(index=False, float_format=lambda v: f"{v:.3g}")
+        from gapkit import formatting
+
+        kinds = {"current": "kpi", "target": "kpi", "gap": "gap", "p_adj": "p", "n": "count"}
+        return f"<p>{html.escape(self.summary())}</p>" + formatting.table(shown, kinds).to_html()
 
     def plot(self, ax=None):
         from gapkit.plots import gap_bars

@@ -284,8 +284,10 @@ class GoalsResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
+        from gapkit import formatting
+
         shown = self.table[["goal_id", "kpi", "segment", "baseline", "target", "deadline", *LETTERS]]
-        return shown.to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True)
+        return formatting.table(shown, {"baseline": "kpi", "target": "kpi"}).to_html()
 
 
 def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | None = None) -> GoalsResult:
@@ -403,4 +405,8 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6)
         elif months_left <= 0:
             record["status"] = "deadline_passed"
         rows.append(record)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
+
+
+PROGRESS_COLUMNS = ["goal_id", "kpi", "current", "target", "deadline", "slope", "projected", "projected_low",
+                    "projected_high", "status"]

@@ -219,7 +219,11 @@ class ImpactResult:
 
     def _repr_html_(self) -> str:
         shown = self.table[IMPACT_COLUMNS + ["chosen", "why", "note"]]
-        body = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        from gapkit import formatting
+
+        kinds = {"effect": "gap", "ci_low": "gap", "ci_high": "gap", "p_value": "p", "relative_effect": "share",
+                 "n_treated": "count", "n_control": "count"}
+        body = formatting.table(shown, kinds).to_html()
         return "<p><b>Impact of interventions</b></p>" + body
 
 

@@ -53,6 +53,8 @@ def importance_performance(kpi_table: pd.DataFrame, drivers_table: DriverResult 
     """
     # a DriverResult or its table (duck-typed: drivers imports this module)
     drivers = drivers_table if isinstance(drivers_table, pd.DataFrame) else drivers_table.table
+    if drivers.empty:
+        raise InputError("the key-driver model could not be fitted (see report 2), so no KPI has an importance")
     needed = {"kpi", "period", "segment_by", "segment", "value", "ci_low", "ci_high", "unit", "better"}
     if needed - set(kpi_table.columns):
         raise InputError(f"kpi_table lacks {sorted(needed - set(kpi_table.columns))}; pass gapkit.kpis(...) output")
@@ -112,7 +114,10 @@ class ImportancePerformance:
         return "Importance-Performance\n" + self.table.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        return "<p><b>Importance-Performance</b></p>" + self.table.to_html(index=False)
+        from gapkit import formatting
+
+        kinds = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share", "value": "kpi"}
+        return "<p><b>Importance-Performance</b></p>" + formatting.table(self.table, kinds).to_html()
 
     def plot(self, ax=None):
         """Performance (x) against importance (y), CIs both ways, quadrants split at the means."""

@@ -114,6 +114,8 @@ def load(path: str | Path, tables: list[str] | None = None) -> Data:
         if found:
             files[name] = str(found[0])
             raw[name] = _read(found[0])
+            if found[0].suffix == ".csv":
+                raw[name] = _typed_missing(raw[name], TABLES[name])
     if "orders" not in raw:
         raise InputError(
             f"{folder}: no orders table. gapkit needs orders.csv or orders.parquet with columns "
@@ -135,7 +137,10 @@ _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what read_csv(dtype=str) g
 def _read_csv_text(file: Path) -> pd.DataFrame:
     """``pd.read_csv(file, dtype=str)``, read by Arrow's CSV reader (about 2x faster).
 
-    Every column is text, with pandas' default missing-value markers. Anything Arrow's reader
+    Every column is text and only an empty field is missing, so a segment called "NA" (North
+    America) or "None" stays what it says; :func:`_typed_missing` then reads pandas' missing-value
+    markers ("NA", "null", "NaN"...) as missing in the contract's number, date and flag columns.
+    Anything Arrow's reader
     would treat differently (duplicate or odd header, a parse error) falls back to pandas.
     """
     import csv
@@ -153,7 +158,7 @@ def _read_csv_text(file: Path) -> pd.DataFrame:
                 file,
                 convert_options=pa_csv.ConvertOptions(
                     column_types={c: pyarrow.string() for c in header},
-                    null_values=sorted(STR_NA_VALUES),
+                    null_values=[""],
                     strings_can_be_null=True,
                     quoted_strings_can_be_null=True,
                 ),
@@ -162,7 +167,19 @@ def _read_csv_text(file: Path) -> pd.DataFrame:
                 return table.to_pandas(types_mapper=lambda t: _TEXT if pyarrow.types.is_string(t) else None)
     except (ImportError, StopIteration, UnicodeDecodeError, csv.Error, pyarrow.ArrowException, OSError):
         pass
-    return pd.read_csv(file, dtype=str, keep_default_na=True, skipinitialspace=False)
+    return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=False)
+
+
+def _typed_missing(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Missing-value markers count as missing in typed contract columns, not in text or ids."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    markers = [m for m in STR_NA_VALUES if m]
+    for column in frame.columns:
+        spec = table.column(column)
+        if spec is not None and spec.kind not in (ID, TEXT):
+            frame[column] = frame[column].where(~frame[column].isin(markers))
+    return frame
 
 
 def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[str, str] | None = None) -> Data:

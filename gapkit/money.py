@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gapkit import formatting
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Z95
 from gapkit.impact import read_interventions
@@ -347,6 +348,10 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
                         intangible_scores=intangible_scores)
 
 
+MONEY_KINDS = {"cost_pv": "money", "benefit_pv": "money", "npv": "money", "npv_ci_low": "money",
+               "npv_ci_high": "money", "roi": "share", "payback_months": "number", "rank": "count"}
+
+
 @dataclass(frozen=True, eq=False)
 class CostBenefitResult:
     """Cost-benefit per intervention: ``table`` (cost_benefit.csv columns first), ``sensitivity``
@@ -364,7 +369,13 @@ class CostBenefitResult:
     intangibles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTANGIBLE_COLUMNS))
     appraisals: tuple[Appraisal, ...] = ()
 
-    def overview(self) -> pd.DataFrame:
+    def overview(self):
+        """NPV beside the intangible score, ranked by NPV, formatted for reading (``overview_table``: numbers)."""
+        from gapkit import formatting
+
+        return formatting.table(self.overview_table(), {**MONEY_KINDS, "intangible_score": "number"})
+
+    def overview_table(self) -> pd.DataFrame:
         """NPV beside the intangible score (sum of weighted scores), ranked by NPV."""
         score = self.intangibles.groupby("intervention_id")["weighted_score"].sum().rename("intangible_score")
         shown = self.table[["rank", "intervention_id", "npv", "npv_ci_low", "npv_ci_high", "clears_zero", "roi",
@@ -436,7 +447,7 @@ class CostBenefitResult:
     def _repr_html_(self) -> str:
         shown = self.table[COST_BENEFIT_COLUMNS + ["clears_zero", "method"]]
         return ("<p><b>Cost-benefit of interventions</b></p>"
-                + shown.to_html(index=False, float_format=lambda v: f"{v:,.1f}")
+                + formatting.table(shown, MONEY_KINDS).to_html()
                 + html.escape(self.summary()).replace("\n", "<br>"))
 
 

@@ -6,12 +6,16 @@ current Axes), and return the Axes; they never call ``show`` or ``savefig``.
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from gapkit.catalog import KPIS
+
+#: A monthly value resting on fewer units than this is flagged in a chart's title.
+SMALL_N = 30
 
 STATUS_COLORS = {"shortfall": "#c0392b", "not_significant": "#e6a23c", "met": "#2e8b57",
                  "insufficient_data": "#9e9e9e"}
@@ -93,13 +97,18 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
     if milestones is not None and len(milestones):
         mx = pd.PeriodIndex(milestones["month"], freq="M").to_timestamp()
         ax.plot(mx, milestones["expected"], color="#c0392b", ls=":", marker=".", label="milestones")
-    who = "everyone" if segment_by == "all" else f"{segment_by} = {segment}"
+    who = "" if segment_by == "all" else f", {segment_by} = {segment}"
+    label = KPIS[kpi].label if kpi in KPIS else kpi
     if len(rows):
         last = rows.iloc[-1]
-        ax.set_title(f"{kpi} ({who}): {_fmt(last['value'], kpi)} in {last['period']}"
+        few = " (too few to read)" if bool(last.get("small_n", False)) or last["n"] < SMALL_N else ""
+        ax.set_title(f"{label}{who}\n{_fmt(last['value'], kpi)} in {last['period']} (n={int(last['n'])}){few}"
                      + (f", target {_fmt(target, kpi)}" if target is not None else ""))
     ax.set_ylabel(_axis_label(kpi))
-    ax.set_xlabel("month (anchor date)")
+    ax.set_xlabel("month")
+    months = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(months)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(months))
     if KPIS.get(kpi) and KPIS[kpi].unit == "share":
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.legend(loc="best", fontsize="small")
@@ -127,7 +136,8 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
     if len(rows) and len(overall):
         better = KPIS[kpi].better
         worst = rows.iloc[0] if better == "higher" else rows.iloc[-1]
-        ax.set_title(f"{kpi} by {segment_by}: weakest {worst['segment']} at {_fmt(worst['value'], kpi)} "
+        label = KPIS[kpi].label if kpi in KPIS else kpi
+        ax.set_title(f"{label} by {segment_by}\nweakest: {worst['segment']} at {_fmt(worst['value'], kpi)} "
                      f"vs {_fmt(overall['value'].iloc[0], kpi)} overall")
     ax.set_xlabel(_axis_label(kpi) + ", 95% CI")
     return ax

@@ -28,6 +28,10 @@ ARTIFACT_COLUMNS = {
     "cost_benefit.csv": ["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi",
                          "payback_months"],
     "rejects.csv": ["table", "row", "column", "value", "reason"],
+    "milestones.csv": ["goal_id", "month", "expected"],
+    "goal_progress.csv": ["goal_id", "kpi", "current", "target", "deadline", "status"],
+    "drivers.csv": ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "p_value", "n"],
+    "row_counts.csv": ["table", "input_rows", "kept", "rejected"],
 }
 
 

@@ -74,9 +74,11 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
         raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
     check_columns(config, data_dir)
+    as_of_source = "given"
     if config.as_of is None:
         day, latest = last_complete_day(data_dir)
         config = config.replace(as_of=day)
+        as_of_source = f"not given: the last complete day in the orders (latest order {latest})"
         progress(f"no as_of given: reporting as of {day}, the last complete day in the orders "
                  f"(latest order {latest}); pass --as-of YYYY-MM-DD to choose another")
     out = Path(config.out_dir).resolve()
@@ -112,7 +114,8 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
             timings[name] = round(time.perf_counter() - tick, 2)
             progress(f"      done in {timings[name]:.1f} s")
         timings["total"] = round(time.perf_counter() - started, 2)
-        _write_run_json(staging, config, parameters | {"out": str(out)}, timings, "success")
+        _write_run_json(staging, config, parameters | {"out": str(out), "as_of_source": as_of_source}, timings,
+                        "success")
         _publish(staging, out)
     except BaseException:
         if staging.exists():
@@ -310,6 +313,52 @@ def image_alt_texts(notebook) -> list[str]:
                 count += 1
                 alts.append(cell.metadata.get("alt") or f"Chart {count} of the section \"{heading}\"")
     return alts
+
+
+def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = None, config: str | Path | None = None,
+                   force: bool = False) -> list[Path]:
+    """The notebook suite in ``target``, for JupyterLab, with its parameters set to this data.
+
+    Each copy's ``parameters`` cell names the data folder, report date and configuration, and
+    writes its artifacts to ``target/reports/interactive``, never to a published report. Stored
+    outputs (the sample's) are cleared. Existing notebooks are kept unless ``force``.
+
+    Examples
+    --------
+    >>> gapkit.runner.copy_notebooks("analysis", data="exports/2025-06", as_of="2025-06-30")
+    """
+    target = Path(target).resolve()
+    data = Path(data).resolve()
+    if as_of is None:
+        as_of, _ = last_complete_day(data)
+    existing = [target / f"{n}.ipynb" for n in NOTEBOOKS if (target / f"{n}.ipynb").exists()]
+    if existing and not force:
+        raise InputError(f"{existing[0]} exists; pick an empty folder or pass --force to overwrite the notebooks.")
+    target.mkdir(parents=True, exist_ok=True)
+    values = {"data": str(data), "as_of": as_of, "config": str(Path(config).resolve()) if config else "",
+              "out": str(target / "reports" / "interactive")}
+    written = []
+    for name in NOTEBOOKS:
+        notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+            if "parameters" in cell.metadata.get("tags", []):
+                cell.source = _with_values(cell.source, values)
+        nbformat.write(notebook, target / f"{name}.ipynb")
+        written.append(target / f"{name}.ipynb")
+    return written
+
+
+def _with_values(source: str, values: dict) -> str:
+    """A parameters cell (``name: str = "literal"  # comment`` lines) with new literals."""
+    import re
+
+    def replace(match):
+        name = match.group(1)
+        return f'{name}: str = {json.dumps(values[name])}{match.group(3)}' if name in values else match.group(0)
+
+    return re.sub(r'^(\w+): str = ("[^"]*")(.*)$', replace, source, flags=re.MULTILINE)
 
 
 def refresh_committed_notebooks(notebooks_dir: Path = NOTEBOOK_DIR, progress=print) -> None:

@@ -13,15 +13,10 @@ from gapkit.catalog import KPIS
 
 
 def fmt(value: float, kpi: str) -> str:
-    """A KPI value as a reader expects it: shares as percentages, others to 3 significant digits."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    unit = KPIS[kpi].unit if kpi in KPIS else ""
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit in ("hours", "days"):
-        return f"{value:.3g} {unit}"
-    return f"{value:.3g}"
+    """A KPI value as a reader expects it (see :mod:`gapkit.formatting`)."""
+    from gapkit.formatting import kpi_value
+
+    return kpi_value(value, kpi)
 
 
 def fmt_ci(low: float, high: float, kpi: str) -> str:
@@ -116,6 +111,8 @@ def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segmen
 
 def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
     letters = ["specific", "measurable", "attainable", "relevant", "time_bound"]
+    if goals_table.empty:
+        return ["No goals are configured: add them to gapkit.yml; the targets proposed below are a place to start."]
     lines = []
     smart = goals_table[(goals_table[letters] == "pass").all(axis=1)]
     lines.append(f"{len(smart)} of {len(goals_table)} goals pass all five SMART checks.")
@@ -127,6 +124,8 @@ def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
 
 
 def gap_findings(gap_table: pd.DataFrame) -> list[str]:
+    if gap_table.empty:
+        return ["No goals are configured, so no gap between current and desired state is tested."]
     lines = []
     counts = gap_table["status"].value_counts()
     lines.append(f"Of {len(gap_table)} goals, {counts.get('shortfall', 0)} show a significant shortfall, "

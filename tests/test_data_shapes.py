@@ -20,6 +20,7 @@ import pytest
 from gapkit import config as configuration
 from gapkit import runner
 from gapkit.publish import ARTIFACT_COLUMNS
+import pages
 import shapes
 from shapes import SHAPES, write_shape
 
@@ -30,18 +31,18 @@ NO_GOALS = "The gap table is not shown: the configuration sets no goals"
 NO_VALUATION = "Cost-benefit is not shown: the configuration does not say what a KPI change is worth"
 EXPECTED = {
     "orders_only": ["csat: needs table(s) ['surveys']", "first_response_hours: needs table(s) ['tickets']",
-                    "Impact measurement is not shown: no interventions table",
+                    "Impact measurement is not shown: there is no interventions table",
                     "What customers say is not shown: there is no surveys table", NO_GOALS],
     "no_customers": [NO_GOALS, NO_VALUATION],
     "customers_without_segment_columns": [NO_GOALS, NO_VALUATION],
     "tickets_without_delivery_columns": ["followup_coverage: needs table(s) ['followups']",
                                          "on_time_delivery_rate: needs column delivered_at in orders",
-                                         "Impact measurement is not shown: no interventions table",
+                                         "Impact measurement is not shown: there is no interventions table",
                                          "What customers say is not shown: there is no surveys table"],
     "surveys_without_comments": ["What customers say is not shown: the surveys table has no comment column"],
     "comments_not_in_english": ["not English"],
     "no_followups": ["followup_coverage: needs table(s) ['followups']"],
-    "no_interventions": ["Impact measurement is not shown: no interventions table"],
+    "no_interventions": ["Impact measurement is not shown: there is no interventions table"],
     "interventions_without_costs": ["Cost-benefit is not shown: there is no costs table"],
     "single_month": ["Trends by month is not shown", "The key-driver model is not shown", NO_GOALS],
     "thirty_orders": ["The key-driver model is not shown: repeat_purchase_rate"],
@@ -63,12 +64,6 @@ def reports(tmp_path_factory):
         assert worker.returncode == 0, stderr[-3000:]
     return folder
 
-
-@pytest.fixture(scope="module")
-def kernel():
-    shared = runner.SharedKernel(runner.NOTEBOOK_DIR)
-    yield shared
-    shared.shutdown()
 
 
 def report_text(folder) -> str:
@@ -93,6 +88,8 @@ def test_every_contract_valid_shape_runs_end_to_end_and_names_what_it_skipped(sh
         assert (out / f"{name}.html").stat().st_size > 0
     for name, columns in ARTIFACT_COLUMNS.items():
         assert list(pd.read_csv(out / name).columns[: len(columns)]) == columns, name
+    for name in runner.NOTEBOOKS:
+        assert pages.problems(out / f"{name}.html") == [], name
     text = report_text(out)
     for phrase in EXPECTED[shape]:
         assert phrase in text, f"{shape}: the reports do not say {phrase!r}"

@@ -47,12 +47,6 @@ def helpdesk_events(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    shared = runner.SharedKernel(runner.NOTEBOOK_DIR)
-    yield shared
-    shared.shutdown()
-
 
 CASES = {
     # example: (source, as_of, KPIs its data must give)

@@ -153,7 +153,7 @@ def test_ranking_summary_and_intangibles():
     summary = result.summary()
     assert "1. x: NPV 2,000" in summary and "clears zero with 95% confidence" in summary
     assert "y intangibles: brand warmth (+2)" in summary
-    assert result.overview().set_index("intervention_id").loc["y", "intangible_score"] == 1.0
+    assert result.overview_table().set_index("intervention_id").loc["y", "intangible_score"] == 1.0
     fig, ax = plt.subplots()
     assert result.plot(ax=ax) is ax and ax.get_title().startswith("1 of 2 interventions clear zero")
     assert result.plot_tornado("x", ax=ax) is ax

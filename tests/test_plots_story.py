@@ -29,7 +29,7 @@ def test_plots_draw_on_the_given_axes_and_state_the_finding(table):
         plt.close(fig)
     fig, ax = plt.subplots()
     plots.segment_comparison(kpi_table, "followup_coverage", "segment", ax=ax)
-    assert "weakest C" in ax.get_title()  # the sample's planted weak segment
+    assert "weakest: C" in ax.get_title()  # the sample's planted weak segment
     plt.close(fig)
 
 

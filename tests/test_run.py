@@ -163,3 +163,17 @@ def test_findings_never_carry_a_live_link_or_markup():
     shown = findings(["segment http://evil.example/x and www.evil.example <b>bold</b> [a](http://b)"]).data
     for live in ("http://", "www.e", "<b>", "](http"):
         assert live not in shown
+
+
+def test_notebooks_copied_for_jupyterlab_point_at_the_data_and_write_to_their_own_scratch_folder(tmp_path):
+    done = gapkit_cli("notebooks", str(tmp_path / "analysis"), "--data", str(ROOT / "data" / "sample"),
+                      "--as-of", "2025-06-30")
+    assert done.returncode == 0, done.stderr
+    for name in runner.NOTEBOOKS:
+        notebook = nbformat.read(tmp_path / "analysis" / f"{name}.ipynb", as_version=4)
+        parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        assert f'data: str = "{ROOT / "data" / "sample"}"' in parameters
+        assert f'out: str = "{tmp_path / "analysis" / "reports" / "interactive"}"' in parameters
+        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+    again = gapkit_cli("notebooks", str(tmp_path / "analysis"), "--data", str(ROOT / "data" / "sample"))
+    assert again.returncode == 2 and "--force" in again.stderr  # never overwrites an analyst's notebooks

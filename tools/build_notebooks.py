@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 import gapkit
-from gapkit import adapt, config as configuration, plots, publish, story
+from gapkit import adapt, config as configuration, formatting, plots, publish, story
 
 logging.getLogger("gapkit").setLevel(logging.ERROR)
 settings = configuration.read(config or None, data=data, as_of=as_of, out=out)
@@ -66,7 +66,7 @@ kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", 
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(dataset.rejects, out, "rejects.csv")
-publish.write_csv(dataset.counts, out, "row_counts.csv")'''),
+publish.write_csv(dataset.counts, out, "row_counts.csv");'''),
         code('publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))'),
         md("""
 ## Data quality
@@ -75,7 +75,7 @@ Rows read per table, how many were kept and how many quarantined. `input_rows = 
 always holds. Below, the reasons rows were rejected; the full list (table, row, column, value,
 reason) is in `rejects.csv`, so each can be fixed at the source.
 """),
-        code('display(dataset.counts)\ndisplay(story.reject_summary(dataset.rejects))'),
+        code('display(formatting.table(dataset.counts))\ndisplay(formatting.table(story.reject_summary(dataset.rejects)))'),
         md("""
 ## KPI scorecard
 
@@ -157,13 +157,14 @@ proposals = (goal_checks.propose_targets(kpi_table, segments[0], benchmarks=pd.D
                  "targets set from what the best segments already achieve",
                  "add customers.csv with attributes such as region or plan, or name columns under `segments`"))
 publish.write_csv(result.table, out, "goals.csv")
-publish.write_csv(result.milestones, out, "milestones.csv")'''),
+publish.write_csv(result.milestones, out, "milestones.csv");'''),
         code('publish.findings(story.desired_state_findings(result.table))'),
         md("## The goals and their SMART verdicts\n\nEach letter is pass, warn or fail; the reasons give the numbers behind it."),
         code('''result if settings.goals else adapt.Skipped(
     "The SMART check", "the configuration sets no goals", "each goal's five SMART verdicts with the numbers behind them",
     "add goals (id, kpi, target, deadline) to gapkit.yml; the targets proposed below are a place to start")'''),
-        code('print(result.summary())', "nbval-check-output"),
+        code('''if len(result.table):
+    print(result.summary())''', "nbval-check-output"),
         md("""
 ### What makes customers come back (for the *Relevant* check)
 
@@ -185,7 +186,8 @@ segments already achieve (the Achievable Benchmarks of Care method: the pared me
 performers holding at least 10% of units, with small segments shrunk toward the overall value so
 they cannot win on luck), and the **stretch** target lies halfway between today and that benchmark.
 """),
-        code('proposals'),
+        code('''proposals if isinstance(proposals, adapt.Skipped) else formatting.table(
+    proposals, {"baseline": "kpi", "benchmark": "kpi", "stretch": "kpi", "external": "kpi"})'''),
         md("## Trajectories\n\nBaseline history, target (dashed) and the monthly milestones (dotted) that lead to it."),
         code('''goals_to_draw = list(settings.goals)[:4]
 if goals_to_draw:
@@ -231,7 +233,9 @@ comments = adapt.requires(dataset, {"surveys": ["comment"]}, "What customers say
                           "the mood of survey comments and their recurring themes",
                           "export surveys.csv with a comment column") or gapkit.text.sentiment(
                               dataset["surveys"], language=settings.language)
-sentiment = adapt.attempt("Comment sentiment by segment", "the mood of comments as a KPI per segment",
+sentiment = adapt.requires(dataset, {"surveys": ["comment", "answered_at"]}, "Comment sentiment by segment",
+                          "the mood of comments as a KPI per segment", "export surveys.csv with comment and "
+                          "answered_at") or adapt.attempt("Comment sentiment by segment", "the mood of comments as a KPI per segment",
                           "export surveys.csv with comment and answered_at", gapkit.text.sentiment_kpi, dataset,
                           settings.as_of, by=adapt.columns_for(dataset, "surveys", segments), period="M")'''),
         code('publish.findings(story.gap_findings(result.table))'),
@@ -239,7 +243,8 @@ sentiment = adapt.attempt("Comment sentiment by segment", "the mood of comments 
         code('''result if settings.goals else adapt.Skipped(
     "The gap table", "the configuration sets no goals", "how far each goal's KPI is from its target and whether "
     "that gap is real", "add goals (id, kpi, target, deadline) to gapkit.yml; report 2 proposes targets")'''),
-        code('''print(result.table[["goal_id", "status", "gap", "p_adj", "priority"]].round(4).to_string(index=False))''',
+        code('''if len(result.table):
+    print(result.table[["goal_id", "status", "gap", "p_adj", "priority"]].round(4).to_string(index=False))''',
              "nbval-check-output"),
         md("""
 ## The gaps at a glance
@@ -259,7 +264,7 @@ means: **concentrate here** (important, performing poorly), keep up the good wor
 possible overkill. The priority score in the gap table is the relative shortfall times importance.
 """),
         code('ipa.plot()\nplt.show()'),
-        code('ipa if isinstance(ipa, adapt.Skipped) else ipa.table'),
+        code('ipa'),
         md("""
 ## The post-sale journey, from the event data
 
@@ -269,8 +274,9 @@ negative). Stages marked as *opportunity* hold a significant gap for that group.
 """),
         code('''for figure in trip.plot_each(gaps=result.table):
     plt.show()'''),
-        code('''(trip if isinstance(trip, adapt.Skipped) else
- trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]].round(3))'''),
+        code('''trip if isinstance(trip, adapt.Skipped) else formatting.table(
+    trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]],
+    {"coverage": "share", "median_days": "number", "sentiment": "number"})'''),
         md("""
 ## What customers say
 
@@ -282,14 +288,17 @@ a KPI. Comment text is shown with e-mail addresses and phone numbers redacted.
     display(comments)
 else:
     print(comments.groupby(["scored", "reason"], dropna=False).size().to_string())
-    display(gapkit.text.themes(comments).head(10))
+    display(formatting.table(gapkit.text.themes(comments).head(10)))
     negative = comments[comments["label"] == "negative"].sort_values("compound").head(5)
-    display(publish.safe_frame(negative[["response_id", "compound", "comment"]]))'''),
-        code('''print(sentiment if isinstance(sentiment, adapt.Skipped) else
-      sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
-      .round(3).to_string(index=False))''', "nbval-check-output"),
+    display(formatting.table(publish.safe_frame(negative[["response_id", "compound", "comment"]])))'''),
+        code('''if not isinstance(sentiment, adapt.Skipped):
+    print(sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
+          .round(3).to_string(index=False))
+elif not isinstance(comments, adapt.Skipped):  # else the section above already said what is missing
+    display(sentiment)''', "nbval-check-output"),
         code('''quality = gapkit.drivers.servqual(dataset["surveys"]) if "surveys" in dataset else None
-print("SERVQUAL: no expectation/perception item pairs in the surveys" if quality is None else quality.table)'''),
+if quality is not None:  # survey items scored as expectation and perception pairs
+    display(quality)'''),
     ],
     "04_impact_measurement": [
         md("""
@@ -317,7 +326,10 @@ from gapkit import goals as goal_checks, impact, money
 
 dataset = gapkit.load(settings.data)
 kpi_table = publish.read_csv(out, "kpis.csv")
-effects = adapt.attempt(
+effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_at"]}, "Impact measurement",
+                         "whether each follow-up strategy moved its KPIs, with honest uncertainty",
+                         "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who "
+                         "was treated)") or adapt.attempt(
     "Impact measurement", "whether each follow-up strategy moved its KPIs, with honest uncertainty",
     "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who was treated)",
     impact.measure, dataset, settings.as_of, list(settings.impact_kpis), params=settings.params)
@@ -331,7 +343,7 @@ value = adapt.Skipped(
 progress = goal_checks.progress(settings.goals, kpi_table, settings.as_of)
 publish.write_csv(effects.table, out, "impact.csv")
 publish.write_csv(value.table, out, "cost_benefit.csv")
-publish.write_csv(progress, out, "goal_progress.csv")'''),
+publish.write_csv(progress, out, "goal_progress.csv");'''),
         code('''publish.findings(story.impact_findings(effects.table, value.table, progress)
                  + [part.sentence() for part in (effects, value) if isinstance(part, adapt.Skipped)])'''),
         md("""
@@ -342,10 +354,11 @@ and `note` flags doubts (for instance a failed parallel-trends check). Shares ar
 probability points; medians were modelled on the log scale and are shown in their own unit.
 """),
         code('effects'),
-        code('''print(effects if isinstance(effects, adapt.Skipped) else
-      effects.chosen()[["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value"]]
+        code('''if not isinstance(effects, adapt.Skipped):
+    print(effects.chosen()[["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value"]]
       .round(4).to_string(index=False))''', "nbval-check-output"),
-        code('print(effects.summary())'),
+        code('''if not isinstance(effects, adapt.Skipped):
+    print(effects.summary())'''),
         md("""
 ## Observed against the counterfactual
 
@@ -367,17 +380,20 @@ cumulative discounted net turns positive. An intervention *clears zero* when eve
 its 95% NPV interval is positive.
 """),
         code('value'),
-        code('''print(value if isinstance(value, adapt.Skipped) else
-      value.table[["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi"]]
+        code('''if not isinstance(value, adapt.Skipped):
+    print(value.table[["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi"]]
       .round(2).to_string(index=False))''', "nbval-check-output"),
-        code('print(value.summary())'),
+        code('''if not isinstance(value, adapt.Skipped):
+    print(value.summary())'''),
         code('''if len(value.table):
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), constrained_layout=True)
     value.plot(ax=axes[0])
     value.plot_tornado(value.table.intervention_id.iloc[0], ax=axes[1])
     plt.show()'''),
         md("## Intangibles\n\nFactors the team scored in the configuration (-2 harms .. +2 helps), beside the NPV."),
-        code('value if isinstance(value, adapt.Skipped) else value.overview()'),
+        code('''value.overview() if not isinstance(value, adapt.Skipped) else adapt.Skipped(
+    "The intangibles", "there is no cost-benefit to set them beside (see above)",
+    "the factors the team scored for each strategy", "score them under `intangibles` in gapkit.yml")'''),
         md("""
 ## Goal progress
 
@@ -385,7 +401,8 @@ For each goal, the recent monthly trend projected to its deadline: *on track* wh
 pessimistic end of the projection meets the target, *off track* when even the optimistic end
 misses it, *at risk* in between.
 """),
-        code('''progress if len(progress) else adapt.Skipped(
+        code('''formatting.table(progress, {"current": "kpi", "target": "kpi", "slope": "gap", "projected": "kpi",
+                             "projected_low": "kpi", "projected_high": "kpi"}) if len(progress) else adapt.Skipped(
     "Goal progress", "the configuration sets no goals", "whether each goal is on track for its deadline",
     "add goals to gapkit.yml")'''),
     ],

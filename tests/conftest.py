@@ -1,0 +1,13 @@
+"""Fixtures shared by the end-to-end tests."""
+
+import pytest
+
+from gapkit import runner
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """One kernel for a module's runs: each run clears its namespace, so runs stay independent."""
+    shared = runner.SharedKernel(runner.NOTEBOOK_DIR)
+    yield shared
+    shared.shutdown()
