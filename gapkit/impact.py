@@ -210,6 +210,9 @@ class ImpactResult:
         scale = "monthly geometric mean, " if info.kind == MEDIAN else ""
         ax.set_ylabel(f"{info.label} ({scale}{info.unit})")
         ax.set_xlabel("month (UTC)")
+        from gapkit.plots import month_axis
+
+        month_axis(ax)
         ax.legend(title="95% CI bands")
         return ax
 

@@ -70,9 +70,8 @@ def scorecard(kpi_table: pd.DataFrame, targets: dict | None = None, ax=None):
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_xlabel("share of units (95% CI)")
-    if len(rows):
-        worst = rows.iloc[0]
-        ax.set_title(f"Weakest share KPI: {worst['kpi']} at {worst['value']:.0%} (n={int(worst['n'])})")
+    if len(rows):  # no "weakest" in the title: rates of different things are not on one scale of good
+        ax.set_title("Share KPIs today, with 95% CIs" + (" and targets" if targets else ""))
     ax.legend(loc="lower right")
     return ax
 
@@ -106,9 +105,7 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
                      + (f", target {_fmt(target, kpi)}" if target is not None else ""))
     ax.set_ylabel(_axis_label(kpi))
     ax.set_xlabel("month")
-    months = mdates.AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(months)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(months))
+    month_axis(ax)
     if KPIS.get(kpi) and KPIS[kpi].unit == "share":
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.legend(loc="best", fontsize="small")
@@ -174,6 +171,13 @@ def gap_bars(gap_table: pd.DataFrame, ax=None):
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STATUS_COLORS.values()]
     ax.legend(handles, [s.replace("_", " ") for s in STATUS_COLORS], loc="lower right", fontsize="small")
     return ax
+
+
+def month_axis(ax) -> None:
+    """Month ticks that never run into each other (matplotlib's concise date format)."""
+    months = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(months)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(months))
 
 
 def panels(count: int, columns: int = 2, height: float = 4.0, width: float = 14.0):

@@ -84,12 +84,7 @@ def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segmen
         quality += "."
     lines.append(quality)
     overall = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]
-    shares = overall[overall["unit"] == "share"].copy()
-    if len(shares):
-        shares["goodness"] = np.where(shares["better"] == "higher", shares["value"], 1 - shares["value"])
-        weakest = shares.sort_values("goodness").iloc[0]
-        lines.append(f"Weakest share KPI: {weakest['kpi']} at {fmt(weakest['value'], weakest['kpi'])} "
-                     f"(95% CI {fmt_ci(weakest['ci_low'], weakest['ci_high'], weakest['kpi'])}, n={weakest['n']}).")
+    # no "weakest KPI" here: a 14% referral rate and a 70% csat are not on one scale of good
     for kpi in ("csat", "nps", "repeat_purchase_rate"):
         row = overall[overall["kpi"] == kpi]
         if len(row):
