@@ -72,16 +72,20 @@ def money(value, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
+def _unit(kpi: str) -> str:
+    return KPIS[kpi].unit if kpi in KPIS else ""
+
+
 def kpi_value(value, kpi: str) -> str:
     """A value of ``kpi`` in its unit: 73.2%, 5.61 hours, 23.3 (NPS), 3.90 (a mean score)."""
     if _missing(value):
         return MISSING
-    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    unit = _unit(kpi)
     if unit == "share":
         return share(value)
     if unit in ("hours", "days"):
         return f"{number(value)} {unit}"
-    if unit == "nps":
+    if unit == "NPS points":
         return f"{float(value):.1f}"
     return f"{float(value):.2f}"
 
@@ -90,8 +94,7 @@ def kpi_gap(value, kpi: str) -> str:
     """A gap or effect of ``kpi``: percentage points for shares, the KPI's unit otherwise."""
     if _missing(value):
         return MISSING
-    unit = KPIS[kpi].unit if kpi in KPIS else ""
-    if unit == "share":
+    if _unit(kpi) == "share":
         return points(value)
     text = kpi_value(abs(value), kpi)
     return ("+" if value >= 0 else "−") + text
