@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gapkit.errors import ConfigError, GapkitError
+from gapkit.errors import ConfigError, GapkitError, TooFewUnits
 
 #: A column with more groups than this (or with at least half as many groups as rows) is an
 #: identifier or free text, not a segment; 30 keeps states, regions and plans in.
@@ -272,8 +272,8 @@ def key_drivers(data: Mapping, as_of, configured_controls: Sequence[str] | None 
     while True:
         try:
             result = drivers.key_drivers(data, as_of, controls=controls, **options)
-        except GapkitError as error:
-            if not controls or "units per parameter" not in str(error):
+        except TooFewUnits:
+            if not controls:
                 raise
             levels = {c: 10**6 if c == "period" else _levels(customers[c]) for c in controls}
             drop = max(controls, key=lambda c: (levels[c], c))

@@ -31,7 +31,7 @@ import statsmodels.api as sm
 
 from gapkit.catalog import KPIS, MEAN, SHARE
 from gapkit.definitions import Params
-from gapkit.errors import ConfigError, InputError
+from gapkit.errors import ConfigError, InputError, TooFewUnits
 from gapkit.ipa import (  # noqa: F401  (they lived here: notebooks call gapkit.drivers.servqual etc.)
     BOUNDED, QUADRANTS, ImportancePerformance, ServqualResult, importance_performance, servqual,
 )
@@ -258,7 +258,7 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
              else pd.DataFrame(index=frame.index))
     parameters = len(usable) + fixed.shape[1]
     if len(frame) < MIN_UNITS_PER_PARAMETER * parameters:
-        raise InputError(f"{outcome}: {len(frame)} complete units for {len(usable)} drivers and {fixed.shape[1]} "
+        raise TooFewUnits(f"{outcome}: {len(frame)} complete units for {len(usable)} drivers and {fixed.shape[1]} "
                          f"control dummies; a model needs at least {MIN_UNITS_PER_PARAMETER} units per parameter "
                          f"({MIN_UNITS_PER_PARAMETER * parameters}) (use a later as_of, fewer controls, or more data)")
     fit = _fit(frame[usable], fixed, frame["value"], binary, notes)

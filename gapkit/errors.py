@@ -9,5 +9,9 @@ class InputError(GapkitError, ValueError):
     """An input folder or table cannot be used as it is (missing table, missing column...)."""
 
 
+class TooFewUnits(InputError):
+    """A model has too few units for the parameters it would estimate."""
+
+
 class ConfigError(GapkitError, ValueError):
     """A configuration value or argument is wrong."""
