@@ -49,6 +49,7 @@ class Config:
     benchmarks: tuple[dict, ...] = ()
     language: str = "en"
     seed: int = 2025
+    currency: str = ""  # printed after money amounts, e.g. "EUR"; "" prints bare amounts
     driver_controls: tuple[str, ...] | None = None  # None: the customers' attributes the data holds
     journey_by: str | None = None  # None: the first segment column with a few groups
     compare: tuple[tuple[str, str], ...] | None = None  # (kpi, segment column) pairs; None: from the data
@@ -78,6 +79,7 @@ class Config:
             "benchmarks": [dict(v) for v in self.benchmarks],
             "language": self.language,
             "seed": self.seed,
+            "currency": self.currency,
             "drivers": {"controls": None if self.driver_controls is None else list(self.driver_controls)},
             "journey": {"by": self.journey_by},
             "compare": None if self.compare is None else [list(pair) for pair in self.compare],
@@ -109,7 +111,8 @@ def read(path: str | Path | None = None, **overrides) -> Config:
 def from_dict(raw: dict, source: str = "") -> Config:
     where = source or "config"
     known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
-             "benchmarks", "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor"}
+             "benchmarks", "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor",
+             "currency"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}.")
@@ -136,6 +139,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
         benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(raw.get("benchmarks") or [])),
         language=str(raw.get("language", "en")),
         seed=int(raw.get("seed", Config.seed)),
+        currency=_currency(raw.get("currency"), f"{where}: currency"),
         driver_controls=_columns(drivers.get("controls"), f"{where}: drivers.controls"),
         journey_by=None if journey.get("by") is None else str(journey["by"]),
         compare=_compare(raw.get("compare"), f"{where}: compare"),
@@ -143,6 +147,17 @@ def from_dict(raw: dict, source: str = "") -> Config:
         monitor=_mapping(raw.get("monitor"), f"{where}: monitor", None),
         source=source,
     )
+
+
+def _currency(value, label: str) -> str:
+    """A short currency code or symbol (EUR, USD, £); it is printed after every amount."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if not 1 <= len(text) <= 5 or not all(ch.isalpha() or ch in "$€£¥₹₩₽₺" for ch in text):
+        raise ConfigError(f"{label}: {value!r} is not a currency; give a code such as EUR or USD, or a symbol "
+                          f"such as €.")
+    return text
 
 
 def _mapping(value, label: str, keys: set | None) -> dict:

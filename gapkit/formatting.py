@@ -101,7 +101,15 @@ def kpi_gap(value, kpi: str) -> str:
 
 
 def text(value) -> str:
-    return MISSING if _missing(value) else str(value)
+    """Text from the data as a report shows it: e-mail addresses and phone numbers redacted."""
+    from gapkit.text import redact
+
+    return MISSING if _missing(value) else redact(str(value))
+
+
+def label(value) -> str:
+    """Text from the data as a chart shows it: redacted, and ``$`` kept from starting mathtext."""
+    return text(value).replace("$", r"\$")
 
 
 #: Column kinds for :func:`table`; a kind is a function of (value, row).

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from gapkit import formatting
 from gapkit.catalog import KPIS, MEDIAN
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, _did_lines, _its, _monthly_lines, _utc, ab_test, did, pre_post
@@ -206,7 +207,7 @@ class ImpactResult:
         counterfactual = lines.loc[lines["line"] == "counterfactual", "month"]
         if not counterfactual.empty:  # an A/B test has none: its control arm is the counterfactual
             ax.axvline(counterfactual.min(), color="grey", linewidth=0.8, label="start")
-        ax.set_title(textwrap.fill(finding(row.iloc[0].to_dict()), 70), fontsize="medium")
+        ax.set_title(textwrap.fill(formatting.label(finding(row.iloc[0].to_dict())), 70), fontsize="medium")
         scale = "monthly geometric mean, " if info.kind == MEDIAN else ""
         ax.set_ylabel(f"{info.label} ({scale}{info.unit})")
         ax.set_xlabel("month (UTC)")

@@ -413,7 +413,9 @@ def _from_gaps(rows: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finding(marked: pd.DataFrame, segment: str) -> str:
-    who = "All customers" if segment == "all" else str(segment).replace("_", " ")
+    from gapkit.formatting import label
+
+    who = "All customers" if segment == "all" else label(segment).replace("_", " ")
     if marked.empty:
         return f"{who}: no stage stands out (coverage bars: share of orders, 95% CI)"
     parts = [f"{s.replace('_', ' ')} ({r})" for s, r in zip(marked["stage"], marked["reason"])]

@@ -186,6 +186,7 @@ def cost_benefit(
     n_sims: int = 2000,
     seed: int = 0,
     intangible_scores: Sequence[Mapping] = (),
+    currency: str = "",
 ) -> CostBenefitResult:
     """NPV, ROI, payback and a 95% NPV interval per valued intervention, ranked by NPV.
 
@@ -198,6 +199,7 @@ def cost_benefit(
     reach : intervention_id, kpi, units_per_month (see :func:`monthly_reach`).
     as_of : appraisal date (month 0); later costs are ignored.
     n_sims, seed : draws of the effects for the NPV interval.
+    currency : printed after amounts in the summary, tables and charts (config ``currency``).
     intangible_scores : config ``intangibles`` entries, shown beside NPV
         (:func:`gapkit.sensitivity.intangibles`).
 
@@ -217,7 +219,7 @@ def cost_benefit(
     flows = pd.concat(flows, ignore_index=True) if flows else pd.DataFrame()
     return CostBenefitResult(
         table=table, sensitivity=tornado_table(appraisals), cash_flows=flows,
-        intangibles=intangibles(intangible_scores), appraisals=tuple(appraisals),
+        intangibles=intangibles(intangible_scores), appraisals=tuple(appraisals), currency=currency,
     )
 
 
@@ -325,7 +327,7 @@ def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -
 
 
 def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params=None, seed: int = 0,
-             intangible_scores: Sequence[Mapping] = ()) -> CostBenefitResult:
+             intangible_scores: Sequence[Mapping] = (), currency: str = "") -> CostBenefitResult:
     """Cost-benefit of the measured ``effects`` with the reach and costs read from ``data``.
 
     Raises :class:`~gapkit.errors.InputError` when the configuration values no KPI change or
@@ -345,7 +347,7 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
                          "count them as free")
     reach = reach_for(data, valuation, as_of, params=params)
     return cost_benefit(effects, data["costs"], valuation, reach, as_of, seed=seed,
-                        intangible_scores=intangible_scores)
+                        intangible_scores=intangible_scores, currency=currency)
 
 
 MONEY_KINDS = {"cost_pv": "money", "benefit_pv": "money", "npv": "money", "npv_ci_low": "money",
@@ -368,12 +370,14 @@ class CostBenefitResult:
     cash_flows: pd.DataFrame
     intangibles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTANGIBLE_COLUMNS))
     appraisals: tuple[Appraisal, ...] = ()
+    currency: str = ""
 
     def overview(self):
         """NPV beside the intangible score, ranked by NPV, formatted for reading (``overview_table``: numbers)."""
         from gapkit import formatting
 
-        return formatting.table(self.overview_table(), {**MONEY_KINDS, "intangible_score": "number"})
+        return formatting.table(self.overview_table(), {**MONEY_KINDS, "intangible_score": "number"},
+                                currency=self.currency)
 
     def overview_table(self) -> pd.DataFrame:
         """NPV beside the intangible score (sum of weighted scores), ranked by NPV."""
@@ -396,8 +400,9 @@ class CostBenefitResult:
                 sure = "loses money with 95% confidence"
             payback = (f"pays back in month {row['payback_months']:.0f}" if np.isfinite(row["payback_months"])
                        else f"does not pay back within {row['horizon_months']} months")
-            lines.append(f"{row['rank']}. {row['intervention_id']}: NPV {row['npv']:,.0f} (95% interval "
-                         f"{row['npv_ci_low']:,.0f} to {row['npv_ci_high']:,.0f}) {sure}; {payback}.")
+            amount = lambda v: formatting.money(v, self.currency)  # noqa: E731
+            lines.append(f"{row['rank']}. {row['intervention_id']}: NPV {amount(row['npv'])} (95% interval "
+                         f"{amount(row['npv_ci_low'])} to {amount(row['npv_ci_high'])}) {sure}; {payback}.")
         for iid, group in self.intangibles.groupby("intervention_id", sort=False):
             factors = ", ".join(f"{f} ({s:+g})" for f, s in zip(group["factor"], group["score"]))
             lines.append(f"{iid} intangibles: {factors}.")
@@ -410,12 +415,14 @@ class CostBenefitResult:
         ax = ax or plt.gca()
         shown = self.table[np.isfinite(self.table["npv"])].iloc[::-1]
         errors = [shown["npv"] - shown["npv_ci_low"], shown["npv_ci_high"] - shown["npv"]]
-        ax.errorbar(shown["npv"], shown["intervention_id"], xerr=errors, fmt="o", capsize=4)
+        ax.errorbar(shown["npv"], np.arange(len(shown)), xerr=errors, fmt="o", capsize=4)
+        ax.set_yticks(np.arange(len(shown)), [formatting.label(i) for i in shown["intervention_id"]])
         ax.axvline(0, color="grey", linewidth=0.8)
         clear = self.table.loc[self.table["clears_zero"], "intervention_id"].tolist()
         title = f"{len(clear)} of {len(shown)} interventions clear zero with 95% confidence"
-        ax.set_title(textwrap.fill(title + (f": {', '.join(clear)}" if clear else ""), 70), fontsize="medium")
-        ax.set_xlabel("net present value (currency units, 95% interval)")
+        ax.set_title(textwrap.fill(formatting.label(title + (f": {', '.join(clear)}" if clear else "")), 70),
+                     fontsize="medium")
+        ax.set_xlabel(f"net present value ({self.currency or 'money'}, 95% interval)")
         ax.set_ylabel("intervention")
         return ax
 
@@ -429,14 +436,14 @@ class CostBenefitResult:
             valued = self.table["intervention_id"].tolist()
             raise ConfigError(f"no sensitivity rows for {intervention_id!r}; pick one of {valued}")
         base = rows["npv_base"].iloc[0]
-        labels = [f"{f}\n{lo} / {hi}" for f, lo, hi in zip(rows["factor"], rows["low"], rows["high"])]
+        labels = [formatting.label(f"{f}\n{lo} / {hi}") for f, lo, hi in zip(rows["factor"], rows["low"], rows["high"])]
         ax.barh(labels, rows["npv_low"] - base, left=base, label="low input", alpha=0.8)
         ax.barh(labels, rows["npv_high"] - base, left=base, label="high input", alpha=0.8)
         ax.axvline(base, color="black", linewidth=0.8)
         ax.axvline(0, color="grey", linewidth=0.8, linestyle="--")
         title = f"{intervention_id}: NPV is most sensitive to {rows['factor'].iloc[-1]}"
-        ax.set_title(textwrap.fill(title, 70), fontsize="medium")
-        ax.set_xlabel("net present value (currency units)")
+        ax.set_title(textwrap.fill(formatting.label(title), 70), fontsize="medium")
+        ax.set_xlabel(f"net present value ({self.currency or 'money'})")
         ax.legend()
         return ax
 
@@ -447,7 +454,7 @@ class CostBenefitResult:
     def _repr_html_(self) -> str:
         shown = self.table[COST_BENEFIT_COLUMNS + ["clears_zero", "method"]]
         return ("<p><b>Cost-benefit of interventions</b></p>"
-                + formatting.table(shown, MONEY_KINDS).to_html()
+                + formatting.table(shown, MONEY_KINDS, currency=self.currency).to_html()
                 + html.escape(self.summary()).replace("\n", "<br>"))
 
 

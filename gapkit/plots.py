@@ -13,6 +13,7 @@ import pandas as pd
 import seaborn as sns
 
 from gapkit.catalog import KPIS
+from gapkit.formatting import label as label_text
 
 #: A monthly value resting on fewer units than this is flagged in a chart's title.
 SMALL_N = 30
@@ -96,7 +97,7 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
     if milestones is not None and len(milestones):
         mx = pd.PeriodIndex(milestones["month"], freq="M").to_timestamp()
         ax.plot(mx, milestones["expected"], color="#c0392b", ls=":", marker=".", label="milestones")
-    who = "" if segment_by == "all" else f", {segment_by} = {segment}"
+    who = "" if segment_by == "all" else f", {label_text(segment_by)} = {label_text(segment)}"
     label = KPIS[kpi].label if kpi in KPIS else kpi
     if len(rows):
         last = rows.iloc[-1]
@@ -126,7 +127,7 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
                         & (kpi_table["segment_by"] == "all")]
     y = np.arange(len(rows))
     ax.errorbar(rows["value"], y, xerr=_errors(rows), fmt="o", capsize=3, color="#1f4e79")
-    ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
+    ax.set_yticks(y, [f"{label_text(s)} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
     if len(overall):
         ax.axvline(overall["value"].iloc[0], color="grey", ls="--", label="everyone")
         ax.legend(loc="best", fontsize="small")
@@ -134,7 +135,7 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
         better = KPIS[kpi].better
         worst = rows.iloc[0] if better == "higher" else rows.iloc[-1]
         label = KPIS[kpi].label if kpi in KPIS else kpi
-        ax.set_title(f"{label} by {segment_by}\nweakest: {worst['segment']} at {_fmt(worst['value'], kpi)} "
+        ax.set_title(f"{label} by {label_text(segment_by)}\nweakest: {label_text(worst['segment'])} at {_fmt(worst['value'], kpi)} "
                      f"vs {_fmt(overall['value'].iloc[0], kpi)} overall")
     ax.set_xlabel(_axis_label(kpi) + ", 95% CI")
     return ax
@@ -163,7 +164,7 @@ def gap_bars(gap_table: pd.DataFrame, ax=None):
                      (rows["high"] - rows["rel"]).clip(lower=0).fillna(0)])
     ax.errorbar(rows["rel"].fillna(0), y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
     ax.axvline(0, color="black", lw=1)
-    ax.set_yticks(y, [f"{g} ({s})" for g, s in zip(rows["goal_id"], rows["status"].str.replace("_", " "))])
+    ax.set_yticks(y, [f"{label_text(g)} ({s})" for g, s in zip(rows["goal_id"], rows["status"].str.replace("_", " "))])
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:+.0%}"))
     ax.set_xlabel("gap relative to target (right of 0 = short of target), 95% CI")
     short = (rows["status"] == "shortfall").sum()

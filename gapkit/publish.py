@@ -108,5 +108,7 @@ def findings(lines: list[str]):
     """An executive-summary block: the findings as an escaped Markdown list."""
     from IPython.display import Markdown
 
-    items = "\n".join(f"- {escape_markdown(line)}" for line in lines)
+    from gapkit.text import redact
+
+    items = "\n".join(f"- {escape_markdown(redact(line))}" for line in lines)
     return Markdown(f"**Findings**\n\n{items}")

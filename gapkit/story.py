@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.catalog import KPIS
+from gapkit.formatting import money
 
 
 def fmt(value: float, kpi: str) -> str:
@@ -134,7 +135,8 @@ def gap_findings(gap_table: pd.DataFrame) -> list[str]:
     return lines[:5]
 
 
-def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame, progress: pd.DataFrame) -> list[str]:
+def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame, progress: pd.DataFrame,
+                    currency: str = "") -> list[str]:
     """Which strategies moved a KPI (with confidence), which paid off, and where goals are heading."""
     from gapkit.impact import finding
 
@@ -152,8 +154,9 @@ def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame
     for row in cost_benefit_table.head(2).itertuples(index=False):
         verdict = ("clears zero with 95% confidence" if row.npv_ci_low > 0 else
                    "loses money with 95% confidence" if row.npv_ci_high < 0 else "is uncertain (interval spans zero)")
-        lines.append(f"{row.intervention_id}: NPV {row.npv:,.0f} (95% interval {row.npv_ci_low:,.0f} to "
-                     f"{row.npv_ci_high:,.0f}) {verdict}.")
+        amount = lambda v: money(v, currency)  # noqa: E731
+        lines.append(f"{row.intervention_id}: NPV {amount(row.npv)} (95% interval {amount(row.npv_ci_low)} to "
+                     f"{amount(row.npv_ci_high)}) {verdict}.")
     if len(progress):
         counts = progress["status"].value_counts()
         lines.append("Goals: " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in

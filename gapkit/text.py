@@ -67,10 +67,16 @@ THEME_STOP_WORDS = set(
 NEGATIONS = {"no", "not", "never", "nobody", "nothing", "none", "without", "didn't", "don't", "wasn't"}
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# \w is Unicode in Python 3: müller@bücher.de and 用户@例子.广告 are addresses too
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 # A run of digits with the separators phone numbers use; checked for 7..15 digits below
 _PHONE = re.compile(r"(?<![\w@])\+?\(?\d[\d \t().-]{4,}\d(?!\w)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# dates and clock times are shielded before phone numbers are looked for: "2025-06-30 12:00"
+# and "12.06.2025 14:30" are timestamps, not "[phone]:00"
+_TIMESTAMP = re.compile(r"(?<![\d./:-])(?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+                        r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?"
+                        r"|\d{1,2}:\d{2}(?::\d{2})?)(?![./:-]?\d)")
 
 
 def _tokens(text: str) -> list[str]:
@@ -352,7 +358,13 @@ def redact(text):
     if not isinstance(text, str):
         return text
     text = _EMAIL.sub("[email]", text)
-    return _PHONE.sub(_phone_or_not, text)
+    shielded = _TIMESTAMP.sub(lambda m: "\0" * len(m.group(0)), text)
+    pieces, last = [], 0
+    for match in _PHONE.finditer(shielded):
+        if _phone_or_not(match) == "[phone]":
+            pieces += [text[last:match.start()], "[phone]"]
+            last = match.end()
+    return "".join(pieces) + text[last:]
 
 
 def _phone_or_not(match: re.Match) -> str:

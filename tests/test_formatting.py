@@ -1,6 +1,7 @@
 """Numbers as a reader sees them: checked against hand-written strings."""
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from gapkit import formatting
@@ -34,3 +35,25 @@ def test_a_table_shows_formatted_text_with_escaped_data_and_keeps_the_numbers():
     assert "<th" in page and formatting.MISSING in page
     assert frame["value"].tolist() == [0.7316, 23.25]  # the frame itself is untouched
     assert "Nothing to show" in formatting.table(pd.DataFrame()).to_html()
+
+
+def test_text_from_the_data_is_redacted_in_tables_findings_and_chart_labels():
+    frame = pd.DataFrame({"segment": ["ann.lee@example.com", "call +44 20 7946 0958", "2025-06-30 12:00"]})
+    page = formatting.table(frame).to_html()
+    assert "example.com" not in page and "7946" not in page
+    assert page.count("[email]") == 1 and page.count("[phone]") == 1 and "2025-06-30 12:00" in page
+    assert formatting.label("costs $5 for ann@x.io") == r"costs \$5 for [email]"
+    from gapkit import publish
+
+    shown = publish.findings(["csat is 70% in segment bob@example.org"]).data
+    assert "example.org" not in shown and r"\[email\]" in shown  # Markdown-escaped brackets
+
+
+def test_currency_is_read_from_the_config_and_checked():
+    from gapkit import config
+    from gapkit.errors import ConfigError
+
+    assert config.from_dict({"currency": "EUR"}).currency == "EUR"
+    assert config.from_dict({}).currency == ""
+    with pytest.raises(ConfigError, match="currency"):
+        config.from_dict({"currency": "=HYPERLINK(1)"})

@@ -157,6 +157,10 @@ def test_sentiment_kpi_counts_a_missing_segment_and_rejects_unknown_columns():
     ("mobile +34 612 345 678", "mobile [phone]"),
     ("Mail jane.doe@example.com or a.b+c@mail.co.uk", "Mail [email] or [email]"),
     ("Ordered 2025-06-30, order O0000002, paid 12.50 for 3 items", None),
+    ("Answered 2025-06-30 12:00, again at 12.06.2025 14:30:15 and 2025-06-30T12:00:00.123Z", None),
+    ("French style 01.23.45.67.89", "French style [phone]"),
+    ("Schreiben Sie an müller@bücher.de oder josé.garcía@correo.es", "Schreiben Sie an [email] oder [email]"),
+    ("联系 用户@例子.广告", "联系 [email]"),
 ])
 def test_redact(text, expected):
     assert redact(text) == (text if expected is None else expected)

@@ -339,12 +339,13 @@ value = adapt.Skipped(
     "Cost-benefit", "the NPV, ROI and payback of each strategy",
     "export costs.csv (intervention_id, incurred_at, amount) and say under `valuation` in gapkit.yml what a change "
     "of each KPI is worth", money.evaluate, effects, dataset, list(settings.valuation), settings.as_of,
-    params=settings.params, seed=settings.seed, intangible_scores=list(settings.intangibles))
+    params=settings.params, seed=settings.seed, intangible_scores=list(settings.intangibles),
+    currency=settings.currency)
 progress = goal_checks.progress(settings.goals, kpi_table, settings.as_of)
 publish.write_csv(effects.table, out, "impact.csv")
 publish.write_csv(value.table, out, "cost_benefit.csv")
 publish.write_csv(progress, out, "goal_progress.csv");'''),
-        code('''publish.findings(story.impact_findings(effects.table, value.table, progress)
+        code('''publish.findings(story.impact_findings(effects.table, value.table, progress, currency=settings.currency)
                  + [part.sentence() for part in (effects, value) if isinstance(part, adapt.Skipped)])'''),
         md("""
 ## Effects
