@@ -24,5 +24,5 @@ __version__ = "0.1.0"
 
 # the analysis modules, so that gapkit.goals.smart(...) etc. work after a plain `import gapkit`
 from gapkit import (  # noqa: E402
-    config, drivers, gaps, goals, impact, journey, money, plots, publish, sample, story, text,
+    actions, config, drivers, gaps, goals, impact, journey, money, plots, publish, sample, story, text,
 )

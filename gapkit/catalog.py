@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 SHARE, MEAN, NPS, MEDIAN = "share", "mean", "nps", "median"
@@ -69,7 +70,7 @@ CATALOG: tuple[KPI, ...] = (
     KPI("resolution_hours", "Resolution time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.resolved_at",),
         "median hours from created_at to resolved_at, over resolved tickets"),
-    KPI("resolution_rate", "Resolved within resolution_days", SHARE, "share", "higher", "created_at",
+    KPI("resolution_rate", "Resolved in time", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at",),
         "share of tickets resolved within resolution_days; only tickets at least that old at as_of"),
     KPI("fcr_rate", "First-contact resolution", SHARE, "share", "higher", "created_at",
@@ -93,17 +94,36 @@ CATALOG: tuple[KPI, ...] = (
         "(whole days when every promise is at midnight)"),
     KPI("delivery_days", "Delivery time (median)", MEDIAN, "days", "lower", "delivered_at",
         ("orders",), ("orders.delivered_at",), "median days from ordered_at to delivered_at"),
-    KPI("repeat_purchase_rate", "Repeat purchase within repeat_days", SHARE, "share", "higher",
+    KPI("repeat_purchase_rate", "Repeat purchase rate", SHARE, "share", "higher",
         "first ordered_at", ("orders",), (),
         "share of customers whose first order is at least repeat_days old who ordered again "
         "within repeat_days after it"),
-    KPI("referral_rate", "Referral within referral_days", SHARE, "share", "higher", "first ordered_at",
+    KPI("referral_rate", "Referral rate", SHARE, "share", "higher", "first ordered_at",
         ("orders", "referrals"), (),
         "share of customers whose first order is at least referral_days old who referred someone "
         "within referral_days after it"),
 )
 
 KPIS: dict[str, KPI] = {k.id: k for k in CATALOG}
+
+#: The values a KPI of each unit can take; intervals and projections are kept inside them
+#: (an interval intersected with the parameter space keeps its coverage).
+UNIT_BOUNDS: dict[str, tuple[float, float]] = {
+    "share": (0.0, 1.0), "score 1-5": (1.0, 5.0), "score 1-7": (1.0, 7.0), "NPS points": (-100.0, 100.0),
+    "VADER compound -1..1": (-1.0, 1.0), "hours": (0.0, np.inf), "days": (0.0, np.inf),
+}
+
+
+def bounds(kpi_or_unit: str) -> tuple[float, float]:
+    """(lowest, highest) possible value of a KPI id or unit; (-inf, inf) when unbounded or unknown."""
+    unit = KPIS[kpi_or_unit].unit if kpi_or_unit in KPIS else kpi_or_unit
+    return UNIT_BOUNDS.get(unit, (-np.inf, np.inf))
+
+
+def clip(values, kpi_or_unit: str):
+    """``values`` (a number, array or Series) held inside the KPI's possible range; NaN stays NaN."""
+    low, high = bounds(kpi_or_unit)
+    return np.clip(values, low, high)
 
 
 def catalog() -> pd.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from gapkit.ipa import (  # noqa: F401  (they lived here: notebooks call gapkit.
 from gapkit.kpis import _params, end_of_day, units
 
 __all__ = ["DRIVERS", "DriverResult", "ImportancePerformance", "ServqualResult", "general_dominance",
-           "importance_performance", "key_drivers", "order_drivers", "relative_weights", "servqual"]
+           "importance_performance", "key_drivers", "order_drivers", "relative_weights", "separable", "servqual"]
 
 DAY, HOUR = pd.Timedelta(days=1), pd.Timedelta(hours=1)
 SURVEY_KPIS = {"csat", "csat_mean", "nps", "ces_mean", "survey_response_rate"}
@@ -73,7 +74,40 @@ DRIVERS: tuple[Driver, ...] = (
 )
 BY_NAME = {d.name: d for d in DRIVERS}
 TABLE_COLUMNS = ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "coefficient",
-                 "coefficient_ci_low", "coefficient_ci_high", "odds_ratio", "p_value", "n"]
+                 "coefficient_ci_low", "coefficient_ci_high", "odds_ratio", "p_value", "n", "outcome", "r_squared"]
+#: Below this share of the outcome's variance (Cohen's "small" f-squared of 0.02) the drivers
+#: together explain too little for their split of it to rank anything.
+MIN_R_SQUARED = 0.02
+
+
+def separable(table: pd.DataFrame) -> tuple[bool, str]:
+    """Whether the driver model tells drivers apart, and why not when it does not.
+
+    It does when the drivers explain at least ``MIN_R_SQUARED`` of the outcome (``r_squared``,
+    when the table has it) and at least one driver's importance interval lies wholly above
+    another's. Intervals on a line overlap pairwise exactly when the highest lower bound is
+    below the lowest upper bound, so that one comparison decides.
+
+    Examples
+    --------
+    >>> gapkit.drivers.separable(gapkit.drivers.key_drivers(data, "2025-06-30").table)
+    (True, 'followup_covered matters more than delivery_days (95% intervals apart)')
+    """
+    if table is None or table.empty:
+        return False, "there is no driver model"
+    if len(table) < 2:
+        return False, "the model has a single driver, so there is nothing to rank"
+    r2 = pd.to_numeric(table["r_squared"], errors="coerce").iloc[0] if "r_squared" in table else np.nan
+    if np.isfinite(r2) and r2 < MIN_R_SQUARED:
+        return False, (f"together the drivers explain {r2:.1%} of the outcome's variance, too little to say "
+                       "which matters more")
+    if not {"importance_ci_low", "importance_ci_high"} <= set(table.columns):
+        return False, "the importances carry no intervals"
+    low, high = table["importance_ci_low"].astype(float), table["importance_ci_high"].astype(float)
+    if not (low.notna().all() and high.notna().all()) or low.max() <= high.min():
+        return False, "every driver's 95% importance interval overlaps every other's"
+    top, bottom = table.loc[low.idxmax(), "driver"], table.loc[high.idxmin(), "driver"]
+    return True, f"{top} matters more than {bottom} (95% intervals apart)"
 
 
 def _present(data: Mapping, need: str) -> bool:
@@ -275,7 +309,7 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
     # interval is widened to hold the estimate rather than exclude it
     table = pd.DataFrame({"driver": usable, "kpi": [BY_NAME[d].kpi for d in usable], "importance": share,
                           "importance_ci_low": np.fmin(low, share), "importance_ci_high": np.fmax(high, share),
-                          **fit, "n": len(frame)})
+                          **fit, "n": len(frame), "outcome": outcome, "r_squared": float(total)})
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     return DriverResult(table[TABLE_COLUMNS], outcome, "logit" if binary else "ols", method, float(total),
                         len(frame), tuple(controls), tuple(notes))
@@ -377,10 +411,12 @@ class DriverResult:
     def summary(self) -> str:
         top = self.table.iloc[0]
         held = f", holding {', '.join(self.controls)} fixed" if self.controls else ""
+        apart, why = separable(self.table)
+        ranking = (f"top: {top['driver']} {top['importance']:.0%} "
+                   f"[{top['importance_ci_low']:.0%}, {top['importance_ci_high']:.0%}]" if apart
+                   else f"the drivers cannot be ranked: {why}")
         lines = [f"Key drivers of {self.outcome} ({self.model}, n={self.n}{held}; importance = {self.method} "
-                 f"share of R^2 {self.r2:.3f})",
-                 f"top: {top['driver']} {top['importance']:.0%} "
-                 f"[{top['importance_ci_low']:.0%}, {top['importance_ci_high']:.0%}]", *self.notes]
+                 f"share of R^2 {self.r2:.3f})", ranking, *self.notes]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -404,6 +440,11 @@ class DriverResult:
         ax.set_yticks(y, [d.replace("_", " ") for d in t["driver"]])
         ax.set_xlabel(f"share of explained variance in {self.outcome} (0..1, 95% bootstrap CI)")
         top = self.table.iloc[0]
-        ax.set_title(f"{top['driver'].replace('_', ' ')} drives {self.outcome.replace('_', ' ')} most "
-                     f"({top['importance']:.0%} of explained variance, R\u00b2 {self.r2:.3f})")
+        apart, why = separable(self.table)
+        if apart:
+            ax.set_title(f"{top['driver'].replace('_', ' ')} drives {self.outcome.replace('_', ' ')} most\n"
+                         f"({top['importance']:.0%} of explained variance, R\u00b2 {self.r2:.3f})")
+        else:
+            ax.set_title(textwrap.fill(f"The model cannot rank the drivers of {self.outcome.replace('_', ' ')}: "
+                                       f"{why}", 70), fontsize="medium")
         return ax

@@ -31,7 +31,7 @@ from gapkit.goals import OUTCOME_KPIS, baseline_row
 
 GAP_COLUMNS = [
     "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
-    "gap_rel", "p_value", "p_adj", "status", "importance", "priority",
+    "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank",
 ]
 ALPHA = 0.05
 
@@ -74,6 +74,7 @@ class GapResult:
     """The gap table (``.table``, gaps.csv) with a diverging-bar picture."""
 
     table: pd.DataFrame
+    rule: str = ""
 
     def summary(self) -> str:
         counts = self.table["status"].value_counts()
@@ -86,12 +87,14 @@ class GapResult:
                                                    "p_adj", "status"]].to_string(index=False)
 
     def _repr_html_(self) -> str:
-        shown = self.table[["goal_id", "kpi", "segment", "n", "current", "target", "gap", "p_adj", "status",
-                            "priority"]]
+        shown = self.table.sort_values("rank", na_position="last", kind="stable")[
+            ["rank", "goal_id", "kpi", "segment", "n", "current", "target", "gap", "p_adj", "status", "weight"]]
         from gapkit import formatting
 
-        kinds = {"current": "kpi", "target": "kpi", "gap": "gap", "p_adj": "p", "n": "count"}
-        return f"<p>{html.escape(self.summary())}</p>" + formatting.table(shown, kinds).to_html()
+        kinds = {"current": "kpi", "target": "kpi", "gap": "gap", "p_adj": "p", "n": "count", "rank": "count",
+                 "weight": "number"}
+        rule = f"<p>{html.escape(self.rule)}</p>" if self.rule else ""
+        return f"<p>{html.escape(self.summary())}</p>" + formatting.table(shown, kinds).to_html() + rule
 
     def plot(self, ax=None):
         from gapkit.plots import gap_bars
@@ -108,9 +111,16 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     goals : goals from the config (``gapkit.config.Goal``).
     kpi_table : ``gapkit.kpis`` output holding each goal's KPI and segment.
     data, as_of, params : needed only for median KPIs (the sign test reads the units).
-    drivers : ``gapkit.drivers`` importance table (kpi, importance); sets ``importance``
-        (outcome KPIs such as csat or repeat purchase count as 1; a KPI no model covers gets
-        NaN and is weighed, in ``priority``, as the median driver).
+    drivers : ``gapkit.drivers`` importance table (kpi, importance and its interval); sets
+        ``importance`` and the ``weight`` of the priority rule (:func:`priority_weights`).
+
+    The priority rule, the one every report uses (gap table, findings, action plan): only
+    significant shortfalls are ranked; ``priority`` = relative shortfall (``gap_rel``) x
+    ``weight``, where ``weight`` is the KPI's driver importance relative to the average driver
+    when the driver model tells drivers apart, and 1 otherwise. Outcome KPIs (csat, NPS, repeat
+    purchase, referral) and KPIs the model does not cover also weigh 1, as an average driver:
+    an outcome is not "the most important driver" of itself. ``rank`` orders the shortfalls
+    (1 = fix first); ties go to the larger relative shortfall.
 
     Examples
     --------
@@ -143,16 +153,18 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
         record["gap"] = sign * (goal.target - record["current"])
         record["gap_rel"] = record["gap"] / abs(goal.target) if goal.target else np.nan
         rows.append(record)
-    table = pd.DataFrame(rows, columns=[c for c in GAP_COLUMNS if c not in ("p_adj", "status", "importance",
-                                                                            "priority")])
+    table = pd.DataFrame(rows, columns=GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1])
     table["p_adj"] = _bh(table["p_value"])
     table["status"] = [_status(r) for r in table.itertuples(index=False)]
+    weights, rule = priority_weights(table["kpi"], drivers)
     table["importance"] = _importance(table["kpi"], drivers)
-    shortfall = table["gap_rel"].clip(lower=0).where(table["status"] == "shortfall", 0.0)
-    # a KPI the driver model does not cover is weighed as a typical driver, not as the most important
-    typical = table["importance"][~table["kpi"].isin(OUTCOME_KPIS)].median()
-    table["priority"] = shortfall * table["importance"].fillna(typical if np.isfinite(typical) else 1.0)
-    return GapResult(table[GAP_COLUMNS])
+    table["weight"] = weights
+    shortfall = table["status"] == "shortfall"
+    table["priority"] = (table["gap_rel"].abs() * table["weight"]).where(shortfall, 0.0)
+    order = table[shortfall].sort_values(["priority", "gap_rel", "goal_id"], ascending=[False, False, True],
+                                         kind="stable").index
+    table["rank"] = pd.Series(np.arange(1, len(order) + 1), index=order, dtype="Int64").reindex(table.index)
+    return GapResult(table[GAP_COLUMNS], rule)
 
 
 def _bh(p_values: pd.Series) -> pd.Series:
@@ -172,8 +184,31 @@ def _status(row) -> str:
 
 
 def _importance(kpis: pd.Series, drivers: pd.DataFrame | None) -> pd.Series:
-    """Driver importance (share of explained outcome variance); outcome KPIs are the outcome: 1."""
+    """Driver importance (share of explained outcome variance); NaN for outcomes and unmodelled KPIs."""
     if drivers is None or drivers.empty:
-        return pd.Series(np.where(kpis.isin(OUTCOME_KPIS), 1.0, np.nan), index=kpis.index)
+        return pd.Series(np.nan, index=kpis.index, dtype=float)
     weights = drivers.groupby("kpi")["importance"].max()
-    return kpis.map(weights).astype(float).where(~kpis.isin(OUTCOME_KPIS), 1.0)
+    return kpis.map(weights).astype(float).where(~kpis.isin(OUTCOME_KPIS))
+
+
+def priority_weights(kpis: pd.Series, drivers: pd.DataFrame | None) -> tuple[pd.Series, str]:
+    """The weight of each KPI's shortfall in the priority rule, and the rule in words.
+
+    Importance relative to the average driver (importance x number of drivers) when
+    :func:`gapkit.drivers.separable` says the model tells drivers apart; 1 for every KPI when it
+    does not, and for outcome KPIs and KPIs outside the model always.
+    """
+    from gapkit.drivers import separable
+
+    ones = pd.Series(1.0, index=kpis.index)
+    if drivers is None or drivers.empty:
+        return ones, "Shortfalls are ranked by their size relative to the target (no driver model to weigh them)."
+    apart, why = separable(drivers)
+    if not apart:
+        return ones, (f"Shortfalls are ranked by their size relative to the target: the driver model cannot "
+                      f"weigh them ({why}).")
+    importance = drivers.groupby("kpi")["importance"].max()
+    relative = importance * len(drivers)
+    weights = kpis.map(relative).astype(float).where(~kpis.isin(OUTCOME_KPIS)).fillna(1.0)
+    return weights, ("Shortfalls are ranked by their size relative to the target times the KPI's importance "
+                     "for customers coming back (1 = an average driver; outcome KPIs count as 1).")

@@ -22,7 +22,7 @@ import statsmodels.api as sm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from gapkit.catalog import KPIS, MIN_N, NPS, SHARE
+from gapkit.catalog import KPIS, MIN_N, NPS, SHARE, clip
 from gapkit.config import Goal
 
 OUTCOME_KPIS = ("repeat_purchase_rate", "referral_rate", "csat", "csat_mean", "nps")
@@ -317,7 +317,7 @@ def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
     return pd.DataFrame({
         "goal_id": goal.id,
         "month": month_ends.strftime("%Y-%m"),
-        "expected": baseline + fraction * (goal.target - baseline),
+        "expected": clip(baseline + fraction * (goal.target - baseline), goal.kpi),
     })
 
 
@@ -391,9 +391,11 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6)
         if base is not None:
             record["current"] = float(base["value"])
         if base is not None and fitted is not None and months_left > 0:
-            record.update(slope=fitted.slope, projected=record["current"] + fitted.slope * months_left,
-                          projected_low=record["current"] + fitted.ci_low * months_left,
-                          projected_high=record["current"] + fitted.ci_high * months_left)
+            # a projection cannot leave the KPI's range: a share heads for 100% at most
+            record.update(slope=fitted.slope,
+                          projected=clip(record["current"] + fitted.slope * months_left, goal.kpi),
+                          projected_low=clip(record["current"] + fitted.ci_low * months_left, goal.kpi),
+                          projected_high=clip(record["current"] + fitted.ci_high * months_left, goal.kpi))
             pessimistic = record["projected_low"] if better > 0 else record["projected_high"]
             optimistic = record["projected_high"] if better > 0 else record["projected_low"]
             if better * (pessimistic - goal.target) >= 0:

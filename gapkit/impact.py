@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
-from gapkit.catalog import KPIS, MEDIAN
+from gapkit.catalog import KPIS, MEDIAN, clip
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, _did_lines, _its, _monthly_lines, _utc, ab_test, did, pre_post
 from gapkit.estimators import Z95, its  # noqa: F401  (the estimators lived here: keep them importable)
@@ -202,7 +202,8 @@ class ImpactResult:
                 ax.plot(line["month"], line["value"], linestyle="--", **style)
                 continue
             ax.plot(line["month"], line["value"], marker="o", **style)
-            ax.fill_between(line["month"], line["ci_low"], line["ci_high"], alpha=0.2, color=style["color"])
+            ax.fill_between(line["month"], clip(line["ci_low"], kpi), clip(line["ci_high"], kpi), alpha=0.2,
+                            color=style["color"])
         info = KPIS[kpi]
         counterfactual = lines.loc[lines["line"] == "counterfactual", "month"]
         if not counterfactual.empty:  # an A/B test has none: its control arm is the counterfactual

@@ -9,7 +9,9 @@ paired survey items, with paired t 95% CIs.
 
 from __future__ import annotations
 
+import html
 import logging
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.weightstats import DescrStatsW
 
+from gapkit.catalog import UNIT_BOUNDS
 from gapkit.errors import InputError
 
 if TYPE_CHECKING:  # drivers imports this module, so only type checkers import it back
@@ -29,8 +32,8 @@ __all__ = ["BOUNDED", "QUADRANTS", "ImportancePerformance", "ServqualResult", "i
 
 log = logging.getLogger("gapkit")
 
-BOUNDED = {"share": (0.0, 1.0), "score 1-5": (1.0, 5.0), "score 1-7": (1.0, 7.0), "NPS points": (-100.0, 100.0),
-           "VADER compound -1..1": (-1.0, 1.0)}
+# the units with a finite range on both sides (catalog.UNIT_BOUNDS is the one list)
+BOUNDED = {unit: (lo, hi) for unit, (lo, hi) in UNIT_BOUNDS.items() if np.isfinite(lo) and np.isfinite(hi)}
 QUADRANTS = {(True, False): "Concentrate here", (True, True): "Keep up the good work",
              (False, False): "Low priority", (False, True): "Possible overkill"}
 
@@ -79,11 +82,17 @@ def importance_performance(kpi_table: pd.DataFrame, drivers_table: DriverResult 
                      "performance_ci_low": perf[0], "performance_ci_high": perf[1], "performance_rule": rule,
                      "n": k["n"]})
     table = pd.DataFrame(rows)
+    from gapkit.drivers import separable
+
+    apart, why = separable(drivers)
     if not table.empty:
         hi_imp = table["importance"] >= table["importance"].mean()
         hi_perf = table["performance"] >= table["performance"].mean()
-        table["quadrant"] = [QUADRANTS[(a, b)] for a, b in zip(hi_imp, hi_perf)]
-    return ImportancePerformance(table, tuple(notes))
+        # quadrants are only as good as the importance axis: none when the model cannot rank drivers
+        table["quadrant"] = [QUADRANTS[(a, b)] if apart else None for a, b in zip(hi_imp, hi_perf)]
+    if not apart:
+        notes.append(f"No quadrant is named: {why}.")
+    return ImportancePerformance(table, tuple(notes), "" if apart else why)
 
 
 def _scale(k: pd.Series, target, history: pd.Series):
@@ -109,15 +118,30 @@ class ImportancePerformance:
 
     table: pd.DataFrame
     notes: tuple[str, ...] = ()
+    unranked: str = ""  # why the driver model cannot rank importance ("" when it can)
+
+    def summary(self) -> str:
+        if self.table.empty:
+            return "No driver with a KPI to place."
+        if self.unranked:
+            return f"The driver model cannot rank importance ({self.unranked}), so no quadrant is named."
+        focus = self.table.loc[self.table["quadrant"] == "Concentrate here", "driver"].tolist()
+        return ("Concentrate here (important and performing below the others): " + ", ".join(focus) + "."
+                if focus else "No driver is both more important and weaker than the others.")
 
     def __repr__(self) -> str:
-        return "Importance-Performance\n" + self.table.to_string(index=False)
+        return "Importance-Performance\n" + self.summary() + "\n" + self.table.to_string(index=False)
 
     def _repr_html_(self) -> str:
         from gapkit import formatting
 
-        kinds = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share", "value": "kpi"}
-        return "<p><b>Importance-Performance</b></p>" + formatting.table(self.table, kinds).to_html()
+        kinds = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share", "value": "kpi",
+                 "performance": "number", "performance_ci_low": "number", "performance_ci_high": "number"}
+        shown = self.table.drop(columns=["performance_rule"], errors="ignore")
+        rules = "; ".join(f"{d}: {r}" for d, r in zip(self.table.get("driver", []), self.table.get("performance_rule", [])))
+        return (f"<p><b>Importance-Performance.</b> {html.escape(self.summary())}</p>"
+                + formatting.table(shown, kinds).to_html()
+                + (f"<p><small>Performance scale: {html.escape(rules)}</small></p>" if rules else ""))
 
     def plot(self, ax=None):
         """Performance (x) against importance (y), CIs both ways, quadrants split at the means."""
@@ -131,22 +155,34 @@ class ImportancePerformance:
                                     t["performance_ci_high"] - t["performance"]]).clip(0),
                     yerr=np.vstack([t["importance"] - t["importance_ci_low"],
                                     t["importance_ci_high"] - t["importance"]]).clip(0))
-        for i, row in enumerate(t.sort_values("performance").itertuples(index=False)):
-            # alternate above/below so neighbours' labels do not print over each other
-            ax.annotate(row.driver.replace("_", " "), (row.performance, row.importance),
-                        xytext=(4, 4 if i % 2 == 0 else -11), textcoords="offset points", fontsize=8)
         mx, my = t["performance"].mean(), t["importance"].mean()
         ax.axvline(mx, color="grey", ls="--", lw=0.8)
-        ax.axhline(my, color="grey", ls="--", lw=0.8)
-        for (hi_imp, hi_perf), name in QUADRANTS.items():
-            ax.text(0.98 if hi_perf else 0.02, 0.98 if hi_imp else 0.02, name, transform=ax.transAxes,
-                    ha="right" if hi_perf else "left", va="top" if hi_imp else "bottom", fontsize=9, color="#7a7a7a")
+        if not self.unranked:
+            ax.axhline(my, color="grey", ls="--", lw=0.8)
+            for (hi_imp, hi_perf), name in QUADRANTS.items():
+                ax.text(0.98 if hi_perf else 0.02, 0.98 if hi_imp else 0.02, name, transform=ax.transAxes,
+                        ha="right" if hi_perf else "left", va="top" if hi_imp else "bottom", fontsize=9,
+                        color="#7a7a7a")
         ax.set_xlim(-0.05, 1.05)
-        ax.set_xlabel("performance (0..1, 1 = best; see performance_rule)")
+        ax.set_xlabel("performance (0 = worst, 1 = best; scale in the table below)")
         ax.set_ylabel("importance (share of explained variance)")
-        focus = t.loc[t["quadrant"] == "Concentrate here", "driver"].str.replace("_", " ").tolist()
-        ax.set_title("Concentrate here: " + ", ".join(focus) if focus else "No driver is both important and weak")
+        _labels(ax, t)
+        if self.unranked:
+            title = f"No quadrant named: the driver model cannot rank importance ({self.unranked})"
+        else:
+            focus = t.loc[t["quadrant"] == "Concentrate here", "driver"].str.replace("_", " ").tolist()
+            title = "Concentrate here: " + ", ".join(focus) if focus else "No driver is both important and weak"
+        ax.set_title(textwrap.fill(title, 70), fontsize="medium")
         return ax
+
+
+def _labels(ax, table: pd.DataFrame) -> None:
+    """Driver names beside their points, stacked apart where they would collide."""
+    from gapkit.plots import spread_labels
+
+    texts = [ax.annotate(d.replace("_", " "), (p, i), xytext=(5, 3), textcoords="offset points", fontsize=8)
+             for p, i, d in zip(table["performance"], table["importance"], table["driver"])]
+    spread_labels(ax, texts)
 
 
 @dataclass(frozen=True)
@@ -159,7 +195,9 @@ class ServqualResult:
         return "SERVQUAL gaps\n" + self.table.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        return "<p><b>SERVQUAL gaps</b></p>" + self.table.to_html(index=False)
+        from gapkit import formatting
+
+        return "<p><b>SERVQUAL gaps</b></p>" + formatting.table(self.table, {"p_value": "p"}).to_html()
 
     def plot(self, ax=None):
         """Gap per dimension with paired-t 95% CIs; below zero = expectations not met."""

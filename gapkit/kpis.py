@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from gapkit.catalog import CATALOG, KPIS, MEDIAN, MIN_N, NPS, SHARE, KPI
+from gapkit.catalog import CATALOG, KPIS, MEDIAN, MIN_N, NPS, SHARE, KPI, clip
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
 from gapkit.schema import TABLES
@@ -417,7 +417,8 @@ def _attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
         else:
             sd = table["sd"].to_numpy(dtype=float)
             half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            value, low, high = mean, mean - half, mean + half
+            # a mean score cannot leave its scale: csat_mean stays in 1..5 even at n = 3
+            value, low, high = mean, clip(mean - half, kpi.unit), clip(mean + half, kpi.unit)
     # float round-off (e.g. Wilson's bound at 0 successes) must not leave -2e-17 in a report
     low, high = np.where(np.abs(low) < 1e-12, 0.0, low), np.where(np.abs(high) < 1e-12, 0.0, high)
     low, high = np.where(small, np.nan, low), np.where(small, np.nan, high)

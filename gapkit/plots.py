@@ -190,3 +190,37 @@ def panels(count: int, columns: int = 2, height: float = 4.0, width: float = 14.
     for ax in axes.flat[count:]:
         ax.set_visible(False)
     return figure, list(axes.flat[:count])
+
+
+def spread_labels(ax, texts, pad: float = 2.0) -> None:
+    """Move annotation labels up, in points, until no two overlap (deterministic, no solver).
+
+    ``texts`` are ``ax.annotate(..., textcoords="offset points")`` labels. Labels are taken
+    from the lowest up; each is raised just above every placed label it would overlap, and a
+    thin leader line joins a label that moved to its point.
+    """
+    if len(texts) < 2:
+        return
+    figure = ax.figure
+    renderer = figure.canvas.get_renderer()
+    to_points = 72.0 / figure.dpi
+    placed = []
+    for text in sorted(texts, key=lambda t: t.get_window_extent(renderer).y0):
+        box = text.get_window_extent(renderer)
+        lift = 0.0
+        moved = True
+        while moved:
+            moved = False
+            for other in placed:
+                shifted = box.translated(0, lift)
+                if shifted.x0 < other.x1 and other.x0 < shifted.x1 and shifted.y0 < other.y1 + pad \
+                        and other.y0 < shifted.y1 + pad:
+                    lift = other.y1 + pad - box.y0
+                    moved = True
+        if lift:
+            x, y = text.get_position()
+            text.set_position((x, y + lift * to_points))
+            text.set_annotation_clip(False)
+            ax.annotate("", text.xy, xytext=(x, y + lift * to_points), textcoords="offset points",
+                        arrowprops={"arrowstyle": "-", "color": "#9e9e9e", "lw": 0.6})
+        placed.append(box.translated(0, lift))

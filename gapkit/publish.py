@@ -32,6 +32,8 @@ ARTIFACT_COLUMNS = {
     "goal_progress.csv": ["goal_id", "kpi", "current", "target", "deadline", "status"],
     "drivers.csv": ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "p_value", "n"],
     "row_counts.csv": ["table", "input_rows", "kept", "rejected"],
+    "action_plan.csv": ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action",
+                        "expected_value"],
 }
 
 

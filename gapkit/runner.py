@@ -365,9 +365,14 @@ def refresh_committed_notebooks(notebooks_dir: Path = NOTEBOOK_DIR, progress=pri
     """Re-run the committed notebooks in place on their defaults (data/sample), for nbval."""
     import papermill
 
-    for name in NOTEBOOKS:
-        path = notebooks_dir / f"{name}.ipynb"
-        progress(f"refreshing {path.name}")
-        papermill.execute_notebook(str(path), str(path), kernel_name="python3", progress_bar=False,
-                                   cwd=str(notebooks_dir))
-        strip_run_metadata(path)
+    kernel = SharedKernel(notebooks_dir)  # the same kernel setup as `gapkit run`: stored outputs match a run's
+    try:
+        for name in NOTEBOOKS:
+            path = notebooks_dir / f"{name}.ipynb"
+            progress(f"refreshing {path.name}")
+            kernel.reset()
+            papermill.execute_notebook(str(path), str(path), kernel_name="python3", progress_bar=False,
+                                       km=kernel.manager, engine_name=SHARED_KERNEL_ENGINE)
+            strip_run_metadata(path)
+    finally:
+        kernel.shutdown()

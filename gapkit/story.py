@@ -119,6 +119,13 @@ def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
     return lines[:5]
 
 
+def _p(value) -> str:
+    from gapkit.formatting import p_value
+
+    shown = p_value(value)
+    return shown if shown.startswith("<") else f"= {shown}"
+
+
 def gap_findings(gap_table: pd.DataFrame) -> list[str]:
     if gap_table.empty:
         return ["No goals are configured, so no gap between current and desired state is tested."]
@@ -127,11 +134,13 @@ def gap_findings(gap_table: pd.DataFrame) -> list[str]:
     lines.append(f"Of {len(gap_table)} goals, {counts.get('shortfall', 0)} show a significant shortfall, "
                  f"{counts.get('not_significant', 0)} fall short within the noise, {counts.get('met', 0)} are met"
                  f" and {counts.get('insufficient_data', 0)} lack data (Benjamini-Hochberg adjusted, 5%).")
-    ranked = gap_table[gap_table["status"] == "shortfall"].sort_values("priority", ascending=False)
+    # the ranking of gapkit.gaps (one rule for findings, gap table and action plan)
+    ranked = gap_table[gap_table["rank"].notna()].sort_values("rank") if "rank" in gap_table else gap_table.iloc[:0]
     for row in ranked.head(3).itertuples(index=False):
         who = "everyone" if row.segment_by == "all" else f"{row.segment_by} {row.segment}"
-        lines.append(f"Priority: {row.kpi} for {who} is {fmt(row.current, row.kpi)} against a target of "
-                     f"{fmt(row.target, row.kpi)} (gap {row.gap_rel:.0%} of target, p_adj={row.p_adj:.2g}).")
+        lines.append(f"Fix first ({int(row.rank)}): {KPIS[row.kpi].label if row.kpi in KPIS else row.kpi} for "
+                     f"{who} is {fmt(row.current, row.kpi)} against a target of {fmt(row.target, row.kpi)} "
+                     f"(n={int(row.n):,}, short by {row.gap_rel:.0%} of the target, adjusted p {_p(row.p_adj)}).")
     return lines[:5]
 
 

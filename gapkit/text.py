@@ -332,6 +332,7 @@ def _kpi_row(values: pd.Series, period: str, segment_by: str | None, segment) ->
     low = high = np.nan
     if not small:
         low, high = DescrStatsW(values.to_numpy(float)).tconfint_mean(alpha=0.05)
+        low, high = max(low, -1.0), min(high, 1.0)  # a mean compound score lives in -1..1
     if segment_by is not None and (segment is None or (not isinstance(segment, str) and pd.isna(segment))):
         segment = MISSING_SEGMENT
     return {

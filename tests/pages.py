@@ -15,6 +15,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 MARKUP_AS_TEXT = re.compile(r"<\s*/?\s*(h[1-6]|p|div|table|thead|tbody|tr|th|td|style|script|br|a|img)\b[^>]*>", re.I)
+MISSING_CELL = re.compile(r"nan|NaN|None|NaT|<NA>|inf|-inf")
 WARNING_TEXT = re.compile(r"\b(\w*Warning: |Traceback \(most recent call last\))")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
@@ -33,6 +34,10 @@ def problems(path: Path) -> list[str]:
     for table in soup.select(".jp-OutputArea-output table"):
         if not table.find("th"):
             found.append(f"a table without header cells: {table.get_text(' ')[:80]!r}")
+        for cell in table.find_all("td"):
+            if MISSING_CELL.fullmatch(cell.get_text(" ").strip()):
+                found.append(f"a raw missing value in a table cell: {cell.get_text().strip()!r} in "
+                             f"{table.get_text(' ')[:60]!r}")
     for image in soup.select("img"):
         if not image.get("alt") or image["alt"].startswith("No description"):
             found.append("an image without alternative text")

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 import gapkit  # noqa: E402
 from gapkit.sample import generate  # noqa: E402
 from gapkit.drivers import (  # noqa: E402
-    general_dominance, importance_performance, key_drivers, order_drivers, relative_weights,
+    general_dominance, importance_performance, key_drivers, order_drivers, relative_weights, separable,
 )
 from gapkit.errors import ConfigError, InputError  # noqa: E402
 
@@ -195,9 +195,26 @@ def test_key_driver_errors(planted):
 def test_result_shows_itself(planted):
     kd = key_drivers(planted, "2025-06-30", drivers=["followup_covered", "delivered_on_time"], n_boot=10)
     fig, ax = plt.subplots()
-    assert kd.plot(ax=ax) is ax and "drives repeat purchase rate most" in ax.get_title()
+    # the two planted drivers are about equally strong: their intervals overlap, so no winner is named
+    assert kd.plot(ax=ax) is ax and "cannot rank the drivers" in ax.get_title()
     plt.close(fig)
     assert "Key drivers of repeat_purchase_rate" in repr(kd) and "<table" in kd._repr_html_()
+    assert "cannot be ranked" in kd.summary()
+
+
+def test_drivers_are_separable_only_when_an_interval_lies_above_another(planted):
+    kd = key_drivers(planted, "2025-06-30", drivers=["followup_covered", "delivered_on_time",
+                                                      "first_response_in_sla"], n_boot=50)
+    apart, why = separable(kd.table)
+    assert apart and "first_response_in_sla" in why
+    fig, ax = plt.subplots()
+    assert "drives repeat purchase rate most" in kd.plot(ax=ax).get_title()
+    plt.close(fig)
+    overlapping = kd.table.assign(importance_ci_low=0.0, importance_ci_high=0.9)
+    assert separable(overlapping) == (False, "every driver's 95% importance interval overlaps every other's")
+    weak = kd.table.assign(r_squared=0.005)
+    assert not separable(weak)[0] and "0.5%" in separable(weak)[1]
+    assert not separable(kd.table.iloc[:1])[0] and not separable(kd.table.iloc[:0])[0]
 
 
 def test_sample_runs_end_to_end():

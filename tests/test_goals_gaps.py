@@ -176,7 +176,49 @@ def test_priority_weighs_shortfalls_by_driver_importance(table):
     kpi_table = pd.DataFrame([
         {"kpi": k, "period": "all", "segment_by": "all", "segment": "all", "n": 1000, "value": 0.5,
          "ci_low": 0.47, "ci_high": 0.53, "small_n": False} for k in ("followup_coverage", "personalization_rate")])
-    drivers = pd.DataFrame({"kpi": ["followup_coverage", "personalization_rate"], "importance": [0.8, 0.2]})
-    result = gap_module.gaps(goals, kpi_table, drivers=drivers).table.set_index("goal_id")
-    assert result.loc["cov", "priority"] == pytest.approx(4 * result.loc["pers", "priority"])
-    assert (result.status == "shortfall").all()
+    drivers = pd.DataFrame({"driver": ["covered", "personal"], "kpi": ["followup_coverage", "personalization_rate"],
+                            "importance": [0.8, 0.2], "importance_ci_low": [0.6, 0.05],
+                            "importance_ci_high": [0.95, 0.4], "r_squared": [0.1, 0.1]})
+    result = gap_module.gaps(goals, kpi_table, drivers=drivers)
+    table = result.table.set_index("goal_id")
+    assert table.loc["cov", "priority"] == pytest.approx(4 * table.loc["pers", "priority"])
+    assert table.loc["cov", "weight"] == pytest.approx(1.6) and table.loc["pers", "weight"] == pytest.approx(0.4)
+    assert (table.status == "shortfall").all() and table["rank"].tolist() == [1, 2]
+    assert "importance" in result.rule
+
+    # the same point estimates with overlapping intervals, or a model that explains almost nothing,
+    # weigh nothing: both shortfalls are ranked by their size alone
+    for unsure in (drivers.assign(importance_ci_high=[0.95, 0.7]), drivers.assign(r_squared=0.004)):
+        result = gap_module.gaps(goals, kpi_table, drivers=unsure)
+        assert result.table["weight"].tolist() == [1.0, 1.0] and "cannot weigh" in result.rule
+        assert result.table["priority"].nunique() == 1
+
+
+def test_outcome_kpis_are_not_ranked_by_an_importance_they_are_given(table):
+    goals = [Goal("repeat", "repeat_purchase_rate", 0.6, "2025-12-31"),
+             Goal("cov", "followup_coverage", 0.6, "2025-12-31")]
+    kpi_table = pd.DataFrame([
+        {"kpi": k, "period": "all", "segment_by": "all", "segment": "all", "n": 2000, "value": v,
+         "ci_low": v - 0.02, "ci_high": v + 0.02, "small_n": False}
+        for k, v in (("repeat_purchase_rate", 0.55), ("followup_coverage", 0.45))])
+    drivers = pd.DataFrame({"driver": ["covered", "late"], "kpi": ["followup_coverage", "on_time_delivery_rate"],
+                            "importance": [0.5, 0.5], "importance_ci_low": [0.3, 0.3],
+                            "importance_ci_high": [0.7, 0.7], "r_squared": [0.2, 0.2]})
+    table = gap_module.gaps(goals, kpi_table, drivers=drivers).table.set_index("goal_id")
+    # the larger relative shortfall (coverage, 25%) comes first; the outcome (8%) is not lifted to 1st
+    assert table.loc["cov", "rank"] == 1 and table.loc["repeat", "rank"] == 2
+    assert np.isnan(table.loc["repeat", "importance"]) and table.loc["repeat", "weight"] == 1.0
+
+
+def test_projections_and_milestones_stay_inside_the_kpis_range():
+    months = [f"2025-{m:02d}" for m in range(1, 7)]
+    kpi_table = pd.DataFrame(
+        [{"kpi": "csat", "period": "all", "segment_by": "all", "segment": "all", "n": 600, "value": 0.95,
+          "ci_low": 0.93, "ci_high": 0.97, "small_n": False}]
+        + [{"kpi": "csat", "period": p, "segment_by": "all", "segment": "all", "n": 100, "value": 0.80 + 0.03 * i,
+            "ci_low": 0.7, "ci_high": 0.9, "small_n": False} for i, p in enumerate(months)])
+    goal = Goal("csat", "csat", 0.99, "2026-12-31")
+    out = goal_module.progress([goal], kpi_table, "2025-06-30").iloc[0]
+    # a straight line at +3 points a month would reach 1.48 by the deadline: held at 100%
+    assert out["projected"] == 1.0 and 0 <= out["projected_low"] <= out["projected_high"] <= 1
+    assert goal_module.milestones_for(Goal("x", "csat", 1.2, "2025-12-31"), 0.9, "2025-06-30")["expected"].max() <= 1

@@ -42,6 +42,9 @@ def test_every_interval_brackets_its_value_and_shares_stay_in_0_1(scores, data):
     assert (bounded.ci_low <= bounded.value + 1e-12).all() and (bounded.value <= bounded.ci_high + 1e-12).all()
     shares = table[table.unit == "share"]
     assert shares.value.between(0, 1).all() and shares.ci_low.between(0, 1).all() and shares.ci_high.between(0, 1).all()
+    for kpi, (low, high) in (("csat_mean", (1, 5)), ("nps", (-100, 100))):  # a t interval at n = 3 would not
+        rows = bounded[bounded.kpi == kpi]
+        assert rows.ci_low.between(low, high).all() and rows.ci_high.between(low, high).all()
     assert table[table.small_n][["ci_low", "ci_high"]].isna().all().all()
     overall = table[(table.period == "all") & (table.segment_by == "all") & (table.kpi == "csat")]
     assert overall.n.sum() == sum(s is not None for s in scores)

@@ -35,8 +35,9 @@ def test_importance_performance_by_hand():
     drivers = pd.DataFrame({"driver": ["a", "b", "c", "d", "e", "f"],
                             "kpi": ["followup_coverage", "reopen_rate", "first_response_hours", "delivery_days",
                                     "csat_mean", "nps"],
-                            "importance": [0.4, 0.1, 0.3, 0.15, 0.05, 0.0], "importance_ci_low": 0.0,
-                            "importance_ci_high": 0.5})
+                            "importance": [0.4, 0.1, 0.3, 0.15, 0.05, 0.0],
+                            "importance_ci_low": [0.3, 0.0, 0.2, 0.05, 0.0, 0.0],
+                            "importance_ci_high": [0.5, 0.2, 0.4, 0.25, 0.1, 0.05], "r_squared": 0.2})
     ipa = importance_performance(kpis, drivers, targets={"first_response_hours": 6.0})
     t = ipa.table.set_index("driver")
     assert t["performance"].to_dict() == pytest.approx({"a": 0.6, "b": 0.9, "c": 0.5, "d": 0.5, "e": 0.75})
@@ -47,6 +48,37 @@ def test_importance_performance_by_hand():
                                        "d": "Low priority", "e": "Possible overkill"}
     fig, ax = plt.subplots()
     assert ipa.plot(ax=ax) is ax and ax.get_title() == "Concentrate here: a, c"
+    plt.close(fig)
+    assert ipa.summary().startswith("Concentrate here") and not ipa.unranked
+
+    # the same drivers when the model cannot rank them: no quadrant, no winner in the title
+    unsure = importance_performance(kpis, drivers.assign(r_squared=0.005), targets={"first_response_hours": 6.0})
+    assert unsure.table["quadrant"].isna().all() and "0.5%" in unsure.unranked
+    fig, ax = plt.subplots()
+    title = unsure.plot(ax=ax).get_title()
+    assert title.startswith("No quadrant named") and "Concentrate" not in title
+    assert not any("Concentrate" in text.get_text() for text in ax.texts)
+    plt.close(fig)
+    assert "no quadrant is named" in unsure.summary() and "—" in unsure._repr_html_()
+
+
+def test_point_labels_do_not_overlap():
+    kpis = pd.DataFrame([kpi_row(k, v, v - 0.01, v + 0.01, "share", "higher") for k, v in
+                         (("followup_coverage", 0.50), ("personalization_rate", 0.505), ("on_time_delivery_rate", 0.51),
+                          ("first_response_sla", 0.495))])
+    drivers = pd.DataFrame({"driver": ["followup covered", "followup personalized", "delivered on time",
+                                       "first response in sla"],
+                            "kpi": ["followup_coverage", "personalization_rate", "on_time_delivery_rate",
+                                    "first_response_sla"], "importance": [0.25, 0.26, 0.24, 0.25],
+                            "importance_ci_low": 0.2, "importance_ci_high": 0.3, "r_squared": 0.1})
+    fig, ax = plt.subplots(figsize=(7, 5))
+    importance_performance(kpis, drivers).plot(ax=ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().startswith(("followup", "delivered",
+                                                                                          "first"))]
+    assert len(boxes) == 4
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     plt.close(fig)
 
 

@@ -237,14 +237,29 @@ sentiment = adapt.requires(dataset, {"surveys": ["comment", "answered_at"]}, "Co
                           "the mood of comments as a KPI per segment", "export surveys.csv with comment and "
                           "answered_at") or adapt.attempt("Comment sentiment by segment", "the mood of comments as a KPI per segment",
                           "export surveys.csv with comment and answered_at", gapkit.text.sentiment_kpi, dataset,
-                          settings.as_of, by=adapt.columns_for(dataset, "surveys", segments), period="M")'''),
+                          settings.as_of, by=adapt.columns_for(dataset, "surveys", segments), period="M")
+plan = gapkit.actions.action_plan(
+    result.table, kpi_table, drivers=drivers, journey=None if isinstance(trip, adapt.Skipped) else trip,
+    comments=None if isinstance(comments, adapt.Skipped) else comments, valuation=list(settings.valuation),
+    rule=result.rule, currency=settings.currency, as_of=settings.as_of)
+publish.write_csv(plan.table, out, "action_plan.csv");'''),
         code('publish.findings(story.gap_findings(result.table))'),
+        md("""
+## Action plan
+
+The significant shortfalls, most urgent first (the same ranking as the findings and the gap
+table), each with the evidence behind it: what the key-driver model says, where in the journey
+it happens and what unhappy customers write about that stage; then a first step to take and,
+where the configuration says what the KPI is worth, the value of closing the gap per month.
+"""),
+        code('plan'),
         md("## The gap table"),
         code('''result if settings.goals else adapt.Skipped(
     "The gap table", "the configuration sets no goals", "how far each goal's KPI is from its target and whether "
     "that gap is real", "add goals (id, kpi, target, deadline) to gapkit.yml; report 2 proposes targets")'''),
         code('''if len(result.table):
-    print(result.table[["goal_id", "status", "gap", "p_adj", "priority"]].round(4).to_string(index=False))''',
+    print(result.table[["goal_id", "status", "gap", "p_adj", "priority", "rank"]].round(4)
+          .to_string(index=False, na_rep="-"))''',
              "nbval-check-output"),
         md("""
 ## The gaps at a glance
@@ -261,7 +276,9 @@ intervals. Red: a significant shortfall; amber: short, but within the noise; gre
 Importance comes from the key-driver model (what goes with customers coming back); performance
 is how close each KPI is to its best (0..1, direction-aware). The classic quadrants split at the
 means: **concentrate here** (important, performing poorly), keep up the good work, low priority,
-possible overkill. The priority score in the gap table is the relative shortfall times importance.
+possible overkill. When the driver model cannot tell the drivers apart (their importance
+intervals overlap, or together they explain almost nothing), no quadrant is named, and the gap
+table ranks shortfalls by their size alone.
 """),
         code('ipa.plot()\nplt.show()'),
         code('ipa'),

@@ -1,0 +1,89 @@
+"""gapkit.actions: the action plan follows the gap ranking, and every number in it is read back by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapkit import actions, gaps as gap_module
+from gapkit.config import Goal
+
+
+def kpi_rows(kpi, value, n, months=()):
+    rows = [{"kpi": kpi, "period": "all", "segment_by": "all", "segment": "all", "n": n, "value": value,
+             "ci_low": value - 0.02, "ci_high": value + 0.02, "small_n": False}]
+    rows += [{"kpi": kpi, "period": p, "segment_by": "all", "segment": "all", "n": m, "value": value,
+              "ci_low": value - 0.05, "ci_high": value + 0.05, "small_n": False} for p, m in months]
+    return rows
+
+
+@pytest.fixture
+def inputs():
+    kpi_table = pd.DataFrame(
+        kpi_rows("followup_coverage", 0.45, 2000, [("2025-04", 90), ("2025-05", 100), ("2025-06", 110),
+                                                   ("2025-07", 12)])
+        + kpi_rows("csat", 0.70, 1500, [("2025-05", 50), ("2025-06", 70)])
+        + kpi_rows("on_time_delivery_rate", 0.95, 3000))
+    goals = [Goal("cov", "followup_coverage", 0.60, "2025-12-31"), Goal("csat", "csat", 0.75, "2025-12-31"),
+             Goal("otd", "on_time_delivery_rate", 0.90, "2025-12-31")]
+    drivers = pd.DataFrame({"driver": ["followup_covered", "delivered_on_time"],
+                            "kpi": ["followup_coverage", "on_time_delivery_rate"], "importance": [0.7, 0.3],
+                            "importance_ci_low": [0.55, 0.1], "importance_ci_high": [0.85, 0.45],
+                            "odds_ratio": [1.9, 1.2], "p_value": [0.0004, 0.2], "outcome": "repeat_purchase_rate",
+                            "r_squared": 0.08})
+    result = gap_module.gaps(goals, kpi_table, drivers=drivers)
+    comments = pd.DataFrame({"scored": True, "label": ["negative", "negative", "negative", "positive"],
+                             "comment": ["Never got a follow-up email", "Late and rude", "No one checked in",
+                                         "Lovely email"]})
+    return result, kpi_table, drivers, comments
+
+
+def test_the_plan_lists_significant_shortfalls_in_the_gap_ranking(inputs):
+    result, kpi_table, drivers, comments = inputs
+    plan = actions.action_plan(result.table, kpi_table, drivers=drivers, comments=comments, rule=result.rule)
+    t = plan.table
+    assert list(t.columns[:9]) == actions.ACTION_COLUMNS
+    # on-time delivery meets its target: not in the plan. coverage: 25% short x weight 1.4;
+    # csat: 6.7% short x 1 (an outcome counts as an average driver)
+    assert t["goal_id"].tolist() == ["cov", "csat"] and t["rank"].tolist() == [1, 2]
+    ranked = result.table.dropna(subset=["rank"]).sort_values("rank")["goal_id"].tolist()
+    assert ranked == t["goal_id"].tolist()
+    cov = t.iloc[0]
+    assert cov["action"] == actions.PRACTICES["followup_coverage"]
+    assert "70%" in cov["evidence"] and "odds ratio 1.90" in cov["evidence"] and "p < 0.001" in cov["evidence"]
+    # two of the three negative comments name the follow-up stage ("follow", "email", "checked")
+    assert "2 of 3 negative comments" in cov["comment_evidence"]
+    assert "strongest driver of Repeat purchase rate is followup covered" in t.iloc[1]["driver_evidence"]
+    assert t["expected_value"].isna().all() and "valuation" in plan.notes[0]
+
+
+def test_expected_value_is_gap_times_value_times_recent_monthly_units(inputs):
+    result, kpi_table, drivers, _ = inputs
+    valuation = [{"intervention_id": "x", "kpi": "followup_coverage", "value_per_unit": 40.0,
+                  "horizon_months": 12, "discount_rate": 0.1}]
+    plan = actions.action_plan(result.table, kpi_table, drivers=drivers, valuation=valuation, currency="EUR",
+                               as_of="2025-07-15")
+    cov = plan.table.set_index("goal_id").loc["cov"]
+    # July is partial at as_of 2025-07-15: the units a month are April-June's mean, 100
+    assert cov["expected_value"] == pytest.approx(0.15 * 40.0 * 100)
+    assert "2025-04, 2025-05, 2025-06" in cov["expected_value_basis"]
+    assert "600 EUR / month" in plan._repr_html_() and "600 EUR a month" in plan.summary()
+    assert np.isnan(plan.table.set_index("goal_id").loc["csat", "expected_value"])
+
+
+def test_a_lower_is_better_kpi_is_worth_money_when_cut():
+    kpi_table = pd.DataFrame(kpi_rows("first_response_hours", 30.0, 400, [("2025-05", 100), ("2025-06", 100)]))
+    goal = Goal("frt", "first_response_hours", 24.0, "2025-12-31")
+    table = pd.DataFrame([{"goal_id": "frt", "kpi": "first_response_hours", "segment_by": "all", "segment": "all",
+                           "n": 400, "current": 30.0, "target": goal.target, "gap": 6.0, "p_adj": 0.001,
+                           "priority": 0.25, "rank": 1}])
+    # gapkit.money's convention: a negative value per unit, so a cut (negative change) is worth money
+    valuation = [{"kpi": "first_response_hours", "value_per_unit": -5.0}]
+    plan = actions.action_plan(table, kpi_table, valuation=valuation)
+    assert plan.table["expected_value"].iloc[0] == pytest.approx(6.0 * 5.0 * 100)
+
+
+def test_no_shortfall_gives_an_empty_plan_with_the_contract_columns(inputs):
+    result, kpi_table, _, _ = inputs
+    plan = actions.action_plan(result.table.assign(rank=pd.NA), kpi_table)
+    assert plan.table.empty and list(plan.table.columns[:9]) == actions.ACTION_COLUMNS
+    assert "No significant shortfall" in plan._repr_html_()
