@@ -97,7 +97,7 @@ def kpi_gap(value, kpi: str) -> str:
     if _unit(kpi) == "share":
         return points(value)
     text = kpi_value(abs(value), kpi)
-    return ("+" if value >= 0 else "−") + text
+    return ("+" if value >= 0 else "-") + text  # ASCII minus: a pasted cell stays a number in a spreadsheet
 
 
 def text(value) -> str:
@@ -171,6 +171,10 @@ def table(frame: pd.DataFrame, kinds: Mapping[str, str | Callable] | None = None
     styler = shown.style.hide(axis="index").format(escape="html")
     if numeric:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    words = [c for c in frame.columns if c not in numeric]
+    if words:  # text reads from the left, header included (notebook CSS right-aligns every cell)
+        styler = styler.set_table_styles({c: [{"selector": "", "props": "text-align: left"}] for c in words},
+                                         overwrite=False)
     if caption:
         styler = styler.set_caption(html.escape(caption))
     return styler

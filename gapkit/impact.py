@@ -26,6 +26,7 @@ carry a ``variant`` column.
 
 from __future__ import annotations
 
+import html
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -223,13 +224,27 @@ class ImpactResult:
         return "ImpactResult\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
     def _repr_html_(self) -> str:
-        shown = self.table[IMPACT_COLUMNS + ["chosen", "why", "note"]]
-        from gapkit import formatting
-
+        # the chosen estimate of each intervention x KPI first; the long reasons go under the table,
+        # numbered, where they can be read as sentences instead of squeezed into a column
+        table = self.table.sort_values(["intervention_id", "kpi", "chosen"], ascending=[True, True, False],
+                                       kind="stable").reset_index(drop=True)
+        reasons, marks = [], []
+        for row in table.itertuples(index=False):
+            text = "; ".join(str(t) for t in (row.why if row.chosen else "", row.note) if isinstance(t, str) and t)
+            if text:
+                reasons.append(text)
+                marks.append(str(len(reasons)))
+            else:
+                marks.append("")
+        shown = table[IMPACT_COLUMNS + ["chosen"]].assign(chosen=table["chosen"].map({True: "yes", False: ""}),
+                                                           see=marks)
         kinds = {"effect": "gap", "ci_low": "gap", "ci_high": "gap", "p_value": "p", "relative_effect": "share",
                  "n_treated": "count", "n_control": "count"}
         body = formatting.table(shown, kinds).to_html()
-        return "<p><b>Impact of interventions</b></p>" + body
+        notes = "".join(f"<li>{html.escape(formatting.text(r))}</li>" for r in reasons)
+        return ("<p><b>Impact of interventions</b> (chosen = the method to believe for that KPI)</p>" + body
+                + (f"<p>Why each chosen method, and doubts (the <em>see</em> column):</p><ol>{notes}</ol>"
+                   if notes else ""))
 
 
 def finding(row: Mapping) -> str:

@@ -66,8 +66,8 @@ def scorecard(kpi_table: pd.DataFrame, targets: dict | None = None, ax=None):
         if targets and kpi in targets:
             ax.plot([targets[kpi]] * 2, [i - 0.35, i + 0.35], color="#c0392b", lw=2,
                     label="target" if i == 0 or "target" not in ax.get_legend_handles_labels()[1] else None)
-    ax.set_yticks(y, [f"{k} ({'higher' if b == 'higher' else 'lower'} is better)"
-                      for k, b in zip(rows["kpi"], rows["better"])])
+    ax.set_yticks(y, [f"{KPIS[k].label if k in KPIS else label_text(k)} ({'higher' if b == 'higher' else 'lower'} "
+                      f"is better)" for k, b in zip(rows["kpi"], rows["better"])])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_xlabel("share of units (95% CI)")
@@ -90,8 +90,14 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
                      & (kpi_table["segment_by"] == segment_by) & (kpi_table["segment"] == segment)]
     rows = rows.sort_values("period")
     x = pd.PeriodIndex(rows["period"], freq="M").to_timestamp()
+    flagged = rows["small_n"].astype(bool) if "small_n" in rows else False
+    few = ((rows["n"] < SMALL_N) | flagged).to_numpy()
     ax.fill_between(x, rows["ci_low"], rows["ci_high"], alpha=0.25, color="#1f4e79", label="95% CI")
-    ax.plot(x, rows["value"], marker="o", color="#1f4e79", label="monthly value")
+    # a month of a handful of units is drawn hollow and left out of the line: a 0% from n = 2 is not a fall
+    ax.plot(x[~few], rows["value"][~few], marker="o", color="#1f4e79", label="monthly value")
+    if few.any():
+        ax.plot(x[few], rows["value"][few], marker="o", ls="none", markerfacecolor="white", color="#1f4e79",
+                label=f"month with n < {SMALL_N}")
     if target is not None:
         ax.axhline(target, color="#c0392b", ls="--", lw=1.5, label=f"target {_fmt(target, kpi)}")
     if milestones is not None and len(milestones):
@@ -100,10 +106,14 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
     who = "" if segment_by == "all" else f", {label_text(segment_by)} = {label_text(segment)}"
     label = KPIS[kpi].label if kpi in KPIS else kpi
     if len(rows):
-        last = rows.iloc[-1]
-        few = " (too few to read)" if bool(last.get("small_n", False)) or last["n"] < SMALL_N else ""
-        ax.set_title(f"{label}{who}\n{_fmt(last['value'], kpi)} in {last['period']} (n={int(last['n'])}){few}"
-                     + (f", target {_fmt(target, kpi)}" if target is not None else ""))
+        # the title states the latest month that can be read; a thinner month after it is named as such
+        readable = rows[~few]
+        last = readable.iloc[-1] if len(readable) else rows.iloc[-1]
+        caveat = "" if len(readable) else " (too few to read)"
+        later = rows[rows["period"] > last["period"]]
+        tail = f"; {later['period'].iloc[-1]} has n={int(later['n'].iloc[-1])}" if len(later) else ""
+        ax.set_title(f"{label}{who}\n{_fmt(last['value'], kpi)} in {last['period']} (n={int(last['n'])}){caveat}"
+                     + (f", target {_fmt(target, kpi)}" if target is not None else "") + tail)
     ax.set_ylabel(_axis_label(kpi))
     ax.set_xlabel("month")
     month_axis(ax)

@@ -17,7 +17,7 @@ def test_kpi_values_print_in_their_unit():
 
 def test_gaps_are_points_for_shares_and_signed_units_otherwise():
     assert formatting.kpi_gap(0.0684, "csat") == "+6.8 pp"
-    assert formatting.kpi_gap(-1.15, "first_response_hours") == "−1.15 hours"
+    assert formatting.kpi_gap(-1.15, "first_response_hours") == "-1.15 hours"
 
 
 def test_p_values_money_and_missing():

@@ -83,7 +83,7 @@ All KPIs over the whole history up to the report date. Windowed KPIs (SLA, resol
 coverage, repeat purchase, referral) count only units whose window has fully elapsed, so recent
 customers do not drag a rate down before they have had the chance.
 """),
-        code('story.kpi_overview(kpi_table)'),
+        code('formatting.table(story.kpi_overview(kpi_table), {"n": "count"})'),
         md("The key figures as plain numbers (value, 95% CI, n); the regression tests guard these."),
         code('print(story.key_numbers(kpi_table))', "nbval-check-output"),
         code('plots.scorecard(kpi_table, targets)\nplt.show()'),
