@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--as-of", help="report date YYYY-MM-DD (overrides the config)")
     run_parser.add_argument("--out", help="report folder (default reports/<as_of>)")
     run_parser.add_argument("--keep-code", action="store_true", help="show code cells in the HTML reports")
+    run_parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     copy = commands.add_parser("notebooks", help="copy the notebook suite into a folder, set to your data, for JupyterLab")
     copy.add_argument("folder", help="where to put the notebooks")
     copy.add_argument("--data", required=True, help="folder of input tables")
@@ -97,6 +99,10 @@ def _run(args) -> int:
     from gapkit import config as configuration
     from gapkit.runner import run
 
+    def stop(signum, frame):  # SIGTERM unwinds like Ctrl-C, so the run cleans its staging folder up
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         path = args.config or ("gapkit.yml" if Path("gapkit.yml").exists() else None)
         settings = configuration.read(path, data=args.data, out=args.out)
@@ -104,8 +110,15 @@ def _run(args) -> int:
             settings = settings.replace(as_of=configuration.parse_date(args.as_of, "--as-of"))
         run(settings, keep_code=args.keep_code, progress=lambda line: print(line, flush=True))
     except GapkitError as err:
+        if args.debug:
+            raise
         print(f"gapkit run failed: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as err:
+        print(f"gapkit run interrupted ({err or 'Ctrl-C'}); the previous report is untouched.", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -9,14 +9,16 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from gapkit.catalog import KPIS
+from gapkit.catalog import KPIS, bounds
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError
 
@@ -50,6 +52,7 @@ class Config:
     language: str = "en"
     seed: int = 2025
     currency: str = ""  # printed after money amounts, e.g. "EUR"; "" prints bare amounts
+    earliest: str = "1990-01-01"  # timestamps before this are placeholders and rejected
     driver_controls: tuple[str, ...] | None = None  # None: the customers' attributes the data holds
     journey_by: str | None = None  # None: the first segment column with a few groups
     compare: tuple[tuple[str, str], ...] | None = None  # (kpi, segment column) pairs; None: from the data
@@ -80,6 +83,7 @@ class Config:
             "language": self.language,
             "seed": self.seed,
             "currency": self.currency,
+            "earliest": self.earliest,
             "drivers": {"controls": None if self.driver_controls is None else list(self.driver_controls)},
             "journey": {"by": self.journey_by},
             "compare": None if self.compare is None else [list(pair) for pair in self.compare],
@@ -97,9 +101,11 @@ def read(path: str | Path | None = None, **overrides) -> Config:
         if not file.exists():
             raise ConfigError(f"{file}: no such config file. Create it (see README) or drop --config.")
         try:
-            raw = yaml.safe_load(file.read_text()) or {}
+            raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_TextDates) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"{file}: not valid YAML ({err}).") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{file}: not UTF-8 text; save the configuration as UTF-8.") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: expected a mapping of keys (data, as_of, goals, ...) at the top.")
         source = str(file)
@@ -108,22 +114,37 @@ def read(path: str | Path | None = None, **overrides) -> Config:
     return from_dict(raw, source=source).replace(**overrides)
 
 
+class _TextDates(yaml.SafeLoader):
+    """YAML without its date conversion: dates stay text and :func:`parse_date` names a bad one's key."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def from_dict(raw: dict, source: str = "") -> Config:
     where = source or "config"
     known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
              "benchmarks", "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor",
-             "currency"}
+             "currency", "earliest"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}.")
-    params = raw.get("params") or {}
-    extra = sorted(set(params) - set(Params.__dataclass_fields__))
-    if extra:
-        raise ConfigError(f"{where}: unknown params {extra}; known: {sorted(Params.__dataclass_fields__)}.")
-    impact = raw.get("impact") or {}
-    impact_kpis = tuple(impact.get("kpis", Config.impact_kpis))
+        raise ConfigError(f"{where}: unknown key(s) {unknown}{_did_you_mean(unknown[0], known)}; "
+                          f"known keys: {sorted(known)}.")
+    params = _params(raw.get("params"), f"{where}: params")
+    impact = _mapping(raw.get("impact"), f"{where}: impact", {"kpis"})
+    impact_kpis = tuple(_columns(impact.get("kpis"), f"{where}: impact.kpis") or Config.impact_kpis)
     for kpi in impact_kpis:
         _check_kpi(kpi, f"{where}: impact.kpis")
+    goals = tuple(_goal(g, i, where) for i, g in enumerate(_list(raw.get("goals"), f"{where}: goals")))
+    seen: dict[str, int] = {}
+    for index, goal in enumerate(goals):
+        if goal.id in seen:
+            raise ConfigError(f"{where}: goals[{seen[goal.id]}] and goals[{index}] share the id {goal.id!r}; give "
+                              f"each goal its own id (milestones and gaps are kept per id).")
+        seen[goal.id] = index
     drivers = _mapping(raw.get("drivers"), f"{where}: drivers", {"controls"})
     journey = _mapping(raw.get("journey"), f"{where}: journey", {"by"})
     return Config(
@@ -131,14 +152,18 @@ def from_dict(raw: dict, source: str = "") -> Config:
         as_of=None if raw.get("as_of") is None else parse_date(raw["as_of"], f"{where}: as_of"),
         out=raw.get("out"),
         segments=_columns(raw.get("segments"), f"{where}: segments"),
-        params=Params(**params),
-        goals=tuple(_goal(g, i, where) for i, g in enumerate(raw.get("goals") or [])),
+        params=params,
+        goals=goals,
         impact_kpis=impact_kpis,
-        valuation=tuple(raw.get("valuation") or ()),
-        intangibles=tuple(raw.get("intangibles") or ()),
-        benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(raw.get("benchmarks") or [])),
+        valuation=tuple(_valuation(v, i, where) for i, v in enumerate(_list(raw.get("valuation"),
+                                                                           f"{where}: valuation"))),
+        intangibles=tuple(_entry(v, i, f"{where}: intangibles") for i, v in enumerate(
+            _list(raw.get("intangibles"), f"{where}: intangibles"))),
+        benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(_list(raw.get("benchmarks"),
+                                                                             f"{where}: benchmarks"))),
         language=str(raw.get("language", "en")),
-        seed=int(raw.get("seed", Config.seed)),
+        seed=_seed(raw.get("seed", Config.seed), f"{where}: seed"),
+        earliest=parse_date(raw.get("earliest", Config.earliest), f"{where}: earliest"),
         currency=_currency(raw.get("currency"), f"{where}: currency"),
         driver_controls=_columns(drivers.get("controls"), f"{where}: drivers.controls"),
         journey_by=None if journey.get("by") is None else str(journey["by"]),
@@ -215,10 +240,12 @@ def _goal(raw: dict, index: int, where: str) -> Goal:
     if missing:
         raise ConfigError(f"{label}: missing {missing}; a goal needs kpi, target and deadline.")
     _check_kpi(raw["kpi"], f"{label}.kpi")
-    try:
-        target = float(raw["target"])
-    except (TypeError, ValueError):
-        raise ConfigError(f"{label}.target: {raw['target']!r} is not a number.") from None
+    target = _number(raw["target"], f"{label}.target")
+    low, high = bounds(raw["kpi"])
+    if not low <= target <= high:
+        unit = KPIS[raw["kpi"]].unit
+        shown = "0..1 (write 80% as 0.80)" if unit == "share" else f"{low:g}..{high:g}"
+        raise ConfigError(f"{label}.target = {raw['target']!r}: {raw['kpi']} ({unit}) lies in {shown}.")
     segment_by = str(raw.get("segment_by", "all"))
     segment = str(raw.get("segment", "all"))
     if (segment_by == "all") != (segment == "all"):
@@ -238,18 +265,88 @@ def _benchmark(raw: dict, index: int, where: str) -> dict:
     if not isinstance(raw, dict) or "kpi" not in raw or "value" not in raw:
         raise ConfigError(f"{label}: expected a mapping with kpi, value and (optionally) source.")
     _check_kpi(raw["kpi"], f"{label}.kpi")
-    return {"kpi": raw["kpi"], "value": float(raw["value"]), "source": str(raw.get("source", "user supplied"))}
+    return {"kpi": raw["kpi"], "value": _number(raw["value"], f"{label}.value"),
+            "source": str(raw.get("source", "user supplied"))}
 
 
-def _check_kpi(kpi: str, label: str) -> None:
-    if kpi not in KPIS:
-        raise ConfigError(f"{label}: unknown KPI {kpi!r}; known: {', '.join(KPIS)}.")
+def _check_kpi(kpi, label: str) -> None:
+    if not isinstance(kpi, str) or kpi not in KPIS:
+        raise ConfigError(f"{label}: unknown KPI {kpi!r}{_did_you_mean(str(kpi), KPIS)}; known: {', '.join(KPIS)}.")
+
+
+def _did_you_mean(word: str, options) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _number(value, label: str) -> float:
+    """A finite number (YAML's .nan and .inf, text and true/false are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{label}: {value!r} is not a number; write e.g. 0.8 or 24.")
+    return float(value)
+
+
+def _seed(value, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{label}: {value!r} is not a whole number; write e.g. 2025.")
+    return value
+
+
+def _list(value, label: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{label}: expected a list (lines starting with '- '); got {value!r}.")
+    return value
+
+
+def _entry(value, index: int, label: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}[{index}]: expected a mapping (key: value lines); got {value!r}.")
+    return dict(value)
+
+
+def _params(value, label: str) -> Params:
+    """KPI windows: known names, positive numbers (a window of 0 days counts nothing)."""
+    value = _mapping(value, label, set(Params.__dataclass_fields__))
+    checked = {}
+    for name, number in value.items():
+        checked[name] = _number(number, f"{label}.{name}")
+        if checked[name] <= 0:
+            raise ConfigError(f"{label}.{name} = {number!r}: a window must be longer than 0 "
+                              f"(default {getattr(Params, name):g}).")
+    return Params(**checked)
+
+
+def _valuation(value, index: int, where: str) -> dict:
+    label = f"{where}: valuation[{index}]"
+    entry = _entry(value, index, f"{where}: valuation")
+    needed = ["intervention_id", "kpi", "value_per_unit", "horizon_months", "discount_rate"]
+    missing = [k for k in needed if k not in entry]
+    if missing:
+        raise ConfigError(f"{label}: missing {missing}; each entry needs {needed}.")
+    _check_kpi(entry["kpi"], f"{label}.kpi")
+    _number(entry["value_per_unit"], f"{label}.value_per_unit")
+    horizon = _number(entry["horizon_months"], f"{label}.horizon_months")
+    if horizon < 1 or horizon != int(horizon):
+        raise ConfigError(f"{label}.horizon_months = {entry['horizon_months']!r}: give whole months >= 1.")
+    if _number(entry["discount_rate"], f"{label}.discount_rate") <= -1:
+        raise ConfigError(f"{label}.discount_rate = {entry['discount_rate']!r}: an annual rate such as 0.10 (10%).")
+    return entry
 
 
 def parse_date(value, label: str) -> str:
+    """A calendar date written YYYY-MM-DD (or a YAML date); "now", "2025" or "1/2/2025" are refused."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ConfigError(f"{label}: {value!r} is not a date written YYYY-MM-DD (e.g. 2025-06-30).")
     try:
-        return pd.Timestamp(str(value)).date().isoformat()
-    except (ValueError, TypeError):
-        raise ConfigError(f"{label}: {value!r} is not a date; write YYYY-MM-DD.") from None
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{label}: {value!r} is not a calendar date (month 1-12, a day the month has).") from None

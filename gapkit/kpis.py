@@ -9,6 +9,7 @@ aggregated table into pandas to attach intervals.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -37,7 +38,16 @@ Z95 = stats.norm.ppf(0.975)
 
 def end_of_day(as_of: str | date | datetime) -> datetime:
     """The last instant of the ``as_of`` day in UTC; later events are ignored."""
-    day = pd.Timestamp(as_of).date()
+    if isinstance(as_of, (date, datetime)):
+        day = as_of.date() if isinstance(as_of, datetime) else as_of
+    else:
+        text = str(as_of)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text):
+            raise ConfigError(f"as_of = {as_of!r}: write the report date as YYYY-MM-DD (e.g. 2025-06-30).")
+        try:
+            day = pd.Timestamp(text).date()
+        except (ValueError, TypeError):
+            raise ConfigError(f"as_of = {as_of!r} is not a calendar date; write YYYY-MM-DD.") from None
     return datetime.combine(day, time.max, tzinfo=timezone.utc)
 
 
@@ -85,6 +95,12 @@ def kpis(
         raise ConfigError(f"unknown KPI id(s) {unknown}; known: {list(KPIS)}")
     eod = end_of_day(as_of)
     lazy = _lazy_tables(data, engine)
+    present = {c for frame in lazy.values() for c in frame.collect_schema().names()}
+    absent = [c for c in by if c not in present]
+    if absent:
+        options = sorted(lazy["customers"].collect_schema().names()) if "customers" in lazy else []
+        raise ConfigError(f"segment column(s) {absent} are in no table; customers' columns: {options} "
+                          f"(channel comes with followups and tickets)")
     engine_used = "duckdb" if any(f.implementation is nw.Implementation.DUCKDB for f in lazy.values()) else engine
     tables = _SegmentedTables(_as_of_view(lazy, eod), by)
 

@@ -20,6 +20,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from gapkit.errors import InputError
+from gapkit.reading import read_text_csv
 from gapkit.schema import (
     BOOLEAN,
     ID,
@@ -35,7 +36,11 @@ from gapkit.schema import (
 
 log = logging.getLogger("gapkit")
 
-REJECT_COLUMNS = ["table", "row", "column", "value", "reason"]
+REJECT_COLUMNS = ["table", "row", "column", "value", "reason", "line"]
+#: Timestamps before this are placeholders ("0001-01-01", "1900-01-01"), not events.
+EARLIEST = "1990-01-01"
+#: Timestamps from this year on are placeholders ("9999-12-31") whatever the data's span.
+PLACEHOLDER_YEAR = 2200
 _TRUE = {"true", "t", "1", "yes", "y", "1.0"}
 _FALSE = {"false", "f", "0", "no", "n", "0.0"}
 
@@ -59,6 +64,7 @@ class Data(Mapping):
     counts: pd.DataFrame
     source: str = ""
     files: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how the files were read, and files in the folder that were not
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         try:
@@ -82,7 +88,7 @@ class Data(Mapping):
         return f"<p><b>{title}</b></p>" + self.counts.to_html(index=False)
 
 
-def load(path: str | Path, tables: list[str] | None = None) -> Data:
+def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARLIEST) -> Data:
     """Read every contract table found in ``path`` (``<table>.csv`` or ``<table>.parquet``).
 
     Timestamps are parsed to UTC (naive ones are taken as UTC), every rule of the contract is
@@ -92,6 +98,8 @@ def load(path: str | Path, tables: list[str] | None = None) -> Data:
     ----------
     path : folder holding the tables.
     tables : read only these tables (default: every contract table present).
+    earliest : timestamps before this date are rejected as placeholders (e.g. 0001-01-01);
+        so are those far past the orders' own span (see :func:`validate`).
 
     Examples
     --------
@@ -103,6 +111,9 @@ def load(path: str | Path, tables: list[str] | None = None) -> Data:
         raise InputError(f"{folder}: no such folder. Pass the folder that holds orders.csv (or orders.parquet).")
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
+    positions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    malformed: dict[str, tuple] = {}
+    notes: list[str] = _unknown_files(folder)
     for name in LOAD_ORDER:
         if tables is not None and name not in tables:
             continue
@@ -111,63 +122,50 @@ def load(path: str | Path, tables: list[str] | None = None) -> Data:
             raise InputError(
                 f"{folder}: both {found[0].name} and {found[1].name} exist; keep one so it is clear which to read."
             )
-        if found:
-            files[name] = str(found[0])
-            raw[name] = _read(found[0])
-            if found[0].suffix == ".csv":
-                raw[name] = _typed_missing(raw[name], TABLES[name])
+        if not found:
+            continue
+        files[name] = str(found[0])
+        if found[0].suffix == ".parquet":
+            raw[name] = _read_parquet(found[0])
+            continue
+        # read as text so that a bad value is seen (and quarantined) rather than coerced by guesswork
+        needs = f" with the columns {', '.join(TABLES[name].required_columns)}" if TABLES[name].required_columns else ""
+        text = read_text_csv(found[0], needs=needs)
+        raw[name] = _typed_missing(text.frame, TABLES[name])
+        positions[name] = (text.records, text.lines)
+        malformed[name] = text.malformed
+        notes += text.notes
     if "orders" not in raw:
         raise InputError(
             f"{folder}: no orders table. gapkit needs orders.csv or orders.parquet with columns "
             f"{TABLES['orders'].required_columns}; every other table is optional."
         )
-    return validate(raw, source=str(folder), files=files)
+    return validate(raw, source=str(folder), files=files, positions=positions, malformed=malformed,
+                    earliest=earliest, notes=notes)
 
 
-def _read(file: Path) -> pd.DataFrame:
-    if file.suffix == ".parquet":
-        return pd.read_parquet(file)
-    # Read as text so that a bad value is seen (and quarantined) rather than coerced by guesswork.
-    return _read_csv_text(file)
+def _unknown_files(folder: Path) -> list[str]:
+    """Files of the folder that are not contract tables, with a did-you-mean."""
+    import difflib
+
+    notes = []
+    for file in sorted(folder.iterdir()):
+        if file.name.startswith(".") or not file.is_file() or file.suffix.lower() not in (".csv", ".parquet", ".tsv",
+                                                                                            ".txt", ".xlsx", ".json"):
+            continue
+        if file.suffix in (".csv", ".parquet") and file.stem in TABLES:
+            continue
+        guess = difflib.get_close_matches(file.stem.lower(), list(TABLES), n=1, cutoff=0.5)
+        hint = f"; did you mean {guess[0]}{file.suffix}?" if guess else ""
+        notes.append(f"ignored: {file.name} is not a gapkit table{hint}")
+    return notes
 
 
-_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what read_csv(dtype=str) gives in pandas 3
-
-
-def _read_csv_text(file: Path) -> pd.DataFrame:
-    """``pd.read_csv(file, dtype=str)``, read by Arrow's CSV reader (about 2x faster).
-
-    Every column is text and only an empty field is missing, so a segment called "NA" (North
-    America) or "None" stays what it says; :func:`_typed_missing` then reads pandas' missing-value
-    markers ("NA", "null", "NaN"...) as missing in the contract's number, date and flag columns.
-    Anything Arrow's reader
-    would treat differently (duplicate or odd header, a parse error) falls back to pandas.
-    """
-    import csv
-
-    import pyarrow.csv as pa_csv
-
+def _read_parquet(file: Path) -> pd.DataFrame:
     try:
-        # pandas' private list of NA markers; if a pandas release moves it, read with pandas
-        from pandas._libs.parsers import STR_NA_VALUES
-
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle))
-        if header and len(set(header)) == len(header) and all(header):
-            table = pa_csv.read_csv(
-                file,
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={c: pyarrow.string() for c in header},
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=True,
-                ),
-            )
-            if table.column_names == header and all(pyarrow.types.is_string(t) for t in table.schema.types):
-                return table.to_pandas(types_mapper=lambda t: _TEXT if pyarrow.types.is_string(t) else None)
-    except (ImportError, StopIteration, UnicodeDecodeError, csv.Error, pyarrow.ArrowException, OSError):
-        pass
-    return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=False)
+        return pd.read_parquet(file)
+    except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
+        raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {error}).") from None
 
 
 def _typed_missing(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -182,14 +180,28 @@ def _typed_missing(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return frame
 
 
-def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[str, str] | None = None) -> Data:
+def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[str, str] | None = None,
+             positions: Mapping[str, tuple] | None = None, malformed: Mapping[str, tuple] | None = None,
+             earliest: str = EARLIEST, notes=()) -> Data:
     """Check in-memory tables against the contract; the same rules as :func:`load`.
+
+    Timestamps before ``earliest`` or from the year 2200 on are rejected as placeholders, and
+    so are timestamps later than the orders' own span allows: the median order time plus twice
+    the span of the central 98% of orders, and at least two years.
+
+    ``positions`` (record numbers and file lines per table) and ``malformed`` (lines that were
+    not records) come from reading CSV files; without them row n is the n-th row.
 
     Examples
     --------
     >>> data = gapkit.validate(gapkit.sample.generate(n_orders=500))
     """
     files = dict(files or {})
+    positions, malformed = dict(positions or {}), dict(malformed or {})
+    try:
+        floor = pd.Timestamp(str(earliest), tz="UTC")
+    except (ValueError, TypeError):
+        raise InputError(f"earliest = {earliest!r} is not a date; write YYYY-MM-DD.") from None
     unknown = sorted(set(raw) - set(TABLES))
     if unknown:
         raise InputError(f"unknown table(s) {unknown}; contract tables are {LOAD_ORDER}.")
@@ -203,11 +215,14 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
             continue
         spec = TABLES[name]
         label = files.get(name, f"{name} table")
-        frame, table_rejects = _validate_table(raw[name], spec, label, kept)
+        window = (floor, _horizon(kept.get("orders"), raw[name] if name == "orders" else None, floor))
+        frame, table_rejects = _validate_table(raw[name], spec, label, kept, positions.get(name),
+                                               malformed.get(name, ()), window)
         kept[name] = frame
         n_rejected = table_rejects["row"].nunique() if len(table_rejects) else 0
         counts.append(
-            {"table": name, "input_rows": len(raw[name]), "kept": len(frame), "rejected": n_rejected}
+            {"table": name, "input_rows": len(raw[name]) + len(malformed.get(name, ())), "kept": len(frame),
+             "rejected": n_rejected}
         )
         rejects.append(table_rejects)
         if n_rejected:
@@ -216,15 +231,32 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     counts_frame = pd.DataFrame(counts)
     assert (counts_frame["input_rows"] == counts_frame["kept"] + counts_frame["rejected"]).all()
     log.info("loaded %s:\n%s", source or "tables", counts_frame.to_string(index=False))
-    return Data(kept, all_rejects, counts_frame, source=source, files=files)
+    return Data(kept, all_rejects, counts_frame, source=source, files=files, notes=tuple(notes))
+
+
+def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor: pd.Timestamp) -> pd.Timestamp:
+    """The latest plausible timestamp: far enough past the orders' span to allow slow events."""
+    limit = pd.Timestamp(f"{PLACEHOLDER_YEAR}-01-01", tz="UTC")
+    if orders is not None and "ordered_at" in orders:
+        stamps = orders["ordered_at"]
+    elif raw_orders is not None and "ordered_at" in raw_orders:
+        stamps = _parse(raw_orders["ordered_at"], TIMESTAMP)
+    else:
+        return limit
+    stamps = stamps[(stamps >= floor) & (stamps < limit)].dropna()
+    if stamps.empty:
+        return limit
+    span = stamps.quantile(0.99) - stamps.quantile(0.01)
+    return min(stamps.median() + max(2 * span, pd.Timedelta(days=730)), limit)
 
 
 def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "str") for c in REJECT_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("row", "line") else "str") for c in REJECT_COLUMNS})
 
 
 def _validate_table(
-    raw: pd.DataFrame, spec: Table, label: str, parents: Mapping[str, pd.DataFrame]
+    raw: pd.DataFrame, spec: Table, label: str, parents: Mapping[str, pd.DataFrame], position=None,
+    malformed=(), window=(None, None),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing = [c for c in spec.required_columns if c not in raw.columns]
     if missing:
@@ -234,7 +266,11 @@ def _validate_table(
             f"found {list(raw.columns)}. Rename or add the column(s)."
         )
     frame = raw.reset_index(drop=True).copy()
-    row = pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+    # what the file said, for the rejects: "-25", not the parsed -25.0; "NA", not an empty value
+    original = frame.copy()
+    records, lines = position if position is not None else (np.arange(1, len(frame) + 1), None)
+    row = pd.Series(np.asarray(records, dtype="int64"), index=frame.index)
+    line = pd.Series(np.asarray(lines, dtype="int64"), index=frame.index) if lines is not None else None
     problems: list[pd.DataFrame] = []
 
     def flag(mask: pd.Series, column: str, values: pd.Series, reason) -> None:
@@ -242,29 +278,65 @@ def _validate_table(
         if mask.any():
             idx = mask[mask].index
             reasons = reason(idx) if callable(reason) else reason
+            shown = original[column] if column in original.columns else values
             problems.append(
                 pd.DataFrame(
                     {
                         "table": spec.name,
                         "row": row[idx].to_numpy(),
                         "column": column,
-                        "value": values[idx].astype("str").where(values[idx].notna(), "").to_numpy(),
+                        "value": _as_text(shown[idx]),
                         "reason": reasons,
+                        "line": line[idx].to_numpy() if line is not None else pd.array([pd.NA] * len(idx),
+                                                                                       dtype="Int64"),
                     }
                 )
             )
 
+    for record, at, text, fields in malformed:
+        problems.append(pd.DataFrame({
+            "table": [spec.name], "row": [record], "column": [""], "value": [text],
+            "reason": [f"line {at} has {fields} field(s) where the header has {len(raw.columns)}; " + (
+                "a value that holds the delimiter must be in double quotes" if fields > len(raw.columns) else
+                "every column needs a field, even an empty one")],
+            "line": pd.array([at], dtype="Int64")}))
+
+    floor, ceiling = window
     for col in spec.columns:
         if col.name not in frame.columns:
             continue
         before = frame[col.name]
+        if col.kind not in (ID, TEXT) and not pd.api.types.is_string_dtype(before.dtype) and before.dtype == object:
+            before = before.where(~before.astype("str").str.strip().eq(""))  # Parquet "" in a typed column
+        if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
+            flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {_KIND_WORDS[col.kind]}; "
+                                                   f"store it as a number")
+            frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
+            continue
         parsed = _parse(before, col.kind)
         bad = before.notna() & parsed.isna()
-        if col.kind not in (ID, TEXT):
+        if col.kind in (NUMBER, INTEGER):
+            huge = bad & pd.to_numeric(before, errors="coerce").abs().eq(np.inf)
+            flag(huge, col.name, before, f"{col.name} is infinite or too large to be {_KIND_WORDS[col.kind]}")
+            bad &= ~huge
+        if col.kind == ID:
+            blank = before.notna() & before.astype("str").str.strip().eq("")
+            flag(blank, col.name, before, f"{col.name} is blank (only spaces); give the id or remove the row")
+            parsed = parsed.where(~blank)
+        elif col.kind not in (TEXT,):
             flag(bad, col.name, before, f"cannot read {before.name} as {_KIND_WORDS[col.kind]}")
+        if col.kind == TIMESTAMP and floor is not None:
+            early = parsed.notna() & (parsed < floor)
+            late = parsed.notna() & (parsed >= ceiling) if ceiling is not None else early & False
+            flag(early, col.name, before, f"{col.name} is before {floor.date()}, a placeholder date rather than "
+                                          f"an event (change `earliest` if the data really goes back that far)")
+            flag(late, col.name, before, f"{col.name} is later than the orders' span allows ({ceiling.date()}); a "
+                                         f"placeholder date such as 9999-12-31 rather than an event")
+            parsed = parsed.where(~(early | late))
         frame[col.name] = parsed
 
-    unreadable = {(p_row - 1, p.iloc[0]["column"]) for p in problems for p_row in p["row"]}
+    index_of = dict(zip(row.to_numpy(), row.index))
+    unreadable = {(index_of.get(p_row), column) for p in problems for p_row, column in zip(p["row"], p["column"])}
     failures = _pandera_failures(frame, spec)
     for case in failures.itertuples(index=False):
         if (case.index, case.column) in unreadable:
@@ -321,7 +393,14 @@ def _validate_table(
 
     rejects = pd.concat(problems, ignore_index=True) if problems else _empty_rejects()
     rejects = rejects.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    rejects["line"] = rejects["line"].astype("Int64")
     bad_rows = set(rejects["row"].tolist())
+    # "the first is kept" only when it is: a first copy that broke another rule is rejected too
+    first = rejects["reason"].str.extract(r"first seen in row (\d+)\); the first is kept", expand=False)
+    gone = first.notna() & first.astype("float").isin([float(r) for r in bad_rows])
+    if gone.any():
+        rejects.loc[gone, "reason"] = rejects.loc[gone, "reason"].str.replace(
+            "the first is kept", "that row is rejected too, so neither copy is kept", regex=False)
     keep = ~row.isin(bad_rows)
     return frame[keep].reset_index(drop=True), rejects
 
@@ -373,10 +452,24 @@ _KIND_WORDS = {
 }
 
 
+def _as_text(values: pd.Series) -> np.ndarray:
+    """Values as the file held them; a whole float from a Parquet column without its ".0"."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.notna() & np.isfinite(values.astype("float64")) & (values == np.round(values)) \
+            & (values.abs() < 2**53)
+        text = values.astype("str").where(~finite, values.where(finite).astype("Int64").astype("str"))
+    else:
+        text = values.astype("str")
+    return text.where(values.notna(), "").to_numpy()
+
+
 def _parse(values: pd.Series, kind: str) -> pd.Series:
     if kind in (ID, TEXT):
         if pd.api.types.is_string_dtype(values.dtype):
             return values
+        if kind == ID and pd.api.types.is_float_dtype(values.dtype):
+            # a Parquet column of float ids (199.0) means the same customer as the CSV's 199
+            return pd.Series(_as_text(values), index=values.index).where(values.notna())
         return values.astype("str").where(values.notna())
     if kind == TIMESTAMP:
         if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -387,9 +480,10 @@ def _parse(values: pd.Series, kind: str) -> pd.Series:
         return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     if kind in (NUMBER, INTEGER):
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
         if kind == INTEGER:
-            whole = numbers.notna() & (numbers == np.round(numbers))
-            numbers = numbers.where(whole | numbers.isna())
+            whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
+            numbers = numbers.where(whole)
             return numbers.astype("Int64")
         return numbers
     if kind == BOOLEAN:

@@ -106,11 +106,11 @@ def escape_markdown(text: str) -> str:
     return re.sub(r"(?i)(://|www\.)", lambda m: m.group(1).replace("/", "&#47;").replace(".", "&#46;"), text)
 
 
-def findings(lines: list[str]):
-    """An executive-summary block: the findings as an escaped Markdown list."""
+def findings(lines: list[str], title: str = "Findings"):
+    """An executive-summary block: the findings (or other notes under ``title``) as an escaped Markdown list."""
     from IPython.display import Markdown
 
     from gapkit.text import redact
 
     items = "\n".join(f"- {escape_markdown(redact(line))}" for line in lines)
-    return Markdown(f"**Findings**\n\n{items}")
+    return Markdown(f"**{escape_markdown(title)}**\n\n{items}")

@@ -22,7 +22,7 @@ import nbformat
 
 from gapkit.config import Config
 from gapkit.adapt import check_columns
-from gapkit.errors import GapkitError, InputError
+from gapkit.errors import ConfigError, GapkitError, InputError
 from gapkit.load import last_complete_day
 
 # package data (gapkit.notebooks, mapped to the top-level notebooks/ folder in pyproject.toml),
@@ -82,8 +82,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         progress(f"no as_of given: reporting as of {day}, the last complete day in the orders "
                  f"(latest order {latest}); pass --as-of YYYY-MM-DD to choose another")
     out = Path(config.out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.running-", dir=out.parent))
+    staging = _staging(out)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     parameters = notebook_parameters(config, staging)
@@ -196,6 +195,35 @@ def _register_engine() -> None:
                     client.kc.stop_channels()
 
     papermill_engines.register(SHARED_KERNEL_ENGINE, SharedKernelEngine)
+
+
+def _staging(out: Path) -> Path:
+    """A fresh hidden folder beside ``out`` to build the report in; stale ones of dead runs removed."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: a file of that name exists; give a folder for the report (the file is "
+                          f"left as it is).")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for stale in out.parent.glob(f".{out.name}.running-*"):
+            pid = stale.name.split(".running-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.running-{os.getpid()}-", dir=out.parent))
+    except PermissionError:
+        raise ConfigError(f"--out {out}: cannot write in {out.parent} (permission denied); choose a folder you "
+                          f"can write to.") from None
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot create the report folder there ({error.strerror}).") from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _keep_failed(staging: Path, out: Path) -> Path:

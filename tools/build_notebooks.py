@@ -60,7 +60,7 @@ differences between segments.
 """),
         params(),
         code(SETUP + '''
-dataset = gapkit.load(settings.data)
+dataset = gapkit.load(settings.data, earliest=settings.earliest)
 segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
 kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params)
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
@@ -75,7 +75,10 @@ Rows read per table, how many were kept and how many quarantined. `input_rows = 
 always holds. Below, the reasons rows were rejected; the full list (table, row, column, value,
 reason) is in `rejects.csv`, so each can be fixed at the source.
 """),
-        code('display(formatting.table(dataset.counts))\ndisplay(formatting.table(story.reject_summary(dataset.rejects)))'),
+        code('''display(formatting.table(dataset.counts))
+if dataset.notes:  # how the files were read, and files in the folder that were not
+    display(publish.findings(list(dataset.notes), title="How the files were read"))
+display(formatting.table(story.reject_summary(dataset.rejects)))'''),
         md("""
 ## KPI scorecard
 
@@ -142,7 +145,7 @@ import pandas as pd
 from gapkit import goals as goal_checks
 
 kpi_table = publish.read_csv(out, "kpis.csv")
-dataset = gapkit.load(settings.data)
+dataset = gapkit.load(settings.data, earliest=settings.earliest)
 segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 # which follow-up and support experiences go with customers coming back, all else held fixed
 drivers = adapt.attempt(
@@ -216,7 +219,7 @@ from gapkit import gaps as gap_analysis
 
 kpi_table = publish.read_csv(out, "kpis.csv")
 drivers = publish.read_csv(out, "drivers.csv")
-dataset = gapkit.load(settings.data)
+dataset = gapkit.load(settings.data, earliest=settings.earliest)
 segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 result = gap_analysis.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of,
                            drivers=drivers, params=settings.params)
@@ -341,7 +344,7 @@ discounted monthly (month 0 undiscounted); the NPV interval carries the effect's
         code(SETUP + '''
 from gapkit import goals as goal_checks, impact, money
 
-dataset = gapkit.load(settings.data)
+dataset = gapkit.load(settings.data, earliest=settings.earliest)
 kpi_table = publish.read_csv(out, "kpis.csv")
 effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_at"]}, "Impact measurement",
                          "whether each follow-up strategy moved its KPIs, with honest uncertainty",

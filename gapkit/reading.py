@@ -1,0 +1,156 @@
+"""Reading a CSV file as the text it holds: encoding, delimiter, header and malformed lines.
+
+Every record comes back as text (only an empty field is missing) with the file line it starts
+on, so a reject can name the line a person finds in an editor even after blank lines or
+values with line breaks. A line that is not a record of the table (more or fewer fields than
+the header) is set aside with its line number instead of failing the whole file, and the
+problems a person must fix by hand (an empty file, an encoding other than UTF-8/UTF-16, a
+duplicated column name) are :class:`~gapkit.errors.InputError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.csv as pa_csv
+
+from gapkit.errors import InputError
+
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what read_csv(dtype=str) gives in pandas 3
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A CSV file read as text: ``frame`` (one row per well-formed record), ``lines`` (the file
+    line each record starts on), ``records`` (its 1-based position among all records),
+    ``malformed`` (records with the wrong number of fields: record, line, text, fields) and notes."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    records: np.ndarray
+    malformed: tuple[tuple[int, int, str, int], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def decode(file: Path) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark) or UTF-16 with one."""
+    raw = file.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        byte = raw[error.start]
+        if b"\x00" in raw[:4096]:
+            guess = "UTF-16 without a byte-order mark"
+        else:
+            guess = "Windows-1252 or Latin-1 (a Western European legacy encoding)"
+        raise InputError(
+            f"{file}: line {line} is not UTF-8 (byte 0x{byte:02x}); the file looks like {guess}. Save it as UTF-8 "
+            f"(in Excel: Save As > CSV UTF-8) and run again.") from None
+
+
+def read_text_csv(file: Path, needs: str = "") -> TextTable:
+    """Read ``file`` as text records with their line numbers (see the module docstring).
+
+    ``needs`` completes the message for an empty file (e.g. the columns the table requires).
+    """
+    if file.stat().st_size == 0:
+        raise InputError(f"{file}: the file is empty (0 bytes). It needs at least a header row{needs}.")
+    text = decode(file)
+    first = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = _delimiter(first)
+    notes = []
+    if delimiter != ",":
+        notes.append(f"{file.name}: read with {DELIMITERS[delimiter]}s between the values")
+    header = next(csv.reader([first], delimiter=delimiter)) if first else []
+    _check_header(file, header, delimiter)
+    fast = _arrow(text, header, delimiter)
+    if fast is not None:
+        return TextTable(fast, np.arange(2, len(fast) + 2), np.arange(1, len(fast) + 1), (), tuple(notes))
+    return _records(file, text, header, delimiter, notes)
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in DELIMITERS}
+    if counts[","]:
+        return ","
+    best = max((";", "\t"), key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _check_header(file: Path, header: list[str], delimiter: str) -> None:
+    if not header or not any(h.strip() for h in header):
+        raise InputError(f"{file}: the first line is empty; it must be the header row naming the columns.")
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if not name.strip():
+            raise InputError(f"{file}: column {position} of the header has no name; name it or delete the column "
+                             f"(a {DELIMITERS[delimiter]} at the end of the header line makes an empty one).")
+        if name in seen:
+            raise InputError(f"{file}: the header names {name!r} twice (columns {seen[name]} and {position}); "
+                             f"rename one so it is clear which to read.")
+        seen[name] = position
+
+
+def _arrow(text: str, header: list[str], delimiter: str) -> pd.DataFrame | None:
+    """Arrow's reader, when every physical line after the header is exactly one record."""
+    body = text.rstrip("\r\n")
+    newlines = body.count("\n")
+    if "\n\n" in body or "\n\r\n" in body or body.endswith("\n"):
+        return None  # blank lines: records and lines part ways; the slow path keeps count
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={c: pyarrow.string() for c in header}, null_values=[""], strings_can_be_null=True,
+                quoted_strings_can_be_null=True),
+        )
+    except pyarrow.ArrowException:
+        return None
+    if table.column_names != header or table.num_rows != newlines:  # a quoted line break spans lines
+        return None
+    return table.to_pandas(types_mapper=lambda t: TEXT if pyarrow.types.is_string(t) else None)
+
+
+def _records(file: Path, text: str, header: list[str], delimiter: str, notes: list[str]) -> TextTable:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    next(reader)
+    rows, lines, records, malformed = [], [], [], []
+    start, record, blank = reader.line_num + 1, 0, 0
+    try:
+        for fields in reader:
+            if not fields or fields == [""]:
+                blank += 1
+            else:
+                record += 1
+                if len(fields) == len(header):
+                    rows.append(fields)
+                    lines.append(start)
+                    records.append(record)
+                else:
+                    raw = delimiter.join(fields)
+                    malformed.append((record, start, raw[:200], len(fields)))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(f"{file}: line {reader.line_num} cannot be read as CSV ({error}); a quote that is opened "
+                         f"must be closed on the same value.") from None
+    if blank:
+        notes.append(f"{file.name}: {blank} blank line(s) skipped")
+    frame = pd.DataFrame(rows, columns=header, dtype=TEXT) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=TEXT) for c in header})
+    frame = frame.replace("", np.nan) if rows else frame
+    return TextTable(frame.astype(TEXT), np.array(lines, dtype="int64"), np.array(records, dtype="int64"),
+                     tuple(malformed), tuple(notes))
