@@ -131,7 +131,7 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
         # read as text so that a bad value is seen (and quarantined) rather than coerced by guesswork
         needs = f" with the columns {', '.join(TABLES[name].required_columns)}" if TABLES[name].required_columns else ""
         text = read_text_csv(found[0], needs=needs)
-        raw[name] = _typed_missing(text.frame, TABLES[name])
+        raw[name] = text.frame
         positions[name] = (text.records, text.lines)
         malformed[name] = text.malformed
         notes += text.notes
@@ -168,16 +168,16 @@ def _read_parquet(file: Path) -> pd.DataFrame:
         raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {error}).") from None
 
 
-def _typed_missing(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """Missing-value markers count as missing in typed contract columns, not in text or ids."""
+def _typed_missing(values: pd.Series) -> pd.Series:
+    """In a number, date or flag column given as text, pandas' missing-value markers ("NA",
+    "null", "NaN"...) and empty or blank text are missing; in text and id columns they are values."""
     from pandas._libs.parsers import STR_NA_VALUES
 
-    markers = [m for m in STR_NA_VALUES if m]
-    for column in frame.columns:
-        spec = table.column(column)
-        if spec is not None and spec.kind not in (ID, TEXT):
-            frame[column] = frame[column].where(~frame[column].isin(markers))
-    return frame
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return values
+    text = values.astype("str")
+    marker = text.isin([m for m in STR_NA_VALUES if m]) | text.str.strip().eq("")
+    return values.where(~(marker & values.notna()))
 
 
 def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[str, str] | None = None,
@@ -186,8 +186,8 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     """Check in-memory tables against the contract; the same rules as :func:`load`.
 
     Timestamps before ``earliest`` or from the year 2200 on are rejected as placeholders, and
-    so are timestamps later than the orders' own span allows: the median order time plus twice
-    the span of the central 98% of orders, and at least two years.
+    so are timestamps later than the orders' own span allows: the median order time plus six
+    median absolute deviations of the order times, and at least two years.
 
     ``positions`` (record numbers and file lines per table) and ``malformed`` (lines that were
     not records) come from reading CSV files; without them row n is the n-th row.
@@ -246,8 +246,11 @@ def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor
     stamps = stamps[(stamps >= floor) & (stamps < limit)].dropna()
     if stamps.empty:
         return limit
-    span = stamps.quantile(0.99) - stamps.quantile(0.01)
-    return min(stamps.median() + max(2 * span, pd.Timedelta(days=730)), limit)
+    # robust to a few placeholder dates: six median absolute deviations past the median (for
+    # orders spread evenly over a span S, the end of the data plus S), and at least two years
+    middle = stamps.median()
+    spread = (stamps - middle).abs().median()
+    return min(middle + max(6 * spread, pd.Timedelta(days=730)), limit)
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -306,8 +309,8 @@ def _validate_table(
         if col.name not in frame.columns:
             continue
         before = frame[col.name]
-        if col.kind not in (ID, TEXT) and not pd.api.types.is_string_dtype(before.dtype) and before.dtype == object:
-            before = before.where(~before.astype("str").str.strip().eq(""))  # Parquet "" in a typed column
+        if col.kind not in (ID, TEXT):
+            before = _typed_missing(before)
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
             flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {_KIND_WORDS[col.kind]}; "
                                                    f"store it as a number")

@@ -291,6 +291,11 @@ table ranks shortfalls by their size alone.
 Stages in time order with the share of orders that reach each (95% CI), the median days from the
 order, the main channel, and the mood of the comments tied to the stage (VADER sentiment, red =
 negative). Stages marked as *opportunity* hold a significant gap for that group.
+
+The unit here is an order, every order old enough for its whole journey, a returning customer's
+later orders included; so the *repeat purchase* stage (an order followed by another within the
+window) reads higher than the KPI `repeat_purchase_rate`, which follows each customer's first
+order only.
 """),
         code('''for figure in trip.plot_each(gaps=result.table):
     plt.show()'''),
