@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Callable, Mapping
 
@@ -168,7 +169,10 @@ def table(frame: pd.DataFrame, kinds: Mapping[str, str | Callable] | None = None
         return EmptyTable(caption)
     shown = formatted(frame, kinds or {}, currency)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)]
-    styler = shown.style.hide(axis="index").format(escape="html")
+    # the table's id from its content, not random: a re-run gives the same HTML (nbval, diffs)
+    digest = hashlib.sha1(pd.util.hash_pandas_object(shown, index=False).to_numpy().tobytes()
+                          + "|".join(map(str, shown.columns)).encode()).hexdigest()[:8]
+    styler = shown.style.hide(axis="index").format(escape="html").set_uuid(digest)
     if numeric:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     words = [c for c in frame.columns if c not in numeric]

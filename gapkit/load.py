@@ -264,9 +264,13 @@ def _validate_table(
     missing = [c for c in spec.required_columns if c not in raw.columns]
     if missing:
         expected = ", ".join(f"{c.name} ({c.kind})" for c in spec.columns if c.required)
+        hint = ""
+        if len(raw.columns) == 1 and any(ch in str(raw.columns[0]) for ch in "|:/ "):
+            hint = (" The header was read as one column: gapkit reads commas, semicolons or tabs between values; "
+                    "export with one of those.")
         raise InputError(
             f"{label}: column(s) {missing} missing. Table '{spec.name}' needs {expected}; "
-            f"found {list(raw.columns)}. Rename or add the column(s)."
+            f"found {list(raw.columns)}. Rename or add the column(s).{hint}"
         )
     frame = raw.reset_index(drop=True).copy()
     # what the file said, for the rejects: "-25", not the parsed -25.0; "NA", not an empty value

@@ -44,7 +44,9 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
             values = out[column]
             text = values.astype("str")
-            risky = values.notna() & text.str.startswith(FORMULA_START)
+            # a plain number ("-25", "+3.5e2") is data a spreadsheet reads as a number, not a formula
+            plain = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", na=False)
+            risky = values.notna() & text.str.startswith(FORMULA_START) & ~plain
             if risky.any():
                 out[column] = values.astype(object).where(~risky, "'" + text)
     return out

@@ -94,9 +94,12 @@ def test_a_failing_notebook_names_the_cell_and_keeps_the_last_good_report(tmp_pa
 
 
 def test_csv_cells_cannot_become_formulas():
-    frame = pd.DataFrame({"value": ["=HYPERLINK(\"x\")", "+1", "-2", "@sum", "plain", None], "n": [1, 2, 3, 4, 5, 6]})
+    frame = pd.DataFrame({"value": ["=HYPERLINK(\"x\")", "-2+3+cmd|' /C calc'!A0", "+A1", "@sum", "plain", None,
+                                    "-25", "+1.5e3"], "n": [1, 2, 3, 4, 5, 6, 7, 8]})
     safe = neutralize_formulas(frame)
-    assert safe["value"].tolist()[:5] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@sum", "plain"]
+    assert safe["value"].tolist()[:5] == ["'=HYPERLINK(\"x\")", "'-2+3+cmd|' /C calc'!A0", "'+A1", "'@sum", "plain"]
+    # a plain number stays a number: a rejected order_value of -25 reads -25, not '-25
+    assert safe["value"].tolist()[6:] == ["-25", "+1.5e3"]
     assert safe["n"].tolist() == frame["n"].tolist()
 
 
