@@ -255,7 +255,9 @@ table), each with the evidence behind it: what the key-driver model says, where 
 it happens and what unhappy customers write about that stage; then a first step to take and,
 where the configuration says what the KPI is worth, the value of closing the gap per month.
 """),
-        code('plan'),
+        code('''plan if settings.goals else adapt.Skipped(
+    "The action plan", "the configuration sets no goals", "the shortfalls to fix first, with their evidence and a "
+    "first step", "add goals (id, kpi, target, deadline) to gapkit.yml; report 2 proposes targets")'''),
         md("## The gap table"),
         code('''result if settings.goals else adapt.Skipped(
     "The gap table", "the configuration sets no goals", "how far each goal's KPI is from its target and whether "
