@@ -389,10 +389,50 @@ def _with_values(source: str, values: dict) -> str:
     return re.sub(r'^(\w+): str = ("[^"]*")(.*)$', replace, source, flags=re.MULTILINE)
 
 
+def notebook_cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What a notebook says, without its outputs: (cell type, source, tags) per cell."""
+    return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ()))) for cell in notebook.cells]
+
+
+def sync_notebook_sources(notebooks_dir: Path = NOTEBOOK_DIR, progress=print) -> list[str]:
+    """Rebuild each ``.ipynb`` whose cells differ from its paired percent-format ``.py``.
+
+    The ``.py`` files (jupytext "percent" format) are the source a person edits, reviews and
+    lints; the ``.ipynb`` files hold the executed outputs that nbval checks. A rebuilt notebook
+    has no outputs until it is executed (:func:`refresh_committed_notebooks`).
+    """
+    try:
+        import jupytext
+    except ImportError:
+        raise RunError("jupytext is needed to build the notebooks from their .py sources: "
+                       "pip install 'gapkit[test]'") from None
+    rebuilt = []
+    for name in NOTEBOOKS:
+        source, target = notebooks_dir / f"{name}.py", notebooks_dir / f"{name}.ipynb"
+        wanted = jupytext.read(source, fmt="py:percent")
+        current = nbformat.read(target, as_version=4) if target.exists() else None
+        if current is not None and notebook_cells(current) == notebook_cells(wanted):
+            continue
+        notebook = nbformat.v4.new_notebook(metadata=current.metadata if current is not None else {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        for cell in wanted.cells:
+            make = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
+            new = make(cell.source.strip())
+            if cell.metadata.get("tags"):
+                new.metadata["tags"] = list(cell.metadata["tags"])
+            notebook.cells.append(new)
+        notebook.metadata.pop("jupytext", None)
+        nbformat.write(notebook, target)
+        progress(f"rebuilt {target.name} from {source.name}")
+        rebuilt.append(name)
+    return rebuilt
+
+
 def refresh_committed_notebooks(notebooks_dir: Path = NOTEBOOK_DIR, progress=print) -> None:
-    """Re-run the committed notebooks in place on their defaults (data/sample), for nbval."""
+    """Rebuild the notebooks from their .py sources and re-run them in place on data/sample, for nbval."""
     import papermill
 
+    sync_notebook_sources(notebooks_dir, progress)
     kernel = SharedKernel(notebooks_dir)  # the same kernel setup as `gapkit run`: stored outputs match a run's
     try:
         for name in NOTEBOOKS:

@@ -1,0 +1,118 @@
+# %% [markdown]
+# # 1. Current state of post-sale follow-up
+#
+# Where customer care after the sale stands today, measured from the company's own data: orders,
+# follow-up messages, support tickets, surveys and referrals. Every number comes with its sample
+# size **n** and a **95% confidence interval**; a wide interval means "we do not know this
+# precisely yet", not "this is bad".
+#
+# How to read it: the findings first; then how much of the input could be used (rows that break a
+# rule are quarantined, never silently dropped); then the KPI scorecard, monthly trends and the
+# differences between segments.
+
+# %% tags=["parameters"]
+data: str = "../data/sample"  # folder of input tables (CSV or Parquet)
+as_of: str = "2025-06-30"  # report date: events after the end of this day are ignored
+config: str = "../gapkit.yml"  # run configuration (segments, windows, goals...); "" for defaults
+out: str = "../reports/interactive"  # folder this run writes its artifacts to (gapkit run passes its own)
+
+# %%
+import logging
+
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+import gapkit
+from gapkit import adapt, formatting, plots, publish, story
+from gapkit import config as configuration
+
+logging.getLogger("gapkit").setLevel(logging.ERROR)
+settings = configuration.read(config or None, data=data, as_of=as_of, out=out)
+plots.set_theme()
+dataset = gapkit.load(settings.data, earliest=settings.earliest)
+segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
+kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params)
+targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
+publish.write_csv(kpi_table, out, "kpis.csv")
+publish.write_csv(dataset.rejects, out, "rejects.csv")
+publish.write_csv(dataset.counts, out, "row_counts.csv");
+
+# %%
+publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))
+
+# %% [markdown]
+# ## Data quality
+#
+# Rows read per table, how many were kept and how many quarantined. `input_rows = kept + rejected`
+# always holds. Below, the reasons rows were rejected; the full list (table, row, column, value,
+# reason) is in `rejects.csv`, so each can be fixed at the source.
+
+# %%
+display(formatting.table(dataset.counts))
+if dataset.notes:  # how the files were read, and files in the folder that were not
+    display(publish.findings(list(dataset.notes), title="How the files were read"))
+display(formatting.table(story.reject_summary(dataset.rejects)))
+
+# %% [markdown]
+# ## KPI scorecard
+#
+# All KPIs over the whole history up to the report date. Windowed KPIs (SLA, resolution,
+# coverage, repeat purchase, referral) count only units whose window has fully elapsed, so recent
+# customers do not drag a rate down before they have had the chance.
+
+# %%
+formatting.table(story.kpi_overview(kpi_table), {"n": "count"})
+
+# %% [markdown]
+# The key figures as plain numbers (value, 95% CI, n); the regression tests guard these.
+
+# %% tags=["nbval-check-output"]
+print(story.key_numbers(kpi_table))
+
+# %%
+plots.scorecard(kpi_table, targets)
+plt.show()
+
+# %% [markdown]
+# ## Trends by month
+#
+# Each point is one calendar month (by the KPI's anchor date) with its 95% band; the dashed line is
+# the target from the configuration, where there is one. Months with few units have wide bands.
+
+# %%
+trends = adapt.headline_kpis(kpi_table)
+if trends:
+    fig, axes = plots.panels(len(trends))
+    for ax, kpi in zip(axes, trends):
+        plots.trend(kpi_table, kpi, target=targets.get(kpi), ax=ax)
+    plt.show()
+else:
+    display(adapt.Skipped("Trends by month", "no KPI has values in two or more months up to the report date",
+                          "how each KPI moved month by month", "run on a longer history or a later as_of"))
+
+# %% [markdown]
+# ## Segments
+#
+# KPIs by the segment columns (the configuration's `segments`, or the customer attributes and
+# channels the data holds). A segment whose interval does not overlap the others is really
+# different; overlapping intervals may be noise.
+
+# %%
+pairs = adapt.comparisons(kpi_table, settings.compare)
+if pairs:
+    fig, axes = plots.panels(len(pairs))
+    for ax, (kpi, segment_by) in zip(axes, pairs):
+        plots.segment_comparison(kpi_table, kpi, segment_by, ax=ax)
+    plt.show()
+else:
+    display(adapt.Skipped("The segment comparison", "no column splits the KPIs into two or more groups",
+                          "where one group of customers is served worse than another",
+                          "add customers.csv with attributes such as region or plan, or name columns under "
+                          "`segments` in gapkit.yml"))
+
+# %% [markdown]
+# ## What the data could not measure
+
+# %%
+lines = adapt.skipped_kpis(kpi_table)
+print("\n".join(lines) if lines else "Every KPI could be measured: each table and column it needs is present.")
