@@ -11,8 +11,7 @@ among correlated drivers instead of reading raw coefficients, so a driver that r
 one (no follow-up means no personalized follow-up) shares its credit; ``controls`` partial
 out who the customers are (segment, persona, period) so drivers do not take credit for them.
 
-Importance-Performance analysis and SERVQUAL gaps are in :mod:`gapkit.ipa` (importable from
-here too).
+Importance-Performance analysis and SERVQUAL gaps are in :mod:`gapkit.ipa`.
 """
 
 from __future__ import annotations
@@ -33,13 +32,10 @@ import statsmodels.api as sm
 from gapkit.catalog import KPIS, MEAN, SHARE
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError, TooFewUnits
-from gapkit.ipa import (  # noqa: F401  (they lived here: notebooks call gapkit.drivers.servqual etc.)
-    BOUNDED, QUADRANTS, ImportancePerformance, ServqualResult, importance_performance, servqual,
-)
-from gapkit.kpis import _params, end_of_day, units
+from gapkit.kpis import as_params, end_of_day, units
 
-__all__ = ["DRIVERS", "DriverResult", "ImportancePerformance", "ServqualResult", "general_dominance",
-           "importance_performance", "key_drivers", "order_drivers", "relative_weights", "separable", "servqual"]
+__all__ = ["DRIVERS", "DriverResult", "general_dominance", "key_drivers", "order_drivers", "relative_weights",
+           "separable"]
 
 DAY, HOUR = pd.Timedelta(days=1), pd.Timedelta(hours=1)
 SURVEY_KPIS = {"csat", "csat_mean", "nps", "ces_mean", "survey_response_rate"}
@@ -127,7 +123,7 @@ def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | 
     >>> x = gapkit.drivers.order_drivers(gapkit.load("data/sample"), "2025-06-30")
     >>> x.mean(numeric_only=True)
     """
-    p = _params(params)  # validates the keys
+    p = as_params(params)  # validates the keys
     eod = pd.Timestamp(end_of_day(as_of))
     orders = data["orders"].loc[lambda o: o["ordered_at"] <= eod].set_index("order_id")
     out = pd.DataFrame(index=orders.index)

@@ -128,7 +128,7 @@ def its(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> Estima
     >>> u = gapkit.units(gapkit.load("data/sample"), "first_response_hours", "2025-06-30")
     >>> gapkit.estimators.its(u, "2025-03-01", kind="median").relative_effect
     """
-    return _its(units, start_at, end_at, kind)[0]
+    return its_with_lines(units, start_at, end_at, kind)[0]
 
 
 def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
@@ -186,15 +186,15 @@ def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
     return _replace(est, n_treated=n_t, n_control=n_c, note=note)
 
 
-def _utc(value) -> pd.Timestamp:
+def utc(value) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _prepared(units: pd.DataFrame, kind: str, start_at, end_at) -> tuple[pd.DataFrame, str]:
     """Units with ``post`` and the modelled ``y`` (log duration for medians); notes what was dropped."""
-    start = _utc(start_at)
-    frame = units[units["anchor"] <= _utc(end_at)] if end_at is not None else units
+    start = utc(start_at)
+    frame = units[units["anchor"] <= utc(end_at)] if end_at is not None else units
     frame = frame.assign(post=frame["anchor"] >= start)
     note = ""
     if kind == MEDIAN:
@@ -281,7 +281,7 @@ def _display(values, kind: str):
     return np.exp(values) if kind == MEDIAN else _scale(kind) * np.asarray(values, dtype=float)
 
 
-def _monthly_lines(frame: pd.DataFrame, kind: str, groups: Mapping[str, pd.Series]) -> pd.DataFrame:
+def monthly_lines(frame: pd.DataFrame, kind: str, groups: Mapping[str, pd.Series]) -> pd.DataFrame:
     pieces = []
     for name, mask in groups.items():
         m = _monthly(frame[mask.reindex(frame.index, fill_value=False)], kind)
@@ -297,22 +297,22 @@ def _line(monthly: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
     })
 
 
-def _did_lines(frame: pd.DataFrame, treated: pd.Series, kind: str, start_at) -> pd.DataFrame:
+def did_lines(frame: pd.DataFrame, treated: pd.Series, kind: str, start_at) -> pd.DataFrame:
     """Treated and control by month, and the treated counterfactual: control + the pre-period gap."""
-    lines = _monthly_lines(frame, kind, {"treated": treated, "control": ~treated})
-    pre = frame["anchor"] < _utc(start_at)
+    lines = monthly_lines(frame, kind, {"treated": treated, "control": ~treated})
+    pre = frame["anchor"] < utc(start_at)
     y = np.log(frame["value"].where(frame["value"] > 0)) if kind == MEDIAN else frame["value"].astype(float)
     gap = y[treated & pre].mean() - y[~treated & pre].mean()
     control = _monthly(frame[~treated], kind)
-    after = control[control["month"] >= _month(pd.Series([_utc(start_at)])).iloc[0]]
+    after = control[control["month"] >= _month(pd.Series([utc(start_at)])).iloc[0]]
     cf = pd.DataFrame({"month": after["month"], "line": "counterfactual",
                        "value": _display(after["mean"] + gap, kind), "n": after["count"]})
     return pd.concat([lines, cf], ignore_index=True)
 
 
-def _its(units: pd.DataFrame, start_at, end_at, kind: str) -> tuple[Estimate, pd.DataFrame | None]:
+def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str) -> tuple[Estimate, pd.DataFrame | None]:
     frame, note = _prepared(units, kind, start_at, end_at)
-    start = _utc(start_at)
+    start = utc(start_at)
     monthly = _monthly(frame, kind)
     first_post = _month(pd.Series([start])).iloc[0]
     if start != start.normalize() or start.day != 1:

@@ -37,8 +37,7 @@ import pandas as pd
 from gapkit import formatting
 from gapkit.catalog import KPIS, MEDIAN, clip
 from gapkit.errors import ConfigError, InputError
-from gapkit.estimators import Estimate, _did_lines, _its, _monthly_lines, _utc, ab_test, did, pre_post
-from gapkit.estimators import Z95, its  # noqa: F401  (the estimators lived here: keep them importable)
+from gapkit.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
 from gapkit.kpis import end_of_day
 from gapkit.kpis import segment_labels
 from gapkit.kpis import units as kpi_units
@@ -287,14 +286,14 @@ def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months:
         arm = frame[iv.variant_column].astype(str)
         inside = frame[frame["anchor"] >= iv.start_at].assign(arm=arm)
         best, treated = ab_test(inside, kind), frame[arm == "treatment"]
-        lines = _monthly_lines(inside, kind, {"treated": arm == "treatment", "control": arm == "control"})
+        lines = monthly_lines(inside, kind, {"treated": arm == "treatment", "control": arm == "control"})
     elif iv.design == "did":
         is_treated = segment_labels(frame[iv.segment_by]) == iv.segment
         best = did(frame.assign(treated=is_treated), iv.start_at, iv.end_at, kind)
         treated = frame[is_treated]
-        lines = _did_lines(frame, is_treated, kind, iv.start_at)
+        lines = did_lines(frame, is_treated, kind, iv.start_at)
     else:
-        best, lines = _its(frame, iv.start_at, iv.end_at, kind)
+        best, lines = its_with_lines(frame, iv.start_at, iv.end_at, kind)
         treated = frame
     naive = pre_post(treated, iv.start_at, iv.end_at, kind)
     rows = [_row(iv, kpi, best, chosen=np.isfinite(best.effect)), _row(iv, kpi, naive)]
@@ -329,8 +328,8 @@ def _intervention(row: Mapping, customers: pd.DataFrame, table, segment_col_defa
     else:  # the contract has no column for it: fall back to customers.variant
         variant = "variant" if segment_by is None and "variant" in customers.columns else None
     end_at = _text(row.get("end_at"))
-    end = _utc(end_at) if end_at else None
-    return Intervention(iid, _utc(row["start_at"]), end, segment_by, segment, variant)
+    end = utc(end_at) if end_at else None
+    return Intervention(iid, utc(row["start_at"]), end, segment_by, segment, variant)
 
 
 def _text(value) -> str | None:

@@ -24,7 +24,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 from gapkit.catalog import UNIT_BOUNDS
 from gapkit.errors import InputError
 
-if TYPE_CHECKING:  # drivers imports this module, so only type checkers import it back
+if TYPE_CHECKING:  # ipa reads drivers' results; drivers' separable() is imported where it is used
     from gapkit.drivers import DriverResult
 
 __all__ = ["BOUNDED", "QUADRANTS", "ImportancePerformance", "ServqualResult", "importance_performance",
@@ -54,7 +54,7 @@ def importance_performance(kpi_table: pd.DataFrame, drivers_table: DriverResult 
     >>> data = gapkit.load("data/sample"); kd = gapkit.drivers.key_drivers(data, "2025-06-30")
     >>> gapkit.ipa.importance_performance(gapkit.kpis(data, "2025-06-30", period="M"), kd).plot()
     """
-    # a DriverResult or its table (duck-typed: drivers imports this module)
+    # a DriverResult or its table (duck-typed)
     drivers = drivers_table if isinstance(drivers_table, pd.DataFrame) else drivers_table.table
     if drivers.empty:
         raise InputError("the key-driver model could not be fitted (see report 2), so no KPI has an importance")

@@ -34,7 +34,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
-from gapkit.kpis import MISSING_SEGMENT, _params, end_of_day, median_bound_ranks
+from gapkit.kpis import MISSING_SEGMENT, as_params, end_of_day, median_bound_ranks
 from gapkit.text import sentiment
 
 __all__ = ["JourneyResult", "KPI_STAGE", "journey"]
@@ -83,7 +83,7 @@ def journey(data: Mapping, as_of: str | date | datetime, by: str | Sequence[str]
     >>> j.plot(segment="new_explorer")
     """
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    p = _params(params)  # validates the keys
+    p = as_params(params)  # validates the keys
     eod = pd.Timestamp(end_of_day(as_of))
     if "orders" not in data:
         raise InputError(f"journey needs an orders table; present: {sorted(data)}")

@@ -88,7 +88,7 @@ def kpis(
         raise ConfigError(f"period must be 'M' (calendar months) or None, not {period!r}")
     if isinstance(by, str):
         by = [by]
-    params = _params(params)
+    params = as_params(params)
     wanted = list(kpis) if kpis is not None else [k.id for k in CATALOG]
     unknown = [k for k in wanted if k not in KPIS]
     if unknown:
@@ -158,7 +158,7 @@ def units(
     reason = _why_not(KPIS[kpi], tables)
     if reason:
         raise ConfigError(f"KPI {kpi} cannot be computed from these tables: {reason}")
-    frame = DEFINITIONS[kpi](tables, _params(params), eod)
+    frame = DEFINITIONS[kpi](tables, as_params(params), eod)
     frame, _ = _with_segments(frame, tables, [by] if isinstance(by, str) else by)
     frame = frame.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
     frame = frame.with_columns(_period=nw.col("_anchor").dt.to_string("%Y-%m"))
@@ -227,7 +227,7 @@ def _with_segments(units: nw.LazyFrame, tables, by: Sequence[str]) -> tuple[nw.L
     return units, segments
 
 
-def _params(params) -> Params:
+def as_params(params) -> Params:
     if params is None:
         return Params()
     if isinstance(params, Params):

@@ -52,8 +52,7 @@ from gapkit.impact import read_interventions
 from gapkit.kpis import segment_labels
 from gapkit.kpis import end_of_day
 from gapkit.kpis import units as kpi_units
-from gapkit.sensitivity import INTANGIBLE_COLUMNS, _number, intangibles, tornado_table
-from gapkit.sensitivity import SENSITIVITY_COLUMNS  # noqa: F401  (it lived here: keep it importable)
+from gapkit.sensitivity import INTANGIBLE_COLUMNS, as_number, intangibles, tornado_table
 
 COST_BENEFIT_COLUMNS = [
     "intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi", "payback_months",
@@ -484,14 +483,14 @@ def _valuation_entry(item: Mapping, index: int) -> dict:
     missing = [k for k in needed if k not in item]
     if missing:
         raise ConfigError(f"{where}: missing {missing}; each entry needs {needed}")
-    horizon = _number(item["horizon_months"], f"{where}.horizon_months")
-    rate = _number(item["discount_rate"], f"{where}.discount_rate")
+    horizon = as_number(item["horizon_months"], f"{where}.horizon_months")
+    rate = as_number(item["discount_rate"], f"{where}.discount_rate")
     if horizon < 1 or horizon != int(horizon):
         raise ConfigError(f"{where}.horizon_months = {item['horizon_months']}: give whole months >= 1")
     if rate <= -1:
         raise ConfigError(f"{where}.discount_rate = {rate}: an annual rate such as 0.10 (10%) is expected")
     return {"intervention_id": str(item["intervention_id"]), "kpi": str(item["kpi"]),
-            "value_per_unit": _number(item["value_per_unit"], f"{where}.value_per_unit"),
+            "value_per_unit": as_number(item["value_per_unit"], f"{where}.value_per_unit"),
             "horizon_months": int(horizon), "discount_rate": rate}
 
 

@@ -95,8 +95,8 @@ def intangibles(config_list: Sequence[Mapping] = ()) -> pd.DataFrame:
         missing = [k for k in ("intervention_id", "factor", "score") if k not in item]
         if missing:
             raise ConfigError(f"{where}: missing {missing}; give intervention_id, factor and score (-2..+2)")
-        score = _number(item["score"], f"{where}.score")
-        weight = _number(item.get("weight", 1.0), f"{where}.weight")
+        score = as_number(item["score"], f"{where}.score")
+        weight = as_number(item.get("weight", 1.0), f"{where}.weight")
         if not -2 <= score <= 2:
             raise ConfigError(f"{where}.score = {score}: scores run from -2 (harmful) to +2 (helpful)")
         if weight < 0:
@@ -107,7 +107,7 @@ def intangibles(config_list: Sequence[Mapping] = ()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=INTANGIBLE_COLUMNS)
 
 
-def _number(value, where: str) -> float:
+def as_number(value, where: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):

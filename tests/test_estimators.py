@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit import estimators, impact
+from gapkit import estimators
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 REPS = 500
@@ -128,7 +128,3 @@ def test_did_on_log_durations_for_median_kpis():
     assert est.ci_low / est.baseline <= -0.30 <= est.ci_high / est.baseline
     assert "log duration" in est.note
 
-
-def test_estimators_stay_importable_from_impact():
-    for name in ("Estimate", "Z95", "ab_test", "did", "its", "pre_post"):
-        assert getattr(impact, name) is getattr(estimators, name)

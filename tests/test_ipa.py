@@ -12,7 +12,6 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from gapkit import drivers, ipa  # noqa: E402
 from gapkit.errors import InputError  # noqa: E402
 from gapkit.ipa import importance_performance, servqual  # noqa: E402
 
@@ -103,8 +102,3 @@ def test_servqual_by_hand(caplog):
     with pytest.raises(InputError, match="tangibles"):
         servqual(surveys, dimensions=["tangibles"])
 
-
-def test_ipa_stays_importable_from_drivers():
-    for name in ("BOUNDED", "QUADRANTS", "ImportancePerformance", "ServqualResult", "importance_performance",
-                 "servqual"):
-        assert getattr(drivers, name) is getattr(ipa, name)

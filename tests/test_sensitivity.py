@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gapkit import money, sensitivity
+from gapkit import sensitivity
 from gapkit.errors import ConfigError
 from gapkit.money import Appraisal, Benefit
 
@@ -40,7 +40,3 @@ def test_intangibles_are_scored_and_checked():
     with pytest.raises(ConfigError, match="weight"):
         sensitivity.intangibles([{"intervention_id": "x", "factor": "trust", "score": 1, "weight": "much"}])
 
-
-def test_sensitivity_stays_importable_from_money():
-    for name in ("INTANGIBLE_COLUMNS", "SENSITIVITY_COLUMNS", "intangibles"):
-        assert getattr(money, name) is getattr(sensitivity, name)
