@@ -23,6 +23,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 # the analysis modules, so that gapkit.goals.smart(...) etc. work after a plain `import gapkit`
-from gapkit import (  # noqa: E402
-    actions, config, drivers, gaps, goals, impact, journey, money, plots, publish, sample, story, text,
+from gapkit import (  # noqa: E402, F401
+    actions, adapt, config, drivers, estimators, formatting, gaps, goals, impact, ipa, journey, money, plots, publish,
+    sample, sensitivity, story, text,
 )

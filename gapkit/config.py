@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from gapkit.catalog import KPIS, bounds

@@ -13,7 +13,6 @@ Each goal's five letters get pass / warn / fail with a reason in words and numbe
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
