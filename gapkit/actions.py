@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
-from gapkit.catalog import KPIS
+from gapkit.catalog import FIRST_FOLLOWUP, KPIS
 
 __all__ = ["ACTION_COLUMNS", "PRACTICES", "STAGE_WORDS", "ActionPlan", "action_plan"]
 
@@ -182,23 +182,21 @@ def action_plan(gap_table: pd.DataFrame, kpi_table: pd.DataFrame, drivers: pd.Da
 
 
 def _stage(kpi: str) -> str | None:
-    from gapkit.journey import FIRST_FOLLOWUP, KPI_STAGE
-
-    if kpi == "referral_rate":
+    if kpi == "referral_rate":  # the journey map ends at the repeat purchase; referrals are their own step
         return REFERRAL_STAGE
-    stage = KPI_STAGE.get(kpi)
+    stage = KPIS[kpi].stage if kpi in KPIS else None
     return "followup" if stage == FIRST_FOLLOWUP else stage
 
 
 def _driver_evidence(kpi: str, drivers: pd.DataFrame | None) -> str:
     from gapkit.drivers import separable
-    from gapkit.goals import OUTCOME_KPIS
 
+    outcome_kpi = kpi in KPIS and KPIS[kpi].outcome
     if drivers is None or drivers.empty:
-        return "No driver model." if kpi not in OUTCOME_KPIS else "An outcome KPI; no driver model to say what moves it."
+        return "An outcome KPI; no driver model to say what moves it." if outcome_kpi else "No driver model."
     apart, why = separable(drivers)
     outcome = str(drivers["outcome"].iloc[0]) if "outcome" in drivers else "the outcome"
-    if kpi in OUTCOME_KPIS:
+    if outcome_kpi:
         if not apart:
             return f"An outcome KPI; the driver model cannot say which experience moves {_label(outcome)} most ({why})."
         top = drivers.sort_values("importance", ascending=False).iloc[0]

@@ -9,11 +9,17 @@ order-statistic interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 SHARE, MEAN, NPS, MEDIAN = "share", "mean", "nps", "median"
+
+#: The two-sided 95% normal quantile, the one z of every interval and test.
+Z95 = NormalDist().inv_cdf(0.975)
+#: The journey stage of a follow-up KPI: the first follow-up touchpoint the data holds.
+FIRST_FOLLOWUP = "(first follow-up)"
 
 CI_METHODS = {
     SHARE: "wilson",
@@ -40,68 +46,80 @@ class KPI:
     tables: tuple[str, ...]
     columns: tuple[str, ...]  # "table.column" the KPI cannot do without
     definition: str
+    # an outcome is what customers do or say in the end (satisfaction, NPS, coming back,
+    # referring); a driver is an experience the company shapes (follow-up, delivery, support)
+    role: str = "driver"
+    stage: str | None = None  # the post-sale journey stage a shortfall of this KPI points to
 
     @property
     def ci_method(self) -> str:
         return CI_METHODS[self.kind]
 
+    @property
+    def outcome(self) -> bool:
+        return self.role == "outcome"
+
 
 CATALOG: tuple[KPI, ...] = (
     KPI("csat", "CSAT (share satisfied, 4-5)", SHARE, "share", "higher", "answered_at",
         ("surveys",), ("surveys.csat", "surveys.answered_at"),
-        "share of surveys with a csat score whose score is >= 4"),
+        "share of surveys with a csat score whose score is >= 4", role="outcome", stage="survey"),
     KPI("csat_mean", "CSAT mean score", MEAN, "score 1-5", "higher", "answered_at",
-        ("surveys",), ("surveys.csat", "surveys.answered_at"), "mean csat score"),
+        ("surveys",), ("surveys.csat", "surveys.answered_at"), "mean csat score", role="outcome", stage="survey"),
     KPI("nps", "Net Promoter Score", NPS, "NPS points", "higher", "answered_at",
         ("surveys",), ("surveys.nps", "surveys.answered_at"),
-        "100 x (share of nps 9-10 - share 0-6), over surveys with an nps score"),
+        "100 x (share of nps 9-10 - share 0-6), over surveys with an nps score", role="outcome", stage="survey"),
     KPI("ces_mean", "Customer effort (mean, 7 = very easy)", MEAN, "score 1-7", "higher", "answered_at",
-        ("surveys",), ("surveys.ces", "surveys.answered_at"), "mean ces score"),
+        ("surveys",), ("surveys.ces", "surveys.answered_at"), "mean ces score", stage="survey"),
     KPI("survey_response_rate", "Survey response rate", SHARE, "share", "higher", "sent_at",
         ("surveys",), ("surveys.answered_at",),
-        "share of sent surveys with answered_at set by the end of as_of"),
+        "share of sent surveys with answered_at set by the end of as_of", stage="survey"),
     KPI("first_response_hours", "First response time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.first_response_at",),
-        "median hours from created_at to first_response_at, over tickets with a first response"),
+        "median hours from created_at to first_response_at, over tickets with a first response",
+        stage="support_ticket"),
     KPI("first_response_sla", "First response within SLA", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.first_response_at",),
         "share of tickets answered within sla_hours; unanswered after sla_hours is a breach; "
-        "tickets younger than sla_hours at as_of are not counted"),
+        "tickets younger than sla_hours at as_of are not counted", stage="support_ticket"),
     KPI("resolution_hours", "Resolution time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.resolved_at",),
-        "median hours from created_at to resolved_at, over resolved tickets"),
+        "median hours from created_at to resolved_at, over resolved tickets", stage="support_ticket"),
     KPI("resolution_rate", "Resolved in time", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at",),
-        "share of tickets resolved within resolution_days; only tickets at least that old at as_of"),
+        "share of tickets resolved within resolution_days; only tickets at least that old at as_of",
+        stage="support_ticket"),
     KPI("fcr_rate", "First-contact resolution", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at", "tickets.contacts", "tickets.reopened"),
-        "share of resolved tickets with contacts == 1 and not reopened"),
+        "share of resolved tickets with contacts == 1 and not reopened", stage="support_ticket"),
     KPI("reopen_rate", "Reopen rate", SHARE, "share", "lower", "created_at",
         ("tickets",), ("tickets.resolved_at", "tickets.reopened"),
-        "share of resolved tickets that were reopened"),
+        "share of resolved tickets that were reopened", stage="support_ticket"),
     KPI("followup_coverage", "Follow-up coverage", SHARE, "share", "higher", "delivered_at",
         ("orders", "followups"), ("orders.delivered_at",),
         "share of delivered orders with a follow-up sent within followup_days after delivered_at; "
-        "only orders delivered at least that long before as_of"),
+        "only orders delivered at least that long before as_of", stage=FIRST_FOLLOWUP),
     KPI("followup_latency_days", "Follow-up latency (median)", MEDIAN, "days", "lower", "delivered_at",
         ("orders", "followups"), ("orders.delivered_at",),
-        "median days from delivered_at to the first follow-up at or after it, over covered orders"),
+        "median days from delivered_at to the first follow-up at or after it, over covered orders",
+        stage=FIRST_FOLLOWUP),
     KPI("personalization_rate", "Personalized follow-ups", SHARE, "share", "higher", "sent_at",
-        ("followups",), ("followups.personalized",), "share of follow-ups with personalized true"),
+        ("followups",), ("followups.personalized",), "share of follow-ups with personalized true",
+        stage=FIRST_FOLLOWUP),
     KPI("on_time_delivery_rate", "On-time delivery", SHARE, "share", "higher", "delivered_at",
         ("orders",), ("orders.delivered_at", "orders.promised_at"),
         "share of delivered orders with a promise whose delivered_at <= promised_at "
-        "(whole days when every promise is at midnight)"),
+        "(whole days when every promise is at midnight)", stage="delivery"),
     KPI("delivery_days", "Delivery time (median)", MEDIAN, "days", "lower", "delivered_at",
-        ("orders",), ("orders.delivered_at",), "median days from ordered_at to delivered_at"),
+        ("orders",), ("orders.delivered_at",), "median days from ordered_at to delivered_at", stage="delivery"),
     KPI("repeat_purchase_rate", "Repeat purchase rate", SHARE, "share", "higher",
         "first ordered_at", ("orders",), (),
         "share of customers whose first order is at least repeat_days old who ordered again "
-        "within repeat_days after it"),
+        "within repeat_days after it", role="outcome", stage="repeat_purchase"),
     KPI("referral_rate", "Referral rate", SHARE, "share", "higher", "first ordered_at",
         ("orders", "referrals"), (),
         "share of customers whose first order is at least referral_days old who referred someone "
-        "within referral_days after it"),
+        "within referral_days after it", role="outcome"),
 )
 
 KPIS: dict[str, KPI] = {k.id: k for k in CATALOG}

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from gapkit.catalog import KPIS, MEAN, SHARE
+from gapkit.catalog import CATALOG, KPIS, MEAN, SHARE
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError, TooFewUnits
 from gapkit.kpis import as_params, end_of_day, units
@@ -38,7 +38,7 @@ __all__ = ["DRIVERS", "DriverResult", "general_dominance", "key_drivers", "order
            "separable"]
 
 DAY, HOUR = pd.Timedelta(days=1), pd.Timedelta(hours=1)
-SURVEY_KPIS = {"csat", "csat_mean", "nps", "ces_mean", "survey_response_rate"}
+SURVEY_KPIS = {k.id for k in CATALOG if "surveys" in k.tables}
 
 
 @dataclass(frozen=True)

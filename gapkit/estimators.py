@@ -42,11 +42,10 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans
 
-from gapkit.catalog import MEDIAN, NPS, SHARE
+from gapkit.catalog import MEDIAN, NPS, SHARE, Z95
 
 __all__ = ["Estimate", "Z95", "ab_test", "did", "its", "pre_post"]
 
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test
 
-from gapkit.catalog import KPIS, MEDIAN, NPS, SHARE
+from gapkit.catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.goals import OUTCOME_KPIS, baseline_row
 
 GAP_COLUMNS = [
@@ -62,7 +62,7 @@ def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, uni
     if half == 0:
         return 0.0 if (value < target if better == "higher" else value > target) else 1.0
     if kind == NPS:
-        z = (value - target) / (half / 1.959964)
+        z = (value - target) / (half / Z95)
         return float(stats.norm.cdf(z) if better == "higher" else stats.norm.sf(z))
     se = half / stats.t.ppf(0.975, n - 1)
     t = (value - target) / se

@@ -21,10 +21,10 @@ import statsmodels.api as sm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from gapkit.catalog import KPIS, MIN_N, NPS, SHARE, clip
+from gapkit.catalog import CATALOG, KPIS, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.config import Goal
 
-OUTCOME_KPIS = ("repeat_purchase_rate", "referral_rate", "csat", "csat_mean", "nps")
+OUTCOME_KPIS = tuple(k.id for k in CATALOG if k.outcome)  # read from the catalog
 HORIZON_MONTHS = 24
 ENOUGH_N = 30
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -95,8 +95,8 @@ def standard_deviation(row: pd.Series, kind: str) -> float:
     if kind == "mean":
         return half / stats.t.ppf(0.975, n - 1) * np.sqrt(n)
     if kind == NPS:
-        return half / 1.959964 * np.sqrt(n)
-    return half / 1.959964 * np.sqrt(n) / 1.2533
+        return half / Z95 * np.sqrt(n)
+    return half / Z95 * np.sqrt(n) / 1.2533
 
 
 def detectable(baseline: pd.Series, target: float, kind: str, volume: float) -> tuple[float, float]:

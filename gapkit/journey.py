@@ -32,6 +32,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
+from gapkit.catalog import CATALOG, FIRST_FOLLOWUP
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
 from gapkit.kpis import MISSING_SEGMENT, as_params, end_of_day, median_bound_ranks
@@ -43,18 +44,8 @@ DAY = pd.Timedelta(days=1)
 TAIL = ("support_ticket", "survey", "review", "repeat_purchase")
 KINDS = {"order": "order", "delivery": "delivery", "support_ticket": "support", "survey": "survey",
          "review": "review", "repeat_purchase": "repeat"}
-FIRST_FOLLOWUP = "(first follow-up)"
-# Which stage a gap on a KPI points to (gaps.csv -> journey map)
-KPI_STAGE = {
-    "on_time_delivery_rate": "delivery", "delivery_days": "delivery",
-    "followup_coverage": FIRST_FOLLOWUP, "followup_latency_days": FIRST_FOLLOWUP,
-    "personalization_rate": FIRST_FOLLOWUP,
-    **{k: "support_ticket" for k in ("first_response_hours", "first_response_sla", "resolution_hours",
-                                     "resolution_rate", "fcr_rate", "reopen_rate")},
-    **{k: "survey" for k in ("csat", "csat_mean", "nps", "ces_mean", "survey_response_rate",
-                             "comment_sentiment")},
-    "repeat_purchase_rate": "repeat_purchase",
-}
+# Which stage a gap on a KPI points to (gaps.csv -> journey map): the catalog says, per KPI
+KPI_STAGE = {k.id: k.stage for k in CATALOG if k.stage} | {"comment_sentiment": "survey"}
 MIN_SENTIMENT_N = 10  # fewer comments than this cannot make a stage "the most negative"
 COLUMNS = ["segment_by", "segment", "stage", "kind", "order", "n", "reached", "coverage", "coverage_ci_low",
            "coverage_ci_high", "median_days", "median_days_ci_low", "median_days_ci_high", "sentiment",

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from gapkit.catalog import CATALOG, KPIS, MEDIAN, MIN_N, NPS, SHARE, KPI, clip
+from gapkit.catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
 from gapkit.schema import TABLES
@@ -33,7 +33,6 @@ KPI_COLUMNS = [
 MISSING_SEGMENT = "(missing)"
 NO_UNITS = "no units by as_of (e.g. no window has elapsed yet)"
 ENGINES = ("pandas", "duckdb")
-Z95 = stats.norm.ppf(0.975)
 
 
 def end_of_day(as_of: str | date | datetime) -> datetime:
