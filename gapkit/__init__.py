@@ -22,8 +22,21 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-# the analysis modules, so that gapkit.goals.smart(...) etc. work after a plain `import gapkit`
-from gapkit import (  # noqa: E402, F401
-    actions, adapt, config, drivers, estimators, formatting, gaps, goals, impact, ipa, journey, money, plots, publish,
-    sample, sensitivity, story, text,
-)
+# the analysis modules load on first use (gapkit.goals.smart(...) works after a plain
+# `import gapkit`), so that importing gapkit does not pay for statsmodels and matplotlib
+_MODULES = {
+    "actions", "adapt", "config", "drivers", "estimators", "formatting", "gaps", "goals", "impact", "ipa", "journey",
+    "money", "plots", "publish", "reading", "runner", "sample", "sensitivity", "story", "text",
+}
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        import importlib
+
+        return importlib.import_module(f"gapkit.{name}")
+    raise AttributeError(f"module 'gapkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _MODULES)

@@ -16,8 +16,6 @@ from datetime import date, datetime, time, timezone
 import narwhals as nw
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from gapkit.catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.definitions import DEFINITIONS, Params
@@ -402,6 +400,8 @@ def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | N
     B ~ Binomial(n, 1/2); l is the largest rank for which that is at least ``level``.
     Returns (None, None) when even [x_(1), x_(n)] falls short (n < 6 at 95%).
     """
+    from scipy import stats  # imported here: `import gapkit` stays quick
+
     alpha = 1 - level
     l = int(stats.binom.ppf(alpha / 2, n, 0.5))  # smallest k with P(B <= k) >= alpha/2
     if stats.binom.cdf(l, n, 0.5) > alpha / 2:
@@ -412,6 +412,8 @@ def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | N
 
 
 def _attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
+    from scipy import stats
+    from statsmodels.stats.proportion import proportion_confint
     n = table["n"].to_numpy(dtype=float)
     mean = table["mean"].to_numpy(dtype=float)
     small = n < MIN_N[kpi.kind]

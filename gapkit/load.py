@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
@@ -506,6 +505,7 @@ def _parse(values: pd.Series, kind: str) -> pd.Series:
 
 def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     """Required values, ranges, allowed values and unique keys, checked by pandera."""
+    import pandera.pandas as pa  # imported here: `import gapkit` stays quick
     columns = {}
     for col in spec.columns:
         if col.name not in frame.columns:

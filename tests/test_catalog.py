@@ -34,3 +34,14 @@ def test_one_z_and_one_list_of_bounds():
     assert catalog.bounds("unknown unit") == (-np.inf, np.inf)
     assert list(catalog.clip(np.array([-0.2, 0.5, 1.3, np.nan]), "csat")[:3]) == [0.0, 0.5, 1.0]
     assert np.isnan(catalog.clip(np.array([np.nan]), "csat")[0])
+
+
+def test_import_gapkit_is_quick_and_loads_analysis_modules_on_use():
+    import subprocess
+    import sys
+
+    code = ("import sys, time; t = time.perf_counter(); import gapkit; took = time.perf_counter() - t; "
+            "heavy = [m for m in ('statsmodels', 'matplotlib', 'scipy.stats', 'pandera') if m in sys.modules]; "
+            "assert not heavy, heavy; assert gapkit.ipa.importance_performance; print(took)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
