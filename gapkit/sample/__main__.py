@@ -1,0 +1,5 @@
+import sys
+
+from gapkit.sample.cli import main
+
+sys.exit(main())
