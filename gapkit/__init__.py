@@ -14,7 +14,8 @@ from gapkit.catalog import CATALOG, KPIS, catalog
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, GapkitError, InputError
 from gapkit.kpis import kpis, units
-from gapkit.load import Data, load, scan, validate, write_parquet
+from gapkit.load import load, scan, write_parquet
+from gapkit.validation import Data, validate
 
 __all__ = [
     "CATALOG", "KPIS", "ConfigError", "Data", "GapkitError", "InputError", "Params",
@@ -26,7 +27,8 @@ __version__ = "0.1.0"
 # `import gapkit`), so that importing gapkit does not pay for statsmodels and matplotlib
 _MODULES = {
     "actions", "adapt", "config", "drivers", "estimators", "formatting", "gaps", "goals", "impact", "ipa", "journey",
-    "money", "plots", "publish", "reading", "runner", "sample", "sensitivity", "story", "text",
+    "kernel", "money", "plots", "publish", "reading", "runner", "sample", "sensitivity", "story", "text",
+    "validation",
 }
 
 

@@ -3,11 +3,12 @@
 import pytest
 
 from gapkit import runner
+from gapkit.kernel import SharedKernel
 
 
 @pytest.fixture(scope="module")
 def kernel():
     """One kernel for a module's runs: each run clears its namespace, so runs stay independent."""
-    shared = runner.SharedKernel(runner.NOTEBOOK_DIR)
+    shared = SharedKernel(runner.NOTEBOOK_DIR)
     yield shared
     shared.shutdown()

@@ -146,8 +146,9 @@ def run_shapes(names: list[str], folder: Path) -> None:
 
     from gapkit import config as configuration
     from gapkit import runner
+    from gapkit.kernel import SharedKernel
 
-    kernel = runner.SharedKernel(runner.NOTEBOOK_DIR)
+    kernel = SharedKernel(runner.NOTEBOOK_DIR)
     try:
         for name in names:
             data = write_shape(name, folder / name / "data")

@@ -1,0 +1,465 @@
+"""Check tables against the contract: keep the rows that follow every rule, quarantine the rest.
+
+Each input row is either kept or listed in ``Data.rejects`` with the table, row number, file
+line, column, the value as given and the reason; per table, input rows = kept + rejected, and
+``Data.counts`` says so. :func:`gapkit.load` reads files into this; :func:`validate` takes
+tables already in memory.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
+
+from gapkit.errors import InputError
+from gapkit.schema import (
+    BOOLEAN,
+    ID,
+    INTEGER,
+    LOAD_ORDER,
+    NUMBER,
+    SURVEY_SCORES,
+    TABLES,
+    TEXT,
+    TIMESTAMP,
+    Table,
+)
+
+log = logging.getLogger("gapkit")
+
+REJECT_COLUMNS = ["table", "row", "column", "value", "reason", "line"]
+#: Timestamps before this are placeholders ("0001-01-01", "1900-01-01"), not events.
+EARLIEST = "1990-01-01"
+#: Timestamps from this year on are placeholders ("9999-12-31") whatever the data's span.
+PLACEHOLDER_YEAR = 2200
+_TRUE = {"true", "t", "1", "yes", "y", "1.0"}
+_FALSE = {"false", "f", "0", "no", "n", "0.0"}
+
+
+@dataclass(frozen=True)
+class Data(Mapping):
+    """Validated input: a mapping from table name to the kept rows as a pandas DataFrame.
+
+    ``rejects`` lists every quarantined row (table, row, column, value, reason; ``row`` is the
+    1-based data row of the file, so the file line is ``row + 1`` for a CSV with a header) and
+    ``counts`` has, per table, input_rows = kept + rejected.
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> data["orders"].shape, len(data.rejects)
+    """
+
+    tables: dict[str, pd.DataFrame]
+    rejects: pd.DataFrame
+    counts: pd.DataFrame
+    source: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how the files were read, and files in the folder that were not
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise KeyError(
+                f"no table '{name}' in {self.source or 'this data'}; present: {sorted(self.tables)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def __repr__(self) -> str:
+        return f"Data from {self.source or '(memory)'}\n{self.counts.to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        title = html.escape(f"Data from {self.source or '(memory)'}")
+        return f"<p><b>{title}</b></p>" + self.counts.to_html(index=False)
+
+
+def _typed_missing(values: pd.Series) -> pd.Series:
+    """In a number, date or flag column given as text, pandas' missing-value markers ("NA",
+    "null", "NaN"...) and empty or blank text are missing; in text and id columns they are values."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return values
+    text = values.astype("str")
+    marker = text.isin([m for m in STR_NA_VALUES if m]) | text.str.strip().eq("")
+    return values.where(~(marker & values.notna()))
+
+
+def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[str, str] | None = None,
+             positions: Mapping[str, tuple] | None = None, malformed: Mapping[str, tuple] | None = None,
+             earliest: str = EARLIEST, notes=()) -> Data:
+    """Check in-memory tables against the contract; the same rules as :func:`load`.
+
+    Timestamps before ``earliest`` or from the year 2200 on are rejected as placeholders, and
+    so are timestamps later than the orders' own span allows: the median order time plus six
+    median absolute deviations of the order times, and at least two years.
+
+    ``positions`` (record numbers and file lines per table) and ``malformed`` (lines that were
+    not records) come from reading CSV files; without them row n is the n-th row.
+
+    Examples
+    --------
+    >>> data = gapkit.validate(gapkit.sample.generate(n_orders=500))
+    """
+    files = dict(files or {})
+    positions, malformed = dict(positions or {}), dict(malformed or {})
+    try:
+        floor = pd.Timestamp(str(earliest), tz="UTC")
+    except (ValueError, TypeError):
+        raise InputError(f"earliest = {earliest!r} is not a date; write YYYY-MM-DD.") from None
+    unknown = sorted(set(raw) - set(TABLES))
+    if unknown:
+        raise InputError(f"unknown table(s) {unknown}; contract tables are {LOAD_ORDER}.")
+    if "orders" not in raw:
+        raise InputError(f"{source or 'input'}: no orders table; it is the one required table.")
+    kept: dict[str, pd.DataFrame] = {}
+    rejects: list[pd.DataFrame] = []
+    counts = []
+    for name in LOAD_ORDER:
+        if name not in raw:
+            continue
+        spec = TABLES[name]
+        label = files.get(name, f"{name} table")
+        window = (floor, _horizon(kept.get("orders"), raw[name] if name == "orders" else None, floor))
+        frame, table_rejects = _validate_table(raw[name], spec, label, kept, positions.get(name),
+                                               malformed.get(name, ()), window)
+        kept[name] = frame
+        n_rejected = table_rejects["row"].nunique() if len(table_rejects) else 0
+        counts.append(
+            {"table": name, "input_rows": len(raw[name]) + len(malformed.get(name, ())), "kept": len(frame),
+             "rejected": n_rejected}
+        )
+        rejects.append(table_rejects)
+        if n_rejected:
+            log.warning("%s: %d of %d rows rejected (see data.rejects)", label, n_rejected, len(raw[name]))
+    all_rejects = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
+    counts_frame = pd.DataFrame(counts)
+    assert (counts_frame["input_rows"] == counts_frame["kept"] + counts_frame["rejected"]).all()
+    log.info("loaded %s:\n%s", source or "tables", counts_frame.to_string(index=False))
+    return Data(kept, all_rejects, counts_frame, source=source, files=files, notes=tuple(notes))
+
+
+def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor: pd.Timestamp) -> pd.Timestamp:
+    """The latest plausible timestamp: far enough past the orders' span to allow slow events."""
+    limit = pd.Timestamp(f"{PLACEHOLDER_YEAR}-01-01", tz="UTC")
+    if orders is not None and "ordered_at" in orders:
+        stamps = orders["ordered_at"]
+    elif raw_orders is not None and "ordered_at" in raw_orders:
+        stamps = _parse(raw_orders["ordered_at"], TIMESTAMP)
+    else:
+        return limit
+    stamps = stamps[(stamps >= floor) & (stamps < limit)].dropna()
+    if stamps.empty:
+        return limit
+    # robust to a few placeholder dates: six median absolute deviations past the median (for
+    # orders spread evenly over a span S, the end of the data plus S), and at least two years
+    middle = stamps.median()
+    spread = (stamps - middle).abs().median()
+    return min(middle + max(6 * spread, pd.Timedelta(days=730)), limit)
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("row", "line") else "str") for c in REJECT_COLUMNS})
+
+
+def _validate_table(
+    raw: pd.DataFrame, spec: Table, label: str, parents: Mapping[str, pd.DataFrame], position=None,
+    malformed=(), window=(None, None),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    missing = [c for c in spec.required_columns if c not in raw.columns]
+    if missing:
+        expected = ", ".join(f"{c.name} ({c.kind})" for c in spec.columns if c.required)
+        hint = ""
+        if len(raw.columns) == 1 and any(ch in str(raw.columns[0]) for ch in "|:/ "):
+            hint = (" The header was read as one column: gapkit reads commas, semicolons or tabs between values; "
+                    "export with one of those.")
+        raise InputError(
+            f"{label}: column(s) {missing} missing. Table '{spec.name}' needs {expected}; "
+            f"found {list(raw.columns)}. Rename or add the column(s).{hint}"
+        )
+    frame = raw.reset_index(drop=True).copy()
+    # what the file said, for the rejects: "-25", not the parsed -25.0; "NA", not an empty value
+    original = frame.copy()
+    records, lines = position if position is not None else (np.arange(1, len(frame) + 1), None)
+    row = pd.Series(np.asarray(records, dtype="int64"), index=frame.index)
+    line = pd.Series(np.asarray(lines, dtype="int64"), index=frame.index) if lines is not None else None
+    problems: list[pd.DataFrame] = []
+
+    def flag(mask: pd.Series, column: str, values: pd.Series, reason) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            idx = mask[mask].index
+            reasons = reason(idx) if callable(reason) else reason
+            shown = original[column] if column in original.columns else values
+            problems.append(
+                pd.DataFrame(
+                    {
+                        "table": spec.name,
+                        "row": row[idx].to_numpy(),
+                        "column": column,
+                        "value": _as_text(shown[idx]),
+                        "reason": reasons,
+                        "line": line[idx].to_numpy() if line is not None else pd.array([pd.NA] * len(idx),
+                                                                                       dtype="Int64"),
+                    }
+                )
+            )
+
+    for record, at, text, fields in malformed:
+        problems.append(pd.DataFrame({
+            "table": [spec.name], "row": [record], "column": [""], "value": [text],
+            "reason": [f"line {at} has {fields} field(s) where the header has {len(raw.columns)}; " + (
+                "a value that holds the delimiter must be in double quotes" if fields > len(raw.columns) else
+                "every column needs a field, even an empty one")],
+            "line": pd.array([at], dtype="Int64")}))
+
+    floor, ceiling = window
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            continue
+        before = frame[col.name]
+        if col.kind not in (ID, TEXT):
+            before = _typed_missing(before)
+        if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
+            flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {_KIND_WORDS[col.kind]}; "
+                                                   f"store it as a number")
+            frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
+            continue
+        parsed = _parse(before, col.kind)
+        bad = before.notna() & parsed.isna()
+        if col.kind in (NUMBER, INTEGER):
+            huge = bad & pd.to_numeric(before, errors="coerce").abs().eq(np.inf)
+            flag(huge, col.name, before, f"{col.name} is infinite or too large to be {_KIND_WORDS[col.kind]}")
+            bad &= ~huge
+        if col.kind == ID:
+            blank = before.notna() & before.astype("str").str.strip().eq("")
+            flag(blank, col.name, before, f"{col.name} is blank (only spaces); give the id or remove the row")
+            parsed = parsed.where(~blank)
+        elif col.kind not in (TEXT,):
+            flag(bad, col.name, before, f"cannot read {before.name} as {_KIND_WORDS[col.kind]}")
+        if col.kind == TIMESTAMP and floor is not None:
+            early = parsed.notna() & (parsed < floor)
+            late = parsed.notna() & (parsed >= ceiling) if ceiling is not None else early & False
+            flag(early, col.name, before, f"{col.name} is before {floor.date()}, a placeholder date rather than "
+                                          f"an event (change `earliest` if the data really goes back that far)")
+            flag(late, col.name, before, f"{col.name} is later than the orders' span allows ({ceiling.date()}); a "
+                                         f"placeholder date such as 9999-12-31 rather than an event")
+            parsed = parsed.where(~(early | late))
+        frame[col.name] = parsed
+
+    index_of = dict(zip(row.to_numpy(), row.index))
+    unreadable = {(index_of.get(p_row), column) for p in problems for p_row, column in zip(p["row"], p["column"])}
+    failures = _pandera_failures(frame, spec)
+    for case in failures.itertuples(index=False):
+        if (case.index, case.column) in unreadable:
+            continue  # already reported as unreadable; "empty" would only repeat it
+        idx = pd.Index([case.index])
+        flag(pd.Series(True, index=idx), case.column, frame[case.column], case.reason)
+
+    if spec.name == "surveys" and "answered_at" in frame.columns:
+        for score in SURVEY_SCORES:
+            if score in frame.columns:
+                flag(
+                    frame[score].notna() & frame["answered_at"].isna(),
+                    score,
+                    frame[score],
+                    f"{score} given but answered_at is empty; set answered_at or clear the score",
+                )
+
+    for rule in spec.time_order:
+        if rule.later not in frame.columns:
+            continue
+        if rule.parent is None:
+            if rule.earlier not in frame.columns:
+                continue
+            earlier = frame[rule.earlier]
+            where = f"{rule.earlier} of the same row"
+        else:
+            parent = parents.get(rule.parent)
+            if parent is None or rule.earlier not in parent.columns:
+                continue
+            key = parent.columns[0] if rule.via is None else rule.via
+            earlier = _lookup(frame[rule.via], parent[key], parent[rule.earlier])
+            where = f"{rule.earlier} of its {rule.parent[:-1]}"
+        if rule.whole_days:
+            earlier = earlier.dt.floor("D")
+        flag(
+            frame[rule.later] < earlier,
+            rule.later,
+            frame[rule.later],
+            f"{rule.later} is before {where}; fix the timestamp (or its time zone)",
+        )
+
+    for fk in spec.foreign_keys:
+        parent = parents.get(fk.parent)
+        if parent is None or fk.column not in frame.columns:
+            continue
+        orphan = frame[fk.column].notna() & ~_isin(frame[fk.column], parent[fk.parent_column])
+        flag(
+            orphan,
+            fk.column,
+            frame[fk.column],
+            f"{fk.column} not found among the kept rows of {fk.parent} "
+            f"(absent there, or rejected); add the {fk.parent[:-1]} or fix the id",
+        )
+
+    rejects = pd.concat(problems, ignore_index=True) if problems else _empty_rejects()
+    rejects = rejects.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    rejects["line"] = rejects["line"].astype("Int64")
+    bad_rows = set(rejects["row"].tolist())
+    # "the first is kept" only when it is: a first copy that broke another rule is rejected too
+    first = rejects["reason"].str.extract(r"first seen in row (\d+)\); the first is kept", expand=False)
+    gone = first.notna() & first.astype("float").isin([float(r) for r in bad_rows])
+    if gone.any():
+        rejects.loc[gone, "reason"] = rejects.loc[gone, "reason"].str.replace(
+            "the first is kept", "that row is rejected too, so neither copy is kept", regex=False)
+    keep = ~row.isin(bad_rows)
+    return frame[keep].reset_index(drop=True), rejects
+
+
+def _as_arrow_text(values: pd.Series) -> pyarrow.Array | None:
+    """The values as an Arrow string array (ids are text after parsing), or None if not text."""
+    if not pd.api.types.is_string_dtype(values.dtype):
+        return None
+    try:
+        array = pyarrow.array(values, from_pandas=True)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+        return None
+    if isinstance(array, pyarrow.ChunkedArray):
+        array = array.combine_chunks()
+    if not (pyarrow.types.is_string(array.type) or pyarrow.types.is_large_string(array.type)):
+        return None
+    return array.cast(pyarrow.large_string())
+
+
+def _isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
+    """``values.isin(allowed)`` for id columns, in Arrow.
+
+    pandas 3.1's ``isin`` on Arrow-backed strings turns every allowed value into a Python
+    object (about a second per million); Arrow's hash lookup does the same in a few ms.
+    Missing values are never "in" (callers test them separately).
+    """
+    child, parent = _as_arrow_text(values), _as_arrow_text(allowed)
+    if child is None or parent is None:
+        return values.isin(allowed)
+    found = pc.is_in(child, value_set=parent, skip_nulls=True).fill_null(False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
+
+
+def _lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series) -> pd.Series:
+    """``keys.map(parent_values indexed by parent_keys)``: the parent's value for each key (unique keys)."""
+    child, parent = _as_arrow_text(keys), _as_arrow_text(parent_keys)
+    if child is None or parent is None:
+        return keys.map(pd.Series(parent_values.to_numpy(), index=parent_keys.to_numpy()))
+    position = pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1)
+    taken = parent_values.array.take(position.to_numpy().astype("int64"), allow_fill=True)
+    return pd.Series(taken, index=keys.index)
+
+
+_KIND_WORDS = {
+    TIMESTAMP: "a timestamp (ISO 8601 expected, e.g. 2025-06-30T14:05:00Z)",
+    NUMBER: "a number",
+    INTEGER: "a whole number",
+    BOOLEAN: "true/false",
+}
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """Values as the file held them; a whole float from a Parquet column without its ".0"."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.notna() & np.isfinite(values.astype("float64")) & (values == np.round(values)) \
+            & (values.abs() < 2**53)
+        text = values.astype("str").where(~finite, values.where(finite).astype("Int64").astype("str"))
+    else:
+        text = values.astype("str")
+    return text.where(values.notna(), "").to_numpy()
+
+
+def _parse(values: pd.Series, kind: str) -> pd.Series:
+    if kind in (ID, TEXT):
+        if pd.api.types.is_string_dtype(values.dtype):
+            return values
+        if kind == ID and pd.api.types.is_float_dtype(values.dtype):
+            # a Parquet column of float ids (199.0) means the same customer as the CSV's 199
+            return pd.Series(_as_text(values), index=values.index).where(values.notna())
+        return values.astype("str").where(values.notna())
+    if kind == TIMESTAMP:
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            return values.dt.tz_convert("UTC")
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            return values.dt.tz_localize("UTC")
+        text = values.astype("str").where(values.notna())
+        return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    if kind in (NUMBER, INTEGER):
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
+        if kind == INTEGER:
+            whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
+            numbers = numbers.where(whole)
+            return numbers.astype("Int64")
+        return numbers
+    if kind == BOOLEAN:
+        if pd.api.types.is_bool_dtype(values.dtype):
+            return values.astype("boolean")
+        text = values.astype("str").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[text.isin(_TRUE) & values.notna()] = True
+        out[text.isin(_FALSE) & values.notna()] = False
+        return out
+    raise AssertionError(kind)
+
+
+def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
+    """Required values, ranges, allowed values and unique keys, checked by pandera."""
+    import pandera.pandas as pa  # imported here: `import gapkit` stays quick
+    columns = {}
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            continue
+        checks = []
+        if col.min is not None:
+            checks.append(pa.Check.ge(col.min, error=f"{col.name} must be >= {col.min:g}"))
+        if col.max is not None:
+            checks.append(pa.Check.le(col.max, error=f"{col.name} must be <= {col.max:g}"))
+        if col.allowed:
+            checks.append(pa.Check.isin(col.allowed, error=f"{col.name} must be one of {list(col.allowed)}"))
+        columns[col.name] = pa.Column(nullable=not col.required, checks=checks)
+    unique = [spec.key] if spec.key else None
+    schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")
+    try:
+        schema.validate(frame, lazy=True)
+        return pd.DataFrame(columns=["index", "column", "reason"])
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    cases = cases[cases["index"].notna()].copy()
+    cases["index"] = cases["index"].astype("int64")
+    cases["column"] = cases["column"].astype("str")
+    first_row = {}
+    if spec.key:
+        dup = frame[spec.key][frame[spec.key].duplicated(keep=False)]
+        first_row = dup.reset_index().drop_duplicates(spec.key).set_index(spec.key)["index"].to_dict()
+    reasons = []
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        if check == "not_nullable":
+            reasons.append(f"{case.column} is required but empty; fill it or remove the row")
+        elif "uniqueness" in check:
+            first = first_row[frame.at[case.index, spec.key]]
+            reasons.append(f"duplicate {spec.key} (first seen in row {first + 1}); the first is kept")
+        else:
+            reasons.append(check)
+    cases["reason"] = reasons
+    return cases[["index", "column", "reason"]].drop_duplicates()
