@@ -138,6 +138,10 @@ def from_dict(raw: dict, source: str = "") -> Config:
     for kpi in impact_kpis:
         _check_kpi(kpi, f"{where}: impact.kpis")
     goals = tuple(_goal(g, i, where) for i, g in enumerate(_list(raw.get("goals"), f"{where}: goals")))
+    valuation = tuple(valuation_entry(v, i, where) for i, v in enumerate(_list(raw.get("valuation"),
+                                                                            f"{where}: valuation")))
+    for index, entry in enumerate(valuation):
+        _check_kpi(entry["kpi"], f"{where}: valuation[{index}].kpi")
     seen: dict[str, int] = {}
     for index, goal in enumerate(goals):
         if goal.id in seen:
@@ -154,8 +158,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
         params=params,
         goals=goals,
         impact_kpis=impact_kpis,
-        valuation=tuple(_valuation(v, i, where) for i, v in enumerate(_list(raw.get("valuation"),
-                                                                           f"{where}: valuation"))),
+        valuation=valuation,
         intangibles=tuple(_entry(v, i, f"{where}: intangibles") for i, v in enumerate(
             _list(raw.get("intangibles"), f"{where}: intangibles"))),
         benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(_list(raw.get("benchmarks"),
@@ -319,21 +322,26 @@ def _params(value, label: str) -> Params:
     return Params(**checked)
 
 
-def _valuation(value, index: int, where: str) -> dict:
-    label = f"{where}: valuation[{index}]"
-    entry = _entry(value, index, f"{where}: valuation")
+def valuation_entry(value, index: int, where: str = "") -> dict:
+    """One ``valuation`` entry, checked and typed: what a change of a KPI is worth, and for how long.
+
+    The configuration and :func:`gapkit.money.cost_benefit` both read entries through this.
+    """
+    label = f"{where}: valuation[{index}]" if where else f"valuation[{index}]"
+    entry = _entry(value, index, f"{where}: valuation" if where else "valuation")
     needed = ["intervention_id", "kpi", "value_per_unit", "horizon_months", "discount_rate"]
     missing = [k for k in needed if k not in entry]
     if missing:
         raise ConfigError(f"{label}: missing {missing}; each entry needs {needed}.")
-    _check_kpi(entry["kpi"], f"{label}.kpi")
     _number(entry["value_per_unit"], f"{label}.value_per_unit")
     horizon = _number(entry["horizon_months"], f"{label}.horizon_months")
     if horizon < 1 or horizon != int(horizon):
         raise ConfigError(f"{label}.horizon_months = {entry['horizon_months']!r}: give whole months >= 1.")
-    if _number(entry["discount_rate"], f"{label}.discount_rate") <= -1:
+    rate = _number(entry["discount_rate"], f"{label}.discount_rate")
+    if rate <= -1:
         raise ConfigError(f"{label}.discount_rate = {entry['discount_rate']!r}: an annual rate such as 0.10 (10%).")
-    return entry
+    return {**entry, "intervention_id": str(entry["intervention_id"]), "kpi": entry["kpi"],
+            "value_per_unit": float(entry["value_per_unit"]), "horizon_months": int(horizon), "discount_rate": rate}
 
 
 def parse_date(value, label: str) -> str:

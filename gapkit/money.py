@@ -46,13 +46,13 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
+from gapkit.config import valuation_entry
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Z95
 from gapkit.impact import read_interventions
-from gapkit.kpis import segment_labels
-from gapkit.kpis import end_of_day
+from gapkit.kpis import end_of_day, segment_labels
 from gapkit.kpis import units as kpi_units
-from gapkit.sensitivity import INTANGIBLE_COLUMNS, as_number, intangibles, tornado_table
+from gapkit.sensitivity import INTANGIBLE_COLUMNS, intangibles, tornado_table
 
 COST_BENEFIT_COLUMNS = [
     "intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi", "payback_months",
@@ -245,7 +245,7 @@ def appraise(impact_table, costs, valuation, reach, as_of) -> list[Appraisal]:
     >>> gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")[0].run_rate
     """
     table = getattr(impact_table, "table", impact_table)
-    entries = [_valuation_entry(v, i) for i, v in enumerate(valuation)]
+    entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
     out = []
     for iid in dict.fromkeys(e["intervention_id"] for e in entries):
         mine = [e for e in entries if e["intervention_id"] == iid]
@@ -318,7 +318,7 @@ def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -
     >>> valuation = gapkit.config.read("gapkit.yml").valuation
     >>> gapkit.money.reach_for(gapkit.load("data/sample"), valuation, "2025-06-30")
     """
-    entries = [_valuation_entry(v, i) for i, v in enumerate(valuation)]
+    entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
     tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params) for e in entries]
     if not tables:
         return pd.DataFrame(columns=["intervention_id", "kpi", "units_per_month", "months", "population"])
@@ -475,23 +475,6 @@ def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
             "payback_months": payback_months(cash_flows(a)),
             "benefit_cost_ratio": benefit_pv / cost_pv if cost_pv else np.nan,
             "p_npv_positive": float((sims > 0).mean()), "clears_zero": bool(low > 0)}
-
-
-def _valuation_entry(item: Mapping, index: int) -> dict:
-    where = f"valuation[{index}]"
-    needed = ["intervention_id", "kpi", "value_per_unit", "horizon_months", "discount_rate"]
-    missing = [k for k in needed if k not in item]
-    if missing:
-        raise ConfigError(f"{where}: missing {missing}; each entry needs {needed}")
-    horizon = as_number(item["horizon_months"], f"{where}.horizon_months")
-    rate = as_number(item["discount_rate"], f"{where}.discount_rate")
-    if horizon < 1 or horizon != int(horizon):
-        raise ConfigError(f"{where}.horizon_months = {item['horizon_months']}: give whole months >= 1")
-    if rate <= -1:
-        raise ConfigError(f"{where}.discount_rate = {rate}: an annual rate such as 0.10 (10%) is expected")
-    return {"intervention_id": str(item["intervention_id"]), "kpi": str(item["kpi"]),
-            "value_per_unit": as_number(item["value_per_unit"], f"{where}.value_per_unit"),
-            "horizon_months": int(horizon), "discount_rate": rate}
 
 
 def _chosen_row(table: pd.DataFrame, iid: str, kpi: str) -> dict:

@@ -275,6 +275,8 @@ BAD_CONFIGS = {
     "valuation missing keys": ("valuation: [{kpi: csat}]", ["valuation[0]: missing", "value_per_unit"]),
     "valuation horizon": ("valuation: [{intervention_id: x, kpi: csat, value_per_unit: 1, horizon_months: 0.5, "
                           "discount_rate: 0.1}]", ["horizon_months = 0.5", "whole months"]),
+    "valuation KPI typo": ("valuation: [{intervention_id: x, kpi: repeat_rate, value_per_unit: 1, horizon_months: 12, "
+                           "discount_rate: 0.1}]", ["valuation[0].kpi", "unknown KPI 'repeat_rate'"]),
     "benchmark text": ('benchmarks: [{kpi: csat, value: "high"}]', ["benchmarks[0].value", "'high' is not a number"]),
     "impossible date": ("as_of: 2025-13-40", ["as_of", "'2025-13-40' is not a calendar date"]),
     "as_of now": ("as_of: now", ["as_of", "'now' is not a date written YYYY-MM-DD"]),
