@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 # `import gapkit`), so that importing gapkit does not pay for statsmodels and matplotlib
 _MODULES = {
     "actions", "adapt", "config", "drivers", "estimators", "formatting", "gaps", "goals", "impact", "ipa", "journey",
-    "kernel", "money", "plots", "publish", "reading", "runner", "sample", "sensitivity", "story", "text",
+    "kernel", "money", "notebook", "plots", "publish", "reading", "runner", "sample", "sensitivity", "story", "text",
     "validation",
 }
 

@@ -17,18 +17,13 @@ config: str = "../gapkit.yml"  # run configuration (segments, windows, goals...)
 out: str = "../reports/interactive"  # folder this run writes its artifacts to (gapkit run passes its own)
 
 # %%
-import logging
-
 import matplotlib.pyplot as plt
 from IPython.display import display
 
 import gapkit
 from gapkit import adapt, formatting, plots, publish, story
-from gapkit import config as configuration
 
-logging.getLogger("gapkit").setLevel(logging.ERROR)
-settings = configuration.read(config or None, data=data, as_of=as_of, out=out)
-plots.set_theme()
+settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 dataset = gapkit.load(settings.data, earliest=settings.earliest)
 segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
 kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params)

@@ -15,18 +15,13 @@ config: str = "../gapkit.yml"  # run configuration (segments, windows, goals...)
 out: str = "../reports/interactive"  # folder this run writes its artifacts to (gapkit run passes its own)
 
 # %%
-import logging
-
 import matplotlib.pyplot as plt
 from IPython.display import display
 
 import gapkit
 from gapkit import adapt, formatting, plots, publish, story
-from gapkit import config as configuration
 
-logging.getLogger("gapkit").setLevel(logging.ERROR)
-settings = configuration.read(config or None, data=data, as_of=as_of, out=out)
-plots.set_theme()
+settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 import pandas as pd
 
 from gapkit import goals as goal_checks
