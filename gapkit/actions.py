@@ -210,13 +210,8 @@ def _driver_evidence(kpi: str, drivers: pd.DataFrame | None) -> str:
             f"of the explained variance (95% CI {formatting.share(d['importance_ci_low'], 0)} to "
             f"{formatting.share(d['importance_ci_high'], 0)})")
     if "odds_ratio" in d and np.isfinite(pd.to_numeric(d["odds_ratio"], errors="coerce")):
-        text += f", odds ratio {float(d['odds_ratio']):.2f} (p {_p(d.get('p_value'))})"
+        text += f", odds ratio {float(d['odds_ratio']):.2f} ({formatting.p_phrase(d.get('p_value'))})"
     return text + ("." if apart else f"; the drivers cannot be ranked ({why}).")
-
-
-def _p(value) -> str:
-    shown = formatting.p_value(value)
-    return shown if shown.startswith("<") else f"= {shown}"
 
 
 def _stage_evidence(stage: str | None, gap: Mapping, journey) -> str:
@@ -290,8 +285,7 @@ def _expected_value(gap: Mapping, kpi_table: pd.DataFrame, value_per_unit: float
     # gapkit.money's sign convention (negative for a lower-is-better KPI)
     change = gap["gap"] if KPIS[gap["kpi"]].better == "higher" else -gap["gap"]
     worth = change * value_per_unit * units
-    per_unit = formatting.money(value_per_unit, currency) if abs(value_per_unit) >= 10 else \
-        f"{formatting.number(value_per_unit)} {currency}".strip()
+    per_unit = f"{formatting.number(value_per_unit)} {currency}".strip()
     basis = (f"closing the gap moves the KPI by {formatting.kpi_gap(change, gap['kpi'])}; at {per_unit} per unit for "
              f"a change of 1.0 and {formatting.number(units)} units a month ({', '.join(recent['period'])})")
     return float(worth), basis

@@ -66,6 +66,12 @@ def p_value(value) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def p_phrase(value) -> str:
+    """A p-value inside a sentence: "p < 0.001" or "p = 0.041"."""
+    shown = p_value(value)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
 def money(value, currency: str = "") -> str:
     if _missing(value):
         return MISSING

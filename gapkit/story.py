@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.catalog import KPIS
-from gapkit.formatting import money
+from gapkit.formatting import money, p_phrase
 
 
 def fmt(value: float, kpi: str) -> str:
@@ -119,13 +119,6 @@ def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
     return lines[:5]
 
 
-def _p(value) -> str:
-    from gapkit.formatting import p_value
-
-    shown = p_value(value)
-    return shown if shown.startswith("<") else f"= {shown}"
-
-
 def gap_findings(gap_table: pd.DataFrame) -> list[str]:
     if gap_table.empty:
         return ["No goals are configured, so no gap between current and desired state is tested."]
@@ -140,7 +133,7 @@ def gap_findings(gap_table: pd.DataFrame) -> list[str]:
         who = "everyone" if row.segment_by == "all" else f"{row.segment_by} {row.segment}"
         lines.append(f"Fix first ({int(row.rank)}): {KPIS[row.kpi].label if row.kpi in KPIS else row.kpi} for "
                      f"{who} is {fmt(row.current, row.kpi)} against a target of {fmt(row.target, row.kpi)} "
-                     f"(n={int(row.n):,}, short by {row.gap_rel:.0%} of the target, adjusted p {_p(row.p_adj)}).")
+                     f"(n={int(row.n):,}, short by {row.gap_rel:.0%} of the target, adjusted {p_phrase(row.p_adj)}).")
     return lines[:5]
 
 

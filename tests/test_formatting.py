@@ -57,3 +57,7 @@ def test_currency_is_read_from_the_config_and_checked():
     assert config.from_dict({}).currency == ""
     with pytest.raises(ConfigError, match="currency"):
         config.from_dict({"currency": "=HYPERLINK(1)"})
+
+
+def test_p_values_inside_sentences():
+    assert formatting.p_phrase(4.6e-50) == "p < 0.001" and formatting.p_phrase(0.0412) == "p = 0.041"
