@@ -35,7 +35,9 @@ class SharedKernel:
         # "running over TCP without encryption" warning to print on every run
         self._sockets = tempfile.mkdtemp(prefix="gapkit-kernel-")
         self.manager = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
-        self.manager.start_kernel(cwd=str(cwd))
+        # no history database: with execution counts restarted at 1 for each notebook, IPython's
+        # history would print "ERROR! Session/line number was not unique" into a report now and then
+        self.manager.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"])
         self.client = self.manager.blocking_client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=120)

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 
 MARKUP_AS_TEXT = re.compile(r"<\s*/?\s*(h[1-6]|p|div|table|thead|tbody|tr|th|td|style|script|br|a|img)\b[^>]*>", re.I)
 MISSING_CELL = re.compile(r"nan|NaN|None|NaT|<NA>|inf|-inf")
-WARNING_TEXT = re.compile(r"\b(\w*Warning: |Traceback \(most recent call last\))")
+WARNING_TEXT = re.compile(r"\b(\w*Warning: |Traceback \(most recent call last\)|ERROR! )")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
 
