@@ -104,7 +104,7 @@ def _run(args) -> int:
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        path = args.config or ("gapkit.yml" if Path("gapkit.yml").exists() else None)
+        path = args.config or _local_config(args.data)
         settings = configuration.read(path, data=args.data, out=args.out)
         if args.as_of:
             settings = settings.replace(as_of=configuration.parse_date(args.as_of, "--as-of"))
@@ -120,6 +120,23 @@ def _run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _local_config(data: str | None) -> str | None:
+    """./gapkit.yml when it is about the data being run: its goals and columns describe its own
+    ``data`` folder, so pointing --data at another folder without --config leaves it out."""
+    from gapkit import config as configuration
+
+    local = Path("gapkit.yml")
+    if not local.exists():
+        return None
+    if data is not None:
+        own = configuration.read(local).data
+        if Path(own).resolve() != Path(data).resolve():
+            print(f"not using ./gapkit.yml: it describes {own}, not {data} (pass --config gapkit.yml to use it)",
+                  flush=True)
+            return None
+    return str(local)
 
 
 def format_table(table: pd.DataFrame) -> pd.DataFrame:

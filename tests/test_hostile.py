@@ -409,3 +409,15 @@ def test_sigterm_leaves_no_half_report(tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and "interrupted" in stderr
     assert not out.exists() and not list(tmp_path.glob(".report.running-*"))
+
+
+def test_the_local_config_is_used_only_for_the_data_it_describes(tmp_path, monkeypatch, capsys):
+    from gapkit.cli import _local_config
+
+    monkeypatch.chdir(tmp_path)
+    assert _local_config("anything") is None  # no gapkit.yml here
+    (tmp_path / "gapkit.yml").write_text("data: shop\ngoals: [{id: a, kpi: csat, target: 0.8, deadline: 2025-12-31}]\n")
+    (tmp_path / "shop").mkdir()
+    assert _local_config(None) == "gapkit.yml" and _local_config("shop") == "gapkit.yml"
+    assert _local_config("elsewhere") is None
+    assert "not using ./gapkit.yml: it describes shop, not elsewhere" in capsys.readouterr().out
