@@ -51,7 +51,8 @@ def reject_summary(rejects: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows grouped by table, column and reason, with counts."""
     if rejects.empty:
         return pd.DataFrame(columns=["table", "column", "reason", "rows"])
-    generic = rejects["reason"].str.replace(r"\(first seen in row \d+\)", "(first kept)", regex=True)
+    # one line per kind of duplicate: the row numbers go, what happened to the first copy stays
+    generic = rejects["reason"].str.replace(r"\(first seen in row \d+\)", "(first seen in an earlier row)", regex=True)
     return (rejects.assign(reason=generic).groupby(["table", "column", "reason"])["row"].nunique()
             .rename("rows").reset_index().sort_values("rows", ascending=False, kind="stable"))
 
