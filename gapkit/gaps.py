@@ -210,5 +210,7 @@ def priority_weights(kpis: pd.Series, drivers: pd.DataFrame | None) -> tuple[pd.
     importance = drivers.groupby("kpi")["importance"].max()
     relative = importance * len(drivers)
     weights = kpis.map(relative).astype(float).where(~kpis.isin(OUTCOME_KPIS)).fillna(1.0)
-    return weights, ("Shortfalls are ranked by their size relative to the target times the KPI's importance "
-                     "for customers coming back (1 = an average driver; outcome KPIs count as 1).")
+    outcome = str(drivers["outcome"].iloc[0]) if "outcome" in drivers else "the outcome"
+    label = KPIS[outcome].label if outcome in KPIS else outcome
+    return weights, (f"Shortfalls are ranked by their size relative to the target times the KPI's importance "
+                     f"as a driver of {label} (1 = an average driver; outcome KPIs count as 1).")
