@@ -25,12 +25,14 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from gapkit import formatting
 from gapkit.catalog import FIRST_FOLLOWUP, KPIS
+from gapkit.results import Result
 
 __all__ = ["ACTION_COLUMNS", "PRACTICES", "STAGE_WORDS", "ActionPlan", "action_plan"]
 
@@ -88,14 +90,15 @@ STAGE_WORDS: dict[str, tuple[str, ...]] = {
 REFERRAL_STAGE = "referral"
 
 
-@dataclass(frozen=True)
-class ActionPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class ActionPlan(Result):
     """The action plan: ``.table`` (action_plan.csv), ``.summary()``, shown as a table in Jupyter."""
 
-    table: pd.DataFrame
     rule: str = ""
     notes: tuple[str, ...] = ()
     currency: str = ""
+    title: ClassVar[str] = "Action plan"
+    artifact: ClassVar[str] = "action_plan.csv"
 
     def summary(self) -> str:
         if self.table.empty:
@@ -108,23 +111,31 @@ class ActionPlan:
             lines.append(f"{row.rank}. {_label(row.kpi)} for {who}: {row.action}{value}")
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        if self.table.empty:
-            return f"<p>{html.escape(self.summary())}</p>"
-        shown = self.table.assign(kpi=self.table["kpi"].map(_label))[
+    def shown(self) -> pd.DataFrame:
+        return self.table.assign(kpi=self.table["kpi"].map(_label))[
             ["rank", "kpi", "segment", "current", "target", "gap", "evidence", "action", "expected_value"]]
+
+    def footnotes(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.rule, *self.notes) if n)
+
+    def styled(self):
+        shown = self.shown()
+        if self.table.empty:
+            return formatting.EmptyTable("")
         kinds = {"rank": "count", "current": lambda v, row: formatting.kpi_value(v, _kpi_of(row, self.table)),
                  "target": lambda v, row: formatting.kpi_value(v, _kpi_of(row, self.table)),
                  "gap": lambda v, row: formatting.kpi_gap(v, _kpi_of(row, self.table)),
                  "expected_value": lambda v, row: formatting.money(v, self.currency) + " / month"
                  if np.isfinite(v) else formatting.MISSING}
         styler = formatting.table(shown.assign(_row=range(len(shown))), kinds).hide(["_row"], axis="columns")
-        styler = styler.set_properties(subset=["evidence", "action"], **{"text-align": "left", "min-width": "18em"})
-        notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in (self.rule, *self.notes) if n)
-        return styler.to_html() + notes
+        return styler.set_properties(subset=["evidence", "action"], **{"text-align": "left", "min-width": "18em"})
+
+    def _repr_html_(self) -> str:
+        # the ranked sentences repeat the table; the HTML shows the table with its notes
+        notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in self.footnotes())
+        if self.table.empty:
+            return f"<p>{html.escape(self.summary())}</p>" + notes
+        return f"<p><b>{html.escape(self.title)}.</b></p>" + self.styled().to_html() + notes
 
 
 def _label(kpi: str) -> str:

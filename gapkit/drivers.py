@@ -16,13 +16,13 @@ Importance-Performance analysis and SERVQUAL gaps are in :mod:`gapkit.ipa`.
 
 from __future__ import annotations
 
-import html
 import itertools
 import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,6 +33,7 @@ from gapkit.catalog import CATALOG, KPIS, MEAN, SHARE
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError, TooFewUnits
 from gapkit.kpis import as_params, end_of_day, units
+from gapkit.results import Result
 
 __all__ = ["DRIVERS", "DriverResult", "general_dominance", "key_drivers", "order_drivers", "relative_weights",
            "separable"]
@@ -391,18 +392,21 @@ def _importance(z: np.ndarray, fixed: np.ndarray, weigh, n_boot: int, seed: int)
     return weights, np.array(boot)
 
 
-@dataclass(frozen=True)
-class DriverResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class DriverResult(Result):
     """Key-driver analysis: ``.table`` (one row per driver), ``.plot()``, ``.summary()``."""
 
-    table: pd.DataFrame
-    outcome: str
-    model: str
-    method: str
-    r2: float
-    n: int
+    outcome: str = ""
+    model: str = ""
+    method: str = ""
+    r2: float = float("nan")
+    n: int = 0
     controls: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    title: ClassVar[str] = "Key drivers"
+    artifact: ClassVar[str] = "drivers.csv"
+    kinds: ClassVar[dict] = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share",
+                             "p_value": "p", "r_squared": "number"}
 
     def summary(self) -> str:
         top = self.table.iloc[0]
@@ -412,18 +416,11 @@ class DriverResult:
                    f"[{top['importance_ci_low']:.0%}, {top['importance_ci_high']:.0%}]" if apart
                    else f"the drivers cannot be ranked: {why}")
         lines = [f"Key drivers of {self.outcome} ({self.model}, n={self.n}{held}; importance = {self.method} "
-                 f"share of R^2 {self.r2:.3f})", ranking, *self.notes]
+                 f"share of R^2 {self.r2:.3f})", ranking]
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        return self.summary() + "\n" + self.table.to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        from gapkit import formatting
-
-        kinds = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share", "p_value": "p"}
-        return (f"<p><b>{html.escape(self.summary().splitlines()[0])}</b></p>"
-                + formatting.table(self.table, kinds).to_html())
+    def footnotes(self) -> tuple[str, ...]:
+        return self.notes
 
     def plot(self, ax=None):
         """Importance per driver with bootstrap 95% CIs, largest on top."""

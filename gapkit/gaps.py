@@ -16,9 +16,8 @@ the sign test for medians (on the units, via ``gapkit.units``).
 
 from __future__ import annotations
 
-import html
-
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from statsmodels.stats.proportion import binom_test
 
 from gapkit.catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.goals import OUTCOME_KPIS, baseline_row
+from gapkit.results import Result
 
 GAP_COLUMNS = [
     "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
@@ -69,12 +69,15 @@ def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, uni
     return float(stats.t.cdf(t, n - 1) if better == "higher" else stats.t.sf(t, n - 1))
 
 
-@dataclass(frozen=True)
-class GapResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class GapResult(Result):
     """The gap table (``.table``, gaps.csv) with a diverging-bar picture."""
 
-    table: pd.DataFrame
     rule: str = ""
+    title: ClassVar[str] = "Gaps"
+    artifact: ClassVar[str] = "gaps.csv"
+    kinds: ClassVar[dict] = {"current": "kpi", "target": "kpi", "gap": "gap", "p_adj": "p", "n": "count",
+                             "rank": "count", "weight": "number"}
 
     def summary(self) -> str:
         counts = self.table["status"].value_counts()
@@ -82,19 +85,12 @@ class GapResult:
                                                                         "insufficient_data")]
         return f"{len(self.table)} goals: " + ", ".join(parts)
 
-    def __repr__(self) -> str:
-        return self.summary() + "\n" + self.table[["goal_id", "kpi", "segment", "current", "target", "gap",
-                                                   "p_adj", "status"]].to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        shown = self.table.sort_values("rank", na_position="last", kind="stable")[
+    def shown(self) -> pd.DataFrame:
+        return self.table.sort_values("rank", na_position="last", kind="stable")[
             ["rank", "goal_id", "kpi", "segment", "n", "current", "target", "gap", "p_adj", "status", "weight"]]
-        from gapkit import formatting
 
-        kinds = {"current": "kpi", "target": "kpi", "gap": "gap", "p_adj": "p", "n": "count", "rank": "count",
-                 "weight": "number"}
-        rule = f"<p>{html.escape(self.rule)}</p>" if self.rule else ""
-        return f"<p>{html.escape(self.summary())}</p>" + formatting.table(shown, kinds).to_html() + rule
+    def footnotes(self) -> tuple[str, ...]:
+        return (self.rule,) if self.rule else ()
 
     def plot(self, ax=None):
         from gapkit.plots import gap_bars

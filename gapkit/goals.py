@@ -13,7 +13,8 @@ Each goal's five letters get pass / warn / fail with a reason in words and numbe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ from statsmodels.stats.proportion import proportion_effectsize
 
 from gapkit.catalog import CATALOG, KPIS, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.config import Goal
+from gapkit.errors import ConfigError
+from gapkit.results import Result
 
 OUTCOME_KPIS = tuple(k.id for k in CATALOG if k.outcome)  # read from the catalog
 HORIZON_MONTHS = 24
@@ -262,12 +265,14 @@ def _relevance(kpi_id: str, drivers: pd.DataFrame | None) -> tuple[str, str]:
     return WARN, f"{words}, not distinguishable from none" + (f" (p={p:.3g})" if np.isfinite(p) else "")
 
 
-@dataclass(frozen=True)
-class GoalsResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class GoalsResult(Result):
     """SMART verdicts (``.table``, goals.csv) and milestone trajectories (``.milestones``)."""
 
-    table: pd.DataFrame
-    milestones: pd.DataFrame
+    milestones: pd.DataFrame = field(default_factory=pd.DataFrame)
+    title: ClassVar[str] = "SMART goals"
+    artifact: ClassVar[str] = "goals.csv"
+    kinds: ClassVar[dict] = {"baseline": "kpi", "target": "kpi"}
 
     def summary(self) -> str:
         lines = []
@@ -277,16 +282,27 @@ class GoalsResult:
             state = "SMART" if not failed and not warned else (
                 f"fails {', '.join(failed)}" if failed else f"warns on {', '.join(warned)}")
             lines.append(f"{row.goal_id}: {row.kpi} {row.baseline:.3g} -> {row.target:.3g} by {row.deadline}: {state}")
-        return "\n".join(lines)
+        return "\n".join(lines) or "No goals."
 
-    def __repr__(self) -> str:
-        return self.summary()
+    def shown(self) -> pd.DataFrame:
+        return self.table[["goal_id", "kpi", "segment", "baseline", "target", "deadline", *LETTERS]]
 
-    def _repr_html_(self) -> str:
-        from gapkit import formatting
+    def plot(self, kpi_table: pd.DataFrame, goal_id: str | None = None, ax=None):
+        """One goal's monthly history, target and milestones (the first goal unless ``goal_id``).
 
-        shown = self.table[["goal_id", "kpi", "segment", "baseline", "target", "deadline", *LETTERS]]
-        return formatting.table(shown, {"baseline": "kpi", "target": "kpi"}).to_html()
+        ``kpi_table`` is the monthly ``gapkit.kpis`` table the goals were checked against.
+        """
+        from gapkit.plots import trend
+
+        if self.table.empty:
+            raise ConfigError("there are no goals to draw; add goals to the config")
+        goal_id = goal_id or self.table["goal_id"].iloc[0]
+        picked = self.table[self.table["goal_id"] == goal_id]
+        if picked.empty:
+            raise ConfigError(f"no goal {goal_id!r}; goals: {self.table['goal_id'].tolist()}")
+        row = picked.iloc[0]
+        return trend(kpi_table, row["kpi"], row["segment_by"], row["segment"], target=row["target"],
+                     milestones=self.milestones[self.milestones["goal_id"] == goal_id], ax=ax)
 
 
 def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | None = None) -> GoalsResult:

@@ -30,6 +30,7 @@ import html
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -38,9 +39,9 @@ from gapkit import formatting
 from gapkit.catalog import KPIS, MEDIAN, clip
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
-from gapkit.kpis import end_of_day
-from gapkit.kpis import segment_labels
+from gapkit.kpis import end_of_day, segment_labels
 from gapkit.kpis import units as kpi_units
+from gapkit.results import Result
 
 IMPACT_COLUMNS = [
     "intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value",
@@ -154,8 +155,8 @@ def read_interventions(
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class ImpactResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ImpactResult(Result):
     """Effects of interventions on KPIs: ``table`` (impact.csv columns first) and monthly ``series``.
 
     Examples
@@ -164,8 +165,11 @@ class ImpactResult:
     >>> print(result.summary())
     """
 
-    table: pd.DataFrame
     series: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SERIES_COLUMNS))
+    title: ClassVar[str] = "Impact of interventions"
+    artifact: ClassVar[str] = "impact.csv"
+    kinds: ClassVar[dict] = {"effect": "gap", "ci_low": "gap", "ci_high": "gap", "p_value": "p",
+                             "relative_effect": "share", "n_treated": "count", "n_control": "count"}
 
     def chosen(self) -> pd.DataFrame:
         """The rows to report: one per intervention x KPI, the method the data supports best."""
@@ -218,30 +222,33 @@ class ImpactResult:
         ax.legend(title="95% CI bands")
         return ax
 
-    def __repr__(self) -> str:
-        shown = self.table[IMPACT_COLUMNS + ["chosen"]]
-        return "ImpactResult\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    def _ordered(self) -> pd.DataFrame:
+        # the chosen estimate of each intervention x KPI first
+        return self.table.sort_values(["intervention_id", "kpi", "chosen"], ascending=[True, True, False],
+                                      kind="stable").reset_index(drop=True)
+
+    def _reasons(self) -> list[str]:
+        return ["; ".join(str(t) for t in (row.why if row.chosen else "", row.note) if isinstance(t, str) and t)
+                for row in self._ordered().itertuples(index=False)]
+
+    def shown(self) -> pd.DataFrame:
+        # the long reasons go under the table, numbered, where they read as sentences instead of
+        # being squeezed into a column; "see" points at them
+        table = self._ordered()
+        marks, count = [], 0
+        for reason in self._reasons():
+            count += bool(reason)
+            marks.append(str(count) if reason else "")
+        return table[IMPACT_COLUMNS + ["chosen"]].assign(chosen=table["chosen"].map({True: "yes", False: ""}),
+                                                          see=marks)
+
+    def footnotes(self) -> tuple[str, ...]:
+        reasons = [r for r in self._reasons() if r]
+        return tuple(f"{i}. {formatting.text(r)}" for i, r in enumerate(reasons, 1))
 
     def _repr_html_(self) -> str:
-        # the chosen estimate of each intervention x KPI first; the long reasons go under the table,
-        # numbered, where they can be read as sentences instead of squeezed into a column
-        table = self.table.sort_values(["intervention_id", "kpi", "chosen"], ascending=[True, True, False],
-                                       kind="stable").reset_index(drop=True)
-        reasons, marks = [], []
-        for row in table.itertuples(index=False):
-            text = "; ".join(str(t) for t in (row.why if row.chosen else "", row.note) if isinstance(t, str) and t)
-            if text:
-                reasons.append(text)
-                marks.append(str(len(reasons)))
-            else:
-                marks.append("")
-        shown = table[IMPACT_COLUMNS + ["chosen"]].assign(chosen=table["chosen"].map({True: "yes", False: ""}),
-                                                           see=marks)
-        kinds = {"effect": "gap", "ci_low": "gap", "ci_high": "gap", "p_value": "p", "relative_effect": "share",
-                 "n_treated": "count", "n_control": "count"}
-        body = formatting.table(shown, kinds).to_html()
-        notes = "".join(f"<li>{html.escape(formatting.text(r))}</li>" for r in reasons)
-        return ("<p><b>Impact of interventions</b> (chosen = the method to believe for that KPI)</p>" + body
+        notes = "".join(f"<li>{html.escape(formatting.text(r))}</li>" for r in self._reasons() if r)
+        return (f"<p><b>{self.title}</b> (chosen = the method to believe for that KPI)</p>" + self.styled().to_html()
                 + (f"<p>Why each chosen method, and doubts (the <em>see</em> column):</p><ol>{notes}</ol>"
                    if notes else ""))
 

@@ -9,12 +9,11 @@ paired survey items, with paired t 95% CIs.
 
 from __future__ import annotations
 
-import html
 import logging
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,6 +22,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.catalog import UNIT_BOUNDS
 from gapkit.errors import InputError
+from gapkit.results import Result
 
 if TYPE_CHECKING:  # ipa reads drivers' results; drivers' separable() is imported where it is used
     from gapkit.drivers import DriverResult
@@ -112,13 +112,16 @@ def _scale(k: pd.Series, target, history: pd.Series):
     return (lambda v: np.clip((hi - v) / (hi - lo) if lower else (v - lo) / (hi - lo), 0, 1)), rule
 
 
-@dataclass(frozen=True)
-class ImportancePerformance:
+@dataclass(frozen=True, eq=False, repr=False)
+class ImportancePerformance(Result):
     """The IPA grid: ``.table`` (driver, importance, performance, quadrant...), ``.plot()``."""
 
-    table: pd.DataFrame
     notes: tuple[str, ...] = ()
     unranked: str = ""  # why the driver model cannot rank importance ("" when it can)
+    title: ClassVar[str] = "Importance-Performance"
+    kinds: ClassVar[dict] = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share",
+                             "value": "kpi", "performance": "number", "performance_ci_low": "number",
+                             "performance_ci_high": "number"}
 
     def summary(self) -> str:
         if self.table.empty:
@@ -129,19 +132,13 @@ class ImportancePerformance:
         return ("Concentrate here (important and performing below the others): " + ", ".join(focus) + "."
                 if focus else "No driver is both more important and weaker than the others.")
 
-    def __repr__(self) -> str:
-        return "Importance-Performance\n" + self.summary() + "\n" + self.table.to_string(index=False)
+    def shown(self) -> pd.DataFrame:
+        return self.table.drop(columns=["performance_rule"], errors="ignore")
 
-    def _repr_html_(self) -> str:
-        from gapkit import formatting
-
-        kinds = {"importance": "share", "importance_ci_low": "share", "importance_ci_high": "share", "value": "kpi",
-                 "performance": "number", "performance_ci_low": "number", "performance_ci_high": "number"}
-        shown = self.table.drop(columns=["performance_rule"], errors="ignore")
-        rules = "; ".join(f"{d}: {r}" for d, r in zip(self.table.get("driver", []), self.table.get("performance_rule", [])))
-        return (f"<p><b>Importance-Performance.</b> {html.escape(self.summary())}</p>"
-                + formatting.table(shown, kinds).to_html()
-                + (f"<p><small>Performance scale: {html.escape(rules)}</small></p>" if rules else ""))
+    def footnotes(self) -> tuple[str, ...]:
+        rules = "; ".join(f"{d}: {r}" for d, r in zip(self.table.get("driver", []),
+                                                        self.table.get("performance_rule", [])))
+        return ((f"Performance scale: {rules}",) if rules else ()) + self.notes
 
     def plot(self, ax=None):
         """Performance (x) against importance (y), CIs both ways, quadrants split at the means."""
@@ -185,19 +182,20 @@ def _labels(ax, table: pd.DataFrame) -> None:
     spread_labels(ax, texts)
 
 
-@dataclass(frozen=True)
-class ServqualResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ServqualResult(Result):
     """SERVQUAL gaps (perception - expectation) by dimension: ``.table``, ``.plot()``."""
 
-    table: pd.DataFrame
+    title: ClassVar[str] = "SERVQUAL gaps"
+    kinds: ClassVar[dict] = {"p_value": "p"}
 
-    def __repr__(self) -> str:
-        return "SERVQUAL gaps\n" + self.table.to_string(index=False)
-
-    def _repr_html_(self) -> str:
-        from gapkit import formatting
-
-        return "<p><b>SERVQUAL gaps</b></p>" + formatting.table(self.table, {"p_value": "p"}).to_html()
+    def summary(self) -> str:
+        if self.table.empty:
+            return "No SERVQUAL dimension to compare."
+        worst = self.table.iloc[0]  # sorted by gap, most negative first
+        short = int(((self.table["gap"] < 0) & (self.table["p_value"] < 0.05)).sum())
+        return (f"{short} of {len(self.table)} dimensions fall short of expectations at p < 0.05 (paired t); "
+                f"the widest gap is {worst['dimension']} at {worst['gap']:+.2f} points (n = {worst['n']}).")
 
     def plot(self, ax=None):
         """Gap per dimension with paired-t 95% CIs; below zero = expectations not met."""

@@ -20,11 +20,11 @@ the closest at or before the survey was sent (the experience that triggered it).
 
 from __future__ import annotations
 
-import html
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,6 +36,7 @@ from gapkit.catalog import CATALOG, FIRST_FOLLOWUP
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
 from gapkit.kpis import MISSING_SEGMENT, as_params, end_of_day, median_bound_ranks
+from gapkit.results import Result
 from gapkit.text import sentiment
 
 __all__ = ["JourneyResult", "KPI_STAGE", "journey"]
@@ -266,21 +267,28 @@ def _mean_with_ci(compound: pd.Series) -> dict:
             "sentiment_n": values.size}
 
 
-@dataclass(frozen=True)
-class JourneyResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class JourneyResult(Result):
     """The journey map: ``.table`` (segment x stage), ``.channels`` (channel mix), ``.plot()``."""
 
-    table: pd.DataFrame
-    channels: pd.DataFrame
-    as_of: str
-    window_days: float
+    channels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    as_of: str = ""
+    window_days: float = float("nan")
     notes: tuple[str, ...] = ()
+    title: ClassVar[str] = "Journey map"
+    kinds: ClassVar[dict] = {"coverage": "share", "coverage_ci_low": "share", "coverage_ci_high": "share",
+                             "sentiment": "number", "sentiment_ci_low": "number", "sentiment_ci_high": "number"}
 
-    def __repr__(self) -> str:
-        return f"Journey map as of {self.as_of}\n{self.table.to_string(index=False)}"
+    def summary(self) -> str:
+        everyone = self.table[self.table["segment_by"] == "all"].sort_values("order")
+        if everyone.empty:
+            return f"No stage reached as of {self.as_of}."
+        low = everyone.loc[everyone["coverage"].astype(float).idxmin()]
+        return (f"As of {self.as_of}, {len(everyone)} stages after the sale; the fewest reach "
+                f"{low['stage']} ({low['coverage']:.0%} of {int(low['n'])}).")
 
-    def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(f'Journey map as of {self.as_of}')}</b></p>" + self.table.to_html(index=False)
+    def footnotes(self) -> tuple[str, ...]:
+        return self.notes
 
     def rows(self, segment: str = "all", segment_by: str | None = None) -> pd.DataFrame:
         """The stages of one segment, in time order."""

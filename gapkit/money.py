@@ -36,11 +36,11 @@ Examples
 
 from __future__ import annotations
 
-import html
 import textwrap
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,7 @@ from gapkit.estimators import Z95
 from gapkit.impact import read_interventions
 from gapkit.kpis import end_of_day, segment_labels
 from gapkit.kpis import units as kpi_units
+from gapkit.results import Result
 from gapkit.sensitivity import INTANGIBLE_COLUMNS, intangibles, tornado_table
 
 COST_BENEFIT_COLUMNS = [
@@ -353,8 +354,8 @@ MONEY_KINDS = {"cost_pv": "money", "benefit_pv": "money", "npv": "money", "npv_c
                "npv_ci_high": "money", "roi": "share", "payback_months": "number", "rank": "count"}
 
 
-@dataclass(frozen=True, eq=False)
-class CostBenefitResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CostBenefitResult(Result):
     """Cost-benefit per intervention: ``table`` (cost_benefit.csv columns first), ``sensitivity``
     (tornado), ``cash_flows`` (month by month) and ``intangibles``.
 
@@ -364,12 +365,17 @@ class CostBenefitResult:
     >>> result.plot_tornado("checkin")  # measured, data, valuation, reach: see the module example
     """
 
-    table: pd.DataFrame
-    sensitivity: pd.DataFrame
-    cash_flows: pd.DataFrame
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
     intangibles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INTANGIBLE_COLUMNS))
     appraisals: tuple[Appraisal, ...] = ()
     currency: str = ""
+    title: ClassVar[str] = "Cost-benefit of interventions"
+    artifact: ClassVar[str] = "cost_benefit.csv"
+    kinds: ClassVar[dict] = MONEY_KINDS
+
+    def shown(self) -> pd.DataFrame:
+        return self.table[COST_BENEFIT_COLUMNS + ["clears_zero", "method"]]
 
     def overview(self):
         """NPV beside the intangible score, ranked by NPV, formatted for reading (``overview_table``: numbers)."""
@@ -445,17 +451,6 @@ class CostBenefitResult:
         ax.set_xlabel(f"net present value ({self.currency or 'money'})")
         ax.legend()
         return ax
-
-    def __repr__(self) -> str:
-        return "CostBenefitResult\n" + self.table[COST_BENEFIT_COLUMNS + ["clears_zero"]].to_string(
-            index=False, float_format=lambda v: f"{v:,.1f}")
-
-    def _repr_html_(self) -> str:
-        shown = self.table[COST_BENEFIT_COLUMNS + ["clears_zero", "method"]]
-        return ("<p><b>Cost-benefit of interventions</b></p>"
-                + formatting.table(shown, MONEY_KINDS, currency=self.currency).to_html()
-                + html.escape(self.summary()).replace("\n", "<br>"))
-
 
 def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
     methods = "; ".join(f"{b.kpi}: {b.method}" for b in a.benefits)

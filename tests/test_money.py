@@ -158,7 +158,7 @@ def test_ranking_summary_and_intangibles():
     assert result.plot(ax=ax) is ax and ax.get_title().startswith("1 of 2 interventions clear zero")
     assert result.plot_tornado("x", ax=ax) is ax
     plt.close(fig)
-    assert "CostBenefitResult" in repr(result) and "<table" in result._repr_html_()
+    assert repr(result).startswith("Cost-benefit of interventions\n1. x: NPV") and "<table" in result._repr_html_()
 
 
 def test_cost_benefit_leaves_inputs_unchanged():

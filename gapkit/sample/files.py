@@ -10,6 +10,7 @@ import pandas as pd
 
 from gapkit.sample import truth as T
 
+
 def write(tables: dict[str, pd.DataFrame], out_dir, fmt: str = "csv",
           params: dict | None = None) -> list[Path]:
     """Write tables as ``<name>.csv`` or ``<name>.parquet`` plus ``ground_truth.json``.

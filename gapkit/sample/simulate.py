@@ -9,6 +9,7 @@ from gapkit.sample import comments as C
 from gapkit.sample import parameters as P
 from gapkit.sample import truth as T
 
+
 # ----------------------------------------------------------------------------------------
 # Small vectorized helpers
 # ----------------------------------------------------------------------------------------
