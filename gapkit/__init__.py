@@ -10,11 +10,11 @@ Examples
 >>> gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period="M")
 """
 
-from gapkit.catalog import CATALOG, KPIS, catalog
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, GapkitError, InputError
-from gapkit.kpis import kpis, units
-from gapkit.load import load, scan, write_parquet
+from gapkit.kpi_catalog import CATALOG, KPIS, catalog
+from gapkit.loading import load, scan, write_parquet
+from gapkit.measure import kpis, units
 from gapkit.validation import Data, validate
 
 __all__ = [
@@ -23,12 +23,14 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-# the analysis modules load on first use (gapkit.goals.smart(...) works after a plain
+# `gapkit.kpis`, `gapkit.load` and `gapkit.catalog` are the contract's functions; their modules
+# are gapkit.measure, gapkit.loading and gapkit.kpi_catalog, so no name means two things.
+# The analysis modules load on first use (gapkit.goals.smart(...) works after a plain
 # `import gapkit`), so that importing gapkit does not pay for statsmodels and matplotlib
 _MODULES = {
-    "actions", "adapt", "config", "drivers", "estimators", "formatting", "gaps", "goals", "impact", "ipa", "journey",
-    "kernel", "money", "notebook", "plots", "publish", "reading", "runner", "sample", "sensitivity", "story", "text",
-    "validation",
+    "actions", "adapt", "config", "definitions", "drivers", "estimators", "formatting", "gaps", "goals", "impact",
+    "ipa", "journey", "kernel", "kpi_catalog", "loading", "measure", "money", "notebook", "plots", "publish",
+    "reading", "results", "runner", "sample", "schema", "sensitivity", "story", "text", "validation",
 }
 
 

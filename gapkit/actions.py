@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
-from gapkit.catalog import FIRST_FOLLOWUP, KPIS
+from gapkit.kpi_catalog import FIRST_FOLLOWUP, KPIS
 from gapkit.results import Result
 
 __all__ = ["ACTION_COLUMNS", "PRACTICES", "STAGE_WORDS", "ActionPlan", "action_plan"]

@@ -16,8 +16,8 @@ import pandas as pd
 
 from gapkit.adapt import segment_columns
 from gapkit.errors import GapkitError
-from gapkit.kpis import kpis
-from gapkit.load import load
+from gapkit.loading import load
+from gapkit.measure import kpis
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from gapkit.catalog import KPIS, bounds
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError
+from gapkit.kpi_catalog import KPIS, bounds
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from gapkit.catalog import CATALOG, KPIS, MEAN, SHARE
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError, TooFewUnits
-from gapkit.kpis import as_params, end_of_day, units
+from gapkit.kpi_catalog import CATALOG, KPIS, MEAN, SHARE
+from gapkit.measure import as_params, end_of_day, units
 from gapkit.results import Result
 
 __all__ = ["DRIVERS", "DriverResult", "general_dominance", "key_drivers", "order_drivers", "relative_weights",

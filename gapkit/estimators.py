@@ -42,7 +42,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans
 
-from gapkit.catalog import MEDIAN, NPS, SHARE, Z95
+from gapkit.kpi_catalog import MEDIAN, NPS, SHARE, Z95
 
 __all__ = ["Estimate", "Z95", "ab_test", "did", "its", "pre_post"]
 

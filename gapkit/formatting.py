@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from gapkit.catalog import KPIS
+from gapkit.kpi_catalog import KPIS
 
 MISSING = "—"
 

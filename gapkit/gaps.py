@@ -25,8 +25,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test
 
-from gapkit.catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.goals import OUTCOME_KPIS, baseline_row
+from gapkit.kpi_catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.results import Result
 
 GAP_COLUMNS = [
@@ -135,7 +135,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
         else:
             values = None
             if kpi.kind == MEDIAN and data is not None:
-                from gapkit.kpis import segment_labels, units
+                from gapkit.measure import segment_labels, units
 
                 by = [] if goal.segment_by == "all" else [goal.segment_by]
                 unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params)

@@ -22,9 +22,9 @@ import statsmodels.api as sm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from gapkit.catalog import CATALOG, KPIS, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.config import Goal
 from gapkit.errors import ConfigError
+from gapkit.kpi_catalog import CATALOG, KPIS, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.results import Result
 
 OUTCOME_KPIS = tuple(k.id for k in CATALOG if k.outcome)  # read from the catalog

@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
-from gapkit.catalog import KPIS, MEDIAN, clip
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
-from gapkit.kpis import end_of_day, segment_labels
-from gapkit.kpis import units as kpi_units
+from gapkit.kpi_catalog import KPIS, MEDIAN, clip
+from gapkit.measure import end_of_day, segment_labels
+from gapkit.measure import units as kpi_units
 from gapkit.results import Result
 
 IMPACT_COLUMNS = [

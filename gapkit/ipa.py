@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.weightstats import DescrStatsW
 
-from gapkit.catalog import UNIT_BOUNDS
 from gapkit.errors import InputError
+from gapkit.kpi_catalog import UNIT_BOUNDS
 from gapkit.results import Result
 
 if TYPE_CHECKING:  # ipa reads drivers' results; drivers' separable() is imported where it is used

@@ -32,10 +32,10 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
-from gapkit.catalog import CATALOG, FIRST_FOLLOWUP
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
-from gapkit.kpis import MISSING_SEGMENT, as_params, end_of_day, median_bound_ranks
+from gapkit.kpi_catalog import CATALOG, FIRST_FOLLOWUP
+from gapkit.measure import MISSING_SEGMENT, as_params, end_of_day, median_bound_ranks
 from gapkit.results import Result
 from gapkit.text import sentiment
 

@@ -50,8 +50,8 @@ from gapkit.config import valuation_entry
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Z95
 from gapkit.impact import read_interventions
-from gapkit.kpis import end_of_day, segment_labels
-from gapkit.kpis import units as kpi_units
+from gapkit.measure import end_of_day, segment_labels
+from gapkit.measure import units as kpi_units
 from gapkit.results import Result
 from gapkit.sensitivity import INTANGIBLE_COLUMNS, intangibles, tornado_table
 

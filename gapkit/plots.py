@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from gapkit.catalog import KPIS
 from gapkit.formatting import label as label_text
+from gapkit.kpi_catalog import KPIS
 
 #: A monthly value resting on fewer units than this is flagged in a chart's title.
 SMALL_N = 30

@@ -24,7 +24,7 @@ from gapkit.adapt import check_columns
 from gapkit.config import Config
 from gapkit.errors import ConfigError, GapkitError, InputError
 from gapkit.kernel import SHARED_KERNEL_ENGINE, SharedKernel
-from gapkit.load import last_complete_day
+from gapkit.loading import last_complete_day
 
 # package data (gapkit.notebooks, mapped to the top-level notebooks/ folder in pyproject.toml),
 # so that an installed wheel finds the suite wherever it runs from

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gapkit.catalog import KPIS
 from gapkit.formatting import money, p_phrase
+from gapkit.kpi_catalog import KPIS
 
 
 def fmt(value: float, kpi: str) -> str:

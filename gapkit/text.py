@@ -20,7 +20,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.errors import ConfigError, InputError
-from gapkit.kpis import KPI_COLUMNS, MISSING_SEGMENT, end_of_day
+from gapkit.measure import KPI_COLUMNS, MISSING_SEGMENT, end_of_day
 
 __all__ = ["detect_language", "redact", "sentiment", "sentiment_kpi", "themes"]
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit import actions, gaps as gap_module
+from gapkit import actions
+from gapkit import gaps as gap_module
 from gapkit.config import Goal
 
 

@@ -9,7 +9,7 @@ from gapkit import drivers, goals, journey
 
 # gapkit.catalog is also the name of the function that lists the catalog (issue 13: names that
 # shadow their modules); the module itself:
-catalog = importlib.import_module("gapkit.catalog")
+catalog = importlib.import_module("gapkit.kpi_catalog")
 
 
 def test_outcomes_and_drivers_are_read_from_the_catalog():

@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pages
 import pandas as pd
 import pytest
+import shapes
+from shapes import SHAPES, write_shape
 
 from gapkit import config as configuration
 from gapkit import runner
 from gapkit.publish import ARTIFACT_COLUMNS
-import pages
-import shapes
-from shapes import SHAPES, write_shape
 
 NOT_SHOWN = re.compile(r"([A-Z][\w\- ]+?) is not shown: ([^.]+)")
 

@@ -10,12 +10,16 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import gapkit  # noqa: E402
-from gapkit.sample import generate  # noqa: E402
 from gapkit.drivers import (  # noqa: E402
-    general_dominance, key_drivers, order_drivers, relative_weights, separable,
+    general_dominance,
+    key_drivers,
+    order_drivers,
+    relative_weights,
+    separable,
 )
-from gapkit.ipa import importance_performance  # noqa: E402
 from gapkit.errors import ConfigError, InputError  # noqa: E402
+from gapkit.ipa import importance_performance  # noqa: E402
+from gapkit.sample import generate  # noqa: E402
 
 DAY = pd.Timedelta(days=1)
 

@@ -1,8 +1,8 @@
 """Numbers as a reader sees them: checked against hand-written strings."""
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from gapkit import formatting
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit.kpis import KPI_COLUMNS, median_bound_ranks
+from gapkit.measure import KPI_COLUMNS, median_bound_ranks
 
 AS_OF = "2025-06-30"
 

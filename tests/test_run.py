@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pages
 import pandas as pd
 import pytest
 
 from gapkit import config as configuration
 from gapkit import runner
-import pages
 from gapkit.publish import ARTIFACT_COLUMNS, neutralize_formulas, safe_frame
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ from scipy import stats
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 import gapkit
-from gapkit.sample import generate
 from gapkit.errors import ConfigError, InputError
-from gapkit.kpis import KPI_COLUMNS
+from gapkit.measure import KPI_COLUMNS
+from gapkit.sample import generate
 from gapkit.text import detect_language, redact, sentiment, sentiment_kpi, themes
 
 VADER = SentimentIntensityAnalyzer()

@@ -17,9 +17,9 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from gapkit.catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
+from gapkit.kpi_catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, Z95, clip
 from gapkit.schema import TABLES
 
 log = logging.getLogger("gapkit")

@@ -113,7 +113,7 @@ def scan(path: str | Path, connection=None) -> dict:
     >>> tables = gapkit.scan("warehouse/export")
     >>> gapkit.kpis(tables, as_of="2025-06-30", engine="duckdb")
     """
-    from gapkit.kpis import duckdb_connection
+    from gapkit.measure import duckdb_connection
 
     folder = Path(path)
     connection = connection or duckdb_connection()
@@ -148,7 +148,7 @@ def last_complete_day(path: str | Path) -> tuple[str, str]:
 
     Examples
     --------
-    >>> gapkit.load.last_complete_day("data/sample")
+    >>> gapkit.loading.last_complete_day("data/sample")
     ('2025-06-29', '2025-06-30 20:23:41+00:00')
     """
     folder = Path(path)
