@@ -4,6 +4,7 @@ Examples
 --------
 >>> settings = gapkit.notebook.setup("../gapkit.yml", data="../data/sample", as_of="2025-06-30",
 ...                                  out="../reports/interactive")
+>>> data = gapkit.notebook.dataset(settings)
 """
 
 from __future__ import annotations
@@ -22,3 +23,11 @@ def setup(config: str | None, data: str, as_of: str | None, out: str) -> Config:
     settings = read(config or None, data=data, as_of=as_of, out=out)
     set_theme()
     return settings
+
+
+def dataset(settings: Config):
+    """The checked input tables: read once by ``gapkit run`` into the run folder, or loaded now
+    when the notebook runs on its own (see :func:`gapkit.pipeline.dataset`)."""
+    from gapkit.pipeline import dataset as prepared
+
+    return prepared(settings.data, settings.out_dir, settings.earliest)

@@ -71,8 +71,9 @@ def read_csv(folder: str | Path, name: str) -> pd.DataFrame:
     """Read an earlier notebook's artifact, saying which notebook makes it when it is missing."""
     path = Path(folder) / name
     if not path.exists():
-        maker = {"kpis.csv": "01_current_state", "rejects.csv": "01_current_state", "goals.csv": "02_desired_state",
-                 "gaps.csv": "03_gap_identification", "drivers.csv": "03_gap_identification"}.get(name, "an earlier")
+        from gapkit.pipeline import maker as step_of
+
+        maker = step_of(name) or "an earlier"
         raise InputError(f"{path}: not found. Run the {maker} notebook first (gapkit run runs them in order).")
     try:
         # only an empty field is missing: a segment called "NA" (North America) or "None" stays text

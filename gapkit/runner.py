@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from gapkit import pipeline
 from gapkit.adapt import check_columns
 from gapkit.config import Config
 from gapkit.errors import ConfigError, GapkitError, InputError
@@ -29,7 +30,7 @@ from gapkit.loading import last_complete_day
 # package data (gapkit.notebooks, mapped to the top-level notebooks/ folder in pyproject.toml),
 # so that an installed wheel finds the suite wherever it runs from
 NOTEBOOK_DIR = Path(str(resources.files("gapkit.notebooks")))
-NOTEBOOKS = ["01_current_state", "02_desired_state", "03_gap_identification", "04_impact_measurement"]
+NOTEBOOKS = pipeline.NOTEBOOKS
 PACKAGES = ["gapkit", "pandas", "numpy", "statsmodels", "scipy", "narwhals", "duckdb", "pandera", "seaborn",
             "matplotlib", "papermill", "nbconvert", "vaderSentiment"]
 
@@ -89,6 +90,15 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     parameters = notebook_parameters(config, staging)
     owned = kernel is None
     try:
+        tick = time.perf_counter()
+        progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
+        data = _quietly(pipeline.prepare, config.data, staging, config.earliest)
+        counts = data.counts.to_dict(orient="records")
+        rejected = int(data.counts["rejected"].sum())
+        progress(f"      {int(data.counts['input_rows'].sum()):,} rows in {len(data)} tables; {rejected:,} set aside"
+                 + (" (each with its reason in rejects.csv)" if rejected else ""))
+        del data  # the notebooks read the checked tables from the staging folder
+        timings["load"] = round(time.perf_counter() - tick, 2)
         if owned:
             kernel = SharedKernel(notebooks_dir)
             timings["kernel_start"] = kernel.started_in
@@ -115,7 +125,10 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
             progress(f"      done in {timings[name]:.1f} s")
         timings["total"] = round(time.perf_counter() - started, 2)
         _write_run_json(staging, config, parameters | {"out": str(out), "as_of_source": as_of_source}, timings,
-                        "success")
+                        "success", counts)
+        # the checked rows hold the customers' own words and ids: the published report keeps
+        # only what the notebooks chose to show (a failed run keeps them for debugging)
+        shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
         _publish(staging, out)
     except BaseException:
         if staging.exists():
@@ -126,6 +139,20 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
             kernel.shutdown()
     progress(f"report written to {out} in {timings['total']:.1f} s")
     return RunResult(out, "success", timings)
+
+
+def _quietly(function, *args):
+    """``function(*args)`` with gapkit's per-table warnings held back: the run reports the totals
+    and rejects.csv lists every row (the API still logs them for interactive use)."""
+    import logging
+
+    logger = logging.getLogger("gapkit")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return function(*args)
+    finally:
+        logger.setLevel(level)
 
 
 def _staging(out: Path) -> Path:
@@ -179,13 +206,8 @@ def _publish(staging: Path, out: Path) -> None:
         shutil.rmtree(failed, ignore_errors=True)
 
 
-def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dict, status: str) -> None:
-    counts_file = folder / "row_counts.csv"
-    counts = []
-    if counts_file.exists():
-        import pandas as pd
-
-        counts = pd.read_csv(counts_file).to_dict(orient="records")
+def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dict, status: str,
+                    counts: list[dict]) -> None:
     versions = {}
     for package in PACKAGES:
         try:

@@ -24,7 +24,7 @@ import gapkit
 from gapkit import adapt, formatting, plots, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
-dataset = gapkit.load(settings.data, earliest=settings.earliest)
+dataset = gapkit.notebook.dataset(settings)
 segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
 kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params)
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}

@@ -27,7 +27,7 @@ import pandas as pd
 from gapkit import goals as goal_checks
 
 kpi_table = publish.read_csv(out, "kpis.csv")
-dataset = gapkit.load(settings.data, earliest=settings.earliest)
+dataset = gapkit.notebook.dataset(settings)
 segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 # which follow-up and support experiences go with customers coming back, all else held fixed
 drivers = adapt.attempt(

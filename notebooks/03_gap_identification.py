@@ -25,7 +25,7 @@ from gapkit import gaps as gap_analysis
 
 kpi_table = publish.read_csv(out, "kpis.csv")
 drivers = publish.read_csv(out, "drivers.csv")
-dataset = gapkit.load(settings.data, earliest=settings.earliest)
+dataset = gapkit.notebook.dataset(settings)
 segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 result = gap_analysis.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of,
                            drivers=drivers, params=settings.params)

@@ -33,7 +33,7 @@ settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 from gapkit import goals as goal_checks
 from gapkit import impact, money
 
-dataset = gapkit.load(settings.data, earliest=settings.earliest)
+dataset = gapkit.notebook.dataset(settings)
 kpi_table = publish.read_csv(out, "kpis.csv")
 effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_at"]}, "Impact measurement",
                          "whether each follow-up strategy moved its KPIs, with honest uncertainty",

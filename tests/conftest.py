@@ -12,3 +12,11 @@ def kernel():
     shared = SharedKernel(runner.NOTEBOOK_DIR)
     yield shared
     shared.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sample_dir():
+    """The committed sample input folder."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "data" / "sample"

@@ -1,0 +1,108 @@
+"""The steps of a run, what each reads and writes, and the data loaded once for all of them.
+
+A run goes one way: the input folder is read and checked once (:func:`prepare`), the kept rows
+are written as Parquet into the run's staging folder, and each report notebook reads them from
+there (:func:`dataset`) together with the artifacts of the steps before it. :data:`STEPS` is the
+registry: a notebook that reads an artifact no earlier step writes is a bug the tests catch.
+
+Examples
+--------
+>>> [step.name for step in gapkit.pipeline.STEPS]
+['load', 'current_state', 'desired_state', 'gap_identification', 'impact_measurement']
+>>> gapkit.pipeline.maker("gaps.csv")
+'03_gap_identification'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gapkit.validation import Data
+
+VALIDATED = "validated"  # the folder, inside the run's staging folder, holding the checked tables
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a run: the notebook that performs it (None: the runner itself), and the
+    artifacts (file names in the run folder) it reads and writes."""
+
+    name: str
+    notebook: str | None
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+
+STEPS: tuple[Step, ...] = (
+    Step("load", None, (), ("rejects.csv", "row_counts.csv", VALIDATED)),
+    Step("current_state", "01_current_state", (VALIDATED,), ("kpis.csv", "rejects.csv", "row_counts.csv")),
+    Step("desired_state", "02_desired_state", (VALIDATED, "kpis.csv"),
+         ("drivers.csv", "goals.csv", "milestones.csv")),
+    Step("gap_identification", "03_gap_identification", (VALIDATED, "kpis.csv", "drivers.csv"),
+         ("gaps.csv", "action_plan.csv")),
+    Step("impact_measurement", "04_impact_measurement", (VALIDATED, "kpis.csv"),
+         ("impact.csv", "cost_benefit.csv", "goal_progress.csv")),
+)
+NOTEBOOKS = [step.notebook for step in STEPS if step.notebook]
+
+
+def maker(artifact: str) -> str | None:
+    """The notebook (or "gapkit run" for the load step) that first writes ``artifact``."""
+    for step in STEPS:
+        if artifact in step.writes:
+            return step.notebook or "gapkit run"
+    return None
+
+
+def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
+    """Read and check the input once; write the kept rows, rejects and counts into ``folder``.
+
+    The tables go to ``folder/validated/<table>.parquet`` with a manifest of where they came
+    from; ``rejects.csv`` and ``row_counts.csv`` go beside the reports.
+    """
+    from gapkit.loading import load
+    from gapkit.publish import write_csv
+    from gapkit.validation import EARLIEST
+
+    earliest = earliest or EARLIEST
+    data = load(data_dir, earliest=earliest)
+    target = Path(folder) / VALIDATED
+    target.mkdir(parents=True, exist_ok=True)
+    for name, frame in data.items():
+        frame.to_parquet(target / f"{name}.parquet", index=False)
+    data.rejects.to_parquet(target / "_rejects.parquet", index=False)
+    data.counts.to_parquet(target / "_counts.parquet", index=False)
+    manifest = {"source": str(Path(data_dir).resolve()), "earliest": earliest, "tables": list(data),
+                "files": data.files, "notes": list(data.notes), "display_source": data.source}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_csv(data.rejects, folder, "rejects.csv")
+    write_csv(data.counts, folder, "row_counts.csv")
+    return data
+
+
+def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
+    """The checked tables: those :func:`prepare` wrote into ``folder`` for this input, else a fresh
+    :func:`gapkit.load` (a notebook opened on its own in JupyterLab)."""
+    from gapkit.loading import load
+    from gapkit.validation import EARLIEST
+
+    earliest = earliest or EARLIEST
+    target = Path(folder) / VALIDATED
+    manifest = _manifest(target)
+    if manifest is None or manifest["source"] != str(Path(data_dir).resolve()) or manifest["earliest"] != earliest:
+        return load(data_dir, earliest=earliest)
+    tables = {name: pd.read_parquet(target / f"{name}.parquet") for name in manifest["tables"]}
+    return Data(tables, pd.read_parquet(target / "_rejects.parquet"), pd.read_parquet(target / "_counts.parquet"),
+                source=manifest["display_source"], files=manifest["files"], notes=tuple(manifest["notes"]))
+
+
+def _manifest(target: Path) -> dict | None:
+    try:
+        return json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
