@@ -35,7 +35,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
 from gapkit.kpi_catalog import CATALOG, FIRST_FOLLOWUP
-from gapkit.measure import MISSING_SEGMENT, as_params, end_of_day, median_bound_ranks
+from gapkit.measure import as_params, end_of_day, median_bound_ranks, segment_labels
 from gapkit.results import Result
 from gapkit.text import sentiment
 
@@ -214,7 +214,7 @@ def _segment_labels(cohort: pd.DataFrame, data: Mapping, by: list[str]) -> pd.Da
                               f"customers has {list(customers.columns)}")
         labels = labels.merge(customers[["customer_id", *wanted]], on="customer_id", how="left")
     for column in by:
-        labels[column] = labels[column].astype("str").fillna(MISSING_SEGMENT)
+        labels[column] = segment_labels(labels[column])  # the rule gapkit.kpis uses
     labels["all"] = "all"
     return labels
 

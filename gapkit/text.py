@@ -20,7 +20,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.errors import ConfigError, InputError
-from gapkit.measure import KPI_COLUMNS, MISSING_SEGMENT, end_of_day
+from gapkit.measure import KPI_COLUMNS, MISSING_SEGMENT, end_of_day, segment_labels
 
 __all__ = ["detect_language", "redact", "sentiment", "sentiment_kpi", "themes"]
 
@@ -295,6 +295,8 @@ def sentiment_kpi(
     units = sentiment(answered, keep=own, lexicon=lexicon)
     units = units.loc[units["scored"]]
     units = _join_segments(units, data, [c for c in by if c not in own])
+    for column in by:  # the one segment-label rule of gapkit.kpis (1.0 -> "1", missing -> "(missing)")
+        units[column] = segment_labels(units[column])
     units["period"] = units["answered_at"].dt.strftime("%Y-%m")
     rows = []
     for period_col in [None] + (["period"] if period else []):

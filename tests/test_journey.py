@@ -166,3 +166,25 @@ def test_inputs_are_not_changed(data):
     journey(data, as_of="2025-06-30", by="persona")
     for name, table in data.items():
         pd.testing.assert_frame_equal(table, before[name])
+
+
+def test_segment_labels_agree_with_the_kpis_and_sentiment(sample_dir):
+    """A float segment column with gaps labels its segments alike everywhere, so a gap found in
+    the KPIs can be matched to its journey stage ('1', not '1.0'; '(missing)', not 'nan')."""
+    import numpy as np
+
+    import gapkit
+    from gapkit import text
+
+    tables = dict(gapkit.load(sample_dir).tables)
+    customers = tables["customers"].copy()
+    position = np.arange(len(customers))
+    customers["tier"] = np.where(position % 3 == 0, np.nan, (position % 2).astype(float))
+    data = gapkit.validate({**tables, "customers": customers})
+    expected = ["(missing)", "0", "1"]
+    kpis = gapkit.kpis(data, "2025-06-30", by=["tier"])
+    assert sorted(kpis.loc[kpis["segment_by"] == "tier", "segment"].unique()) == expected
+    trip = journey(data, "2025-06-30", by=["tier"]).table
+    assert sorted(trip.loc[trip["segment_by"] == "tier", "segment"].unique()) == expected
+    feeling = text.sentiment_kpi(data, "2025-06-30", by=["tier"], period=None)
+    assert sorted(feeling.loc[feeling["segment_by"] == "tier", "segment"].unique()) == expected
