@@ -31,6 +31,7 @@ class Params:
     followup_days: float = 7
     repeat_days: float = 90
     referral_days: float = 90
+    response_days: float = 7
 
 
 Tables = Mapping[str, nw.LazyFrame]
@@ -71,7 +72,11 @@ def ces_mean(t, p, eod):
 
 
 def survey_response_rate(t, p, eod):
-    return t["surveys"].with_columns(_anchor=nw.col("sent_at"), _value=(~nw.col("answered_at").is_null()).cast(F))
+    # a survey sent yesterday has not had its chance: only surveys whose response window has
+    # closed by as_of count, answered within that window (a late answer is not a response)
+    window = p.response_days * DAY
+    sent = _aged(t["surveys"].with_columns(_anchor=nw.col("sent_at")), "sent_at", eod, window)
+    return sent.with_columns(_value=_flag(_seconds("answered_at", "sent_at") <= window))
 
 
 def _tickets(t: Tables) -> nw.LazyFrame:
@@ -84,11 +89,9 @@ def _aged(frame: nw.LazyFrame, column: str, eod: datetime, seconds: float) -> nw
 
 
 def first_response_hours(t, p, eod):
-    return (
-        _tickets(t)
-        .filter(~nw.col("first_response_at").is_null())
-        .with_columns(_value=_seconds("first_response_at", "created_at") / HOUR)
-    )
+    # a ticket still unanswered at as_of keeps a null value: the engine leaves it out of the
+    # median (taken over finished units) and counts it in the period's open_share
+    return _tickets(t).with_columns(_value=_seconds("first_response_at", "created_at") / HOUR)
 
 
 def first_response_sla(t, p, eod):
@@ -99,11 +102,8 @@ def first_response_sla(t, p, eod):
 
 
 def resolution_hours(t, p, eod):
-    return (
-        _tickets(t)
-        .filter(~nw.col("resolved_at").is_null())
-        .with_columns(_value=_seconds("resolved_at", "created_at") / HOUR)
-    )
+    # open tickets: null value, out of the median, counted in open_share (see first_response_hours)
+    return _tickets(t).with_columns(_value=_seconds("resolved_at", "created_at") / HOUR)
 
 
 def resolution_rate(t, p, eod):
@@ -195,11 +195,21 @@ def promises_are_whole_days(orders: nw.LazyFrame) -> bool:
 
 
 def on_time_delivery_rate(t, p, eod):
-    orders = t["orders"].filter(~nw.col("delivered_at").is_null() & ~nw.col("promised_at").is_null())
+    orders = t["orders"].filter(~nw.col("promised_at").is_null())
+    if "status" in orders.collect_schema().names():
+        cancelled = nw.col("status").str.strip_chars().str.to_lowercase().is_in(["canceled", "cancelled"])
+        orders = orders.filter(~cancelled.fill_null(False))
     late_by = _seconds("delivered_at", "promised_at")
-    # a whole-day promise is kept by a delivery any time on the promised day
-    on_time = late_by < DAY if promises_are_whole_days(t["orders"]) else late_by <= 0
-    return orders.with_columns(_anchor=nw.col("delivered_at"), _value=on_time.cast(F))
+    if promises_are_whole_days(t["orders"]):
+        # a whole-day promise is kept by a delivery any time on the promised day and falls due
+        # at that day's end: a promise for the as_of day itself has fallen due by as_of
+        due = orders.filter(nw.col("promised_at") <= nw.lit(eod.replace(hour=0, minute=0, second=0, microsecond=0)))
+        on_time = late_by < DAY
+    else:
+        due = orders.filter(nw.col("promised_at") <= nw.lit(eod))
+        on_time = late_by <= 0
+    # still undelivered when the promise fell due: late (a null delivery time flags as 0)
+    return due.with_columns(_anchor=nw.col("promised_at"), _value=_flag(on_time))
 
 
 def delivery_days(t, p, eod):
@@ -230,8 +240,12 @@ def _build_first_orders(t: Tables) -> nw.LazyFrame:
     )
 
 
-def _cohort_flag(t: Tables, events: nw.LazyFrame, when: str, days: float, eod: datetime, count_first: bool):
-    """First orders old enough for a ``days`` window, flagged when an event falls inside it."""
+def _cohort_flag(t: Tables, events: nw.LazyFrame, when: str, days: float, eod: datetime, strictly_later: bool):
+    """First orders old enough for a ``days`` window, flagged when an event falls inside it.
+
+    ``strictly_later``: the event must come after the first order's timestamp (a second order
+    at the same instant is the same purchase occasion; with date-only data, the same day).
+    """
     window = days * DAY
     firsts = _aged(_first_orders(t), "_anchor", eod, window)
     starts = firsts.select("customer_id", _start=nw.col("_anchor"))
@@ -239,22 +253,19 @@ def _cohort_flag(t: Tables, events: nw.LazyFrame, when: str, days: float, eod: d
     hits = (
         events.select("customer_id", when)
         .join(starts, on="customer_id", how="inner")
-        .filter((lag >= 0) & (lag <= window))
+        .filter(((lag > 0) if strictly_later else (lag >= 0)) & (lag <= window))
         .group_by("customer_id")
         .agg(_hits=nw.len())
     )
-    needed = 2 if count_first else 1  # the first order itself sits in its own window
-    return firsts.join(hits, on="customer_id", how="left").with_columns(
-        _value=_flag(nw.col("_hits") >= needed)
-    )
+    return firsts.join(hits, on="customer_id", how="left").with_columns(_value=_flag(nw.col("_hits") >= 1))
 
 
 def repeat_purchase_rate(t, p, eod):
-    return _cohort_flag(t, t["orders"], "ordered_at", p.repeat_days, eod, count_first=True)
+    return _cohort_flag(t, t["orders"], "ordered_at", p.repeat_days, eod, strictly_later=True)
 
 
 def referral_rate(t, p, eod):
-    return _cohort_flag(t, t["referrals"], "referred_at", p.referral_days, eod, count_first=False)
+    return _cohort_flag(t, t["referrals"], "referred_at", p.referral_days, eod, strictly_later=False)
 
 
 DEFINITIONS: dict[str, Definition] = {

@@ -73,18 +73,20 @@ CATALOG: tuple[KPI, ...] = (
         ("surveys",), ("surveys.ces", "surveys.answered_at"), "mean ces score", stage="survey"),
     KPI("survey_response_rate", "Survey response rate", SHARE, "share", "higher", "sent_at",
         ("surveys",), ("surveys.answered_at",),
-        "share of sent surveys with answered_at set by the end of as_of", stage="survey"),
+        "share of surveys sent at least response_days before the end of as_of that were answered "
+        "within response_days of sent_at", stage="survey"),
     KPI("first_response_hours", "First response time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.first_response_at",),
-        "median hours from created_at to first_response_at, over tickets with a first response",
-        stage="support_ticket"),
+        "median hours from created_at to first_response_at, over tickets with a first response "
+        "(open_share: tickets still unanswered at as_of)", stage="support_ticket"),
     KPI("first_response_sla", "First response within SLA", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.first_response_at",),
         "share of tickets answered within sla_hours; unanswered after sla_hours is a breach; "
         "tickets younger than sla_hours at as_of are not counted", stage="support_ticket"),
     KPI("resolution_hours", "Resolution time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.resolved_at",),
-        "median hours from created_at to resolved_at, over resolved tickets", stage="support_ticket"),
+        "median hours from created_at to resolved_at, over resolved tickets "
+        "(open_share: tickets still open at as_of)", stage="support_ticket"),
     KPI("resolution_rate", "Resolved in time", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at",),
         "share of tickets resolved within resolution_days; only tickets at least that old at as_of",
@@ -106,16 +108,17 @@ CATALOG: tuple[KPI, ...] = (
     KPI("personalization_rate", "Personalized follow-ups", SHARE, "share", "higher", "sent_at",
         ("followups",), ("followups.personalized",), "share of follow-ups with personalized true",
         stage=FIRST_FOLLOWUP),
-    KPI("on_time_delivery_rate", "On-time delivery", SHARE, "share", "higher", "delivered_at",
+    KPI("on_time_delivery_rate", "On-time delivery", SHARE, "share", "higher", "promised_at",
         ("orders",), ("orders.delivered_at", "orders.promised_at"),
-        "share of delivered orders with a promise whose delivered_at <= promised_at "
-        "(whole days when every promise is at midnight)", stage="delivery"),
+        "over orders whose promise fell due by the end of as_of (cancelled aside): share delivered by "
+        "the promise; undelivered when due is late (whole days when every promise is at midnight)",
+        stage="delivery"),
     KPI("delivery_days", "Delivery time (median)", MEDIAN, "days", "lower", "delivered_at",
         ("orders",), ("orders.delivered_at",), "median days from ordered_at to delivered_at", stage="delivery"),
     KPI("repeat_purchase_rate", "Repeat purchase rate", SHARE, "share", "higher",
         "first ordered_at", ("orders",), (),
         "share of customers whose first order is at least repeat_days old who ordered again "
-        "within repeat_days after it", role="outcome", stage="repeat_purchase"),
+        "strictly later than the first order and within repeat_days after it", role="outcome", stage="repeat_purchase"),
     KPI("referral_rate", "Referral rate", SHARE, "share", "higher", "first ordered_at",
         ("orders", "referrals"), (),
         "share of customers whose first order is at least referral_days old who referred someone "

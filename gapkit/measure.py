@@ -26,8 +26,11 @@ log = logging.getLogger("gapkit")
 
 KPI_COLUMNS = [
     "kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better",
-    "label", "ci_method", "small_n",
+    "label", "ci_method", "small_n", "open_share",
 ]
+#: A median period with more than this share of its units still open at as_of is biased low
+#: (only the quick ones have finished); goal baselines leave such periods out.
+OPEN_SHARE_LIMIT = 0.05
 MISSING_SEGMENT = "(missing)"
 NO_UNITS = "no units by as_of (e.g. no window has elapsed yet)"
 ENGINES = ("pandas", "duckdb")
@@ -73,8 +76,11 @@ def kpis(
     Returns
     -------
     DataFrame with columns kpi, period, segment_by, segment, n, value, ci_low, ci_high, unit,
-    better, label, ci_method, small_n. KPIs that cannot be computed from the tables present
-    are listed with the reason in ``result.attrs["skipped"]``.
+    better, label, ci_method, small_n, open_share. ``open_share`` (median durations only;
+    empty for the others) is the share of the period's units still open at as_of, which the
+    median over finished units leaves out: above :data:`OPEN_SHARE_LIMIT` the median is biased
+    low. KPIs that cannot be computed from the tables present are listed with the reason in
+    ``result.attrs["skipped"]``.
 
     Examples
     --------
@@ -124,7 +130,8 @@ def kpis(
 
 
 def _empty_table() -> pd.DataFrame:
-    kinds = {"n": "int64", "value": "float64", "ci_low": "float64", "ci_high": "float64", "small_n": "bool"}
+    kinds = {"n": "int64", "value": "float64", "ci_low": "float64", "ci_high": "float64", "small_n": "bool",
+             "open_share": "float64"}
     return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, "str")) for c in KPI_COLUMNS})
 
 
@@ -298,10 +305,14 @@ def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame]) -> str | None:
 def _summarise(
     kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None, materialize: bool = False
 ) -> pd.DataFrame:
-    units = units.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
+    units = units.filter(~nw.col("_anchor").is_null())
+    if kpi.kind == MEDIAN:  # an unfinished unit (null duration) is counted as open, not measured
+        units = units.with_columns(_open=nw.col("_value").is_null().cast(nw.Float64))
+    else:
+        units = units.filter(~nw.col("_value").is_null())
     units, segments = _with_segments(units, tables, by)
     # only what the aggregations read; month labels only when months are asked for
-    keep = ["_value", *dict.fromkeys(segments)]
+    keep = ["_value", *(["_open"] if kpi.kind == MEDIAN else []), *dict.fromkeys(segments)]
     units = units.select(*keep, *([nw.col("_anchor").dt.to_string("%Y-%m").alias("_period")] if period else []))
     if not materialize:
         return _summarise_units(kpi, units, by, segments, period)
@@ -358,10 +369,13 @@ def segment_labels(values: pd.Series) -> pd.Series:
 
 def _aggregate(kpi: KPI, units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
     if kpi.kind == MEDIAN:
-        return _median_rows(units, keys)
+        medians = _median_rows(units.filter(~nw.col("_value").is_null()), keys)
+        opened = units.group_by(keys).agg(open_share=nw.col("_open").mean()).collect("pandas").to_native()
+        # a period whose units are all still open has an open share but no median
+        return opened.merge(medians, on=keys, how="left").query("n == n").astype({"n": "int64"})
     value = nw.col("_value")
     agg = units.group_by(keys).agg(n=value.count(), mean=value.mean(), sd=value.std(ddof=1))
-    return agg.collect("pandas").to_native()
+    return agg.collect("pandas").to_native().assign(open_share=np.nan)
 
 
 def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:

@@ -94,18 +94,30 @@ def test_ces_mean(engine):
     assert row.n == 3 and row.value == pytest.approx(5.0)
 
 
-def test_survey_response_rate_ignores_answers_after_as_of(engine):
+def test_survey_response_rate_counts_only_surveys_whose_window_has_closed(engine):
     frame = pd.DataFrame(
         {
-            "response_id": ["a", "b", "c", "d"],
+            "response_id": ["a", "b", "c", "d", "e", "f"],
             "customer_id": "c1",
-            "sent_at": ["2025-06-01", "2025-06-01", "2025-06-29", "2025-07-02"],
-            "answered_at": ["2025-06-02", None, "2025-07-01", "2025-07-03"],
+            "sent_at": ["2025-06-01", "2025-06-01", "2025-06-29", "2025-07-02", "2025-06-10", "2025-06-23"],
+            "answered_at": ["2025-06-02", None, "2025-07-01", "2025-07-03", "2025-06-20", "2025-06-30"],
         }
     )
     row = overall({"orders": BASE_ORDERS, "surveys": frame}, "survey_response_rate", engine)
-    # d was sent after as_of (not counted); c was answered after as_of (not yet answered)
-    assert row.n == 3 and row.value == pytest.approx(1 / 3)
+    # c (sent the day before as_of) and d (after) have not had their 7 days; e answered after
+    # 10 days is not a response; f's window closed at the end of as_of and it was answered in it
+    assert row.n == 4 and row.value == pytest.approx(2 / 4)
+
+
+def test_survey_response_rate_is_not_dragged_down_by_surveys_sent_hours_ago(engine):
+    # the audit's toy case: one answered survey from last month, one sent hours before as_of
+    frame = pd.DataFrame({"response_id": ["old", "new"], "customer_id": "c1",
+                          "sent_at": ["2025-05-01", "2025-06-30 09:00"], "answered_at": ["2025-05-02", None]})
+    row = overall({"orders": BASE_ORDERS, "surveys": frame}, "survey_response_rate", engine)
+    assert row.n == 1 and row.value == 1.0
+    # with a 12-hour window the 09:00 survey has had its chance by the end of the day
+    assert overall({"orders": BASE_ORDERS, "surveys": frame}, "survey_response_rate", engine,
+                   params={"response_days": 0.5}).n == 2
 
 
 # --- tickets ---------------------------------------------------------------------------------
@@ -214,6 +226,36 @@ def test_on_time_exact_promises_when_times_given(engine):
     assert row.n == 3 and row.value == pytest.approx(2 / 3)  # o3 late by an hour
 
 
+def test_on_time_counts_an_undelivered_order_past_its_promise_as_late(engine):
+    # the audit's toy case: two kept promises and one fallen due without a delivery -> 2/3, not 1
+    data = orders(
+        ("a", "c1", "2025-06-01T10:00", "2025-06-03T09:00", "2025-06-04"),
+        ("b", "c2", "2025-06-02T10:00", "2025-06-04T09:00", "2025-06-05"),
+        ("c", "c3", "2025-06-10T10:00", None, "2025-06-14"),        # fell due, never came: late
+        ("d", "c4", "2025-06-27T10:00", None, "2025-07-03"),        # promise not yet due: not counted
+        ("e", "c5", "2025-06-28T10:00", "2025-06-29T10:00", "2025-06-30"),  # due at the end of as_of
+    )
+    row = overall({"orders": data}, "on_time_delivery_rate", engine)
+    assert row.n == 4 and row.value == pytest.approx(3 / 4)
+    timed = data.assign(promised_at=["2025-06-04T12:00", "2025-06-05T12:00", "2025-06-14T12:00",
+                                      "2025-07-03T12:00", "2025-06-30T23:00"])
+    assert overall({"orders": timed}, "on_time_delivery_rate", engine).n == 4
+
+
+def test_on_time_leaves_cancelled_orders_aside_and_anchors_on_the_promise(engine):
+    data = orders(
+        ("a", "c1", "2025-05-20T10:00", "2025-06-02T09:00", "2025-06-01"),   # late, promised in June
+        ("b", "c2", "2025-05-25T10:00", None, "2025-05-30"),                  # cancelled: aside
+        ("c", "c3", "2025-05-26T10:00", "2025-05-29T09:00", "2025-05-31"),   # on time, May
+        status=["delivered", " Cancelled", None],
+    )
+    table = gapkit.kpis(gapkit.validate({"orders": data}), as_of=AS_OF, kpis=["on_time_delivery_rate"],
+                        period="M", engine=engine)
+    months = table[(table.segment_by == "all") & (table.period != "all")].set_index("period")
+    assert months["n"].to_dict() == {"2025-05": 1, "2025-06": 1}
+    assert months["value"].to_dict() == {"2025-05": 1.0, "2025-06": 0.0}
+
+
 def test_delivery_days_median(engine):
     row = overall({"orders": ORDERS}, "delivery_days", engine)
     values = sorted([38 / 24, 3 + 15 / 24, 15, 8])
@@ -229,6 +271,32 @@ def test_repeat_purchase_respects_censoring(engine):
     )
     row = overall({"orders": data}, "repeat_purchase_rate", engine)
     assert row.n == 3 and row.value == pytest.approx(1 / 3)
+
+
+def test_repeat_purchase_needs_a_strictly_later_order(engine):
+    # two orders at the first order's instant are one purchase occasion, not a repeat
+    data = orders(
+        ("a1", "A", "2025-01-01T10:00"), ("a2", "A", "2025-01-01T10:00"),
+        ("b1", "B", "2025-01-01"), ("b2", "B", "2025-01-01"), ("b3", "B", "2025-01-02"),  # a later day
+        ("c1", "C", "2025-01-01T10:00"), ("c2", "C", "2025-01-01T10:05"),
+    )
+    row = overall({"orders": data}, "repeat_purchase_rate", engine)
+    assert row.n == 3 and row.value == pytest.approx(2 / 3)
+
+
+def test_median_durations_report_the_share_still_open(engine):
+    frame = tickets([
+        ("2025-06-01T00:00", "2025-06-01T02:00", "2025-06-01T10:00", 1, False),
+        ("2025-06-02T00:00", "2025-06-02T04:00", None, 1, False),              # still open
+        ("2025-06-03T00:00", None, None, 1, False),                            # unanswered, open
+        ("2025-06-04T00:00", "2025-06-04T06:00", "2025-07-02T00:00", 1, False),  # resolved after as_of
+    ])
+    data = {"orders": BASE_ORDERS, "tickets": frame}
+    resolution = overall(data, "resolution_hours", engine)
+    assert resolution.n == 1 and resolution.value == 10 and resolution.open_share == pytest.approx(3 / 4)
+    first = overall(data, "first_response_hours", engine)
+    assert first.n == 3 and first.value == 4 and first.open_share == pytest.approx(1 / 4)
+    assert math.isnan(overall(data, "fcr_rate", engine).open_share)  # shares: not applicable
 
 
 def test_repeat_purchase_as_of_excludes_later_orders(engine):
