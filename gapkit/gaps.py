@@ -25,13 +25,13 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test
 
-from gapkit.goals import OUTCOME_KPIS, baseline_row
+from gapkit.goals import OUTCOME_KPIS, baseline_row, window_of
 from gapkit.kpi_catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.results import Result
 
 GAP_COLUMNS = [
     "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
-    "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank",
+    "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank", "window",
 ]
 ALPHA = 0.05
 
@@ -48,7 +48,7 @@ def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, uni
         return float(binom_test(successes, n, prop=target, alternative=shortfall_side))
     if kind == MEDIAN:
         if unit_values is None or len(unit_values) == 0:
-            return float("nan")
+            return _median_p_from_interval(row, target, better)
         values = np.asarray(unit_values, dtype=float)
         worse = int((values < target).sum() if better == "higher" else (values > target).sum())
         decided = int((values != target).sum())
@@ -56,7 +56,9 @@ def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, uni
             return 1.0
         # sign test: if the median met the target, a unit would be worse than it at most half the time
         return float(stats.binomtest(worse, decided, 0.5, alternative="greater").pvalue)
-    half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
+    # an interval held inside the scale (NPS at +100, a mean score near 5) is cut on one side:
+    # the uncut side is the test's half-width
+    half = max(float(row["ci_high"]) - value, value - float(row["ci_low"]))
     if not np.isfinite(half):
         return float("nan")
     if half == 0:
@@ -67,6 +69,22 @@ def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, uni
     se = half / stats.t.ppf(0.975, n - 1)
     t = (value - target) / se
     return float(stats.t.cdf(t, n - 1) if better == "higher" else stats.t.sf(t, n - 1))
+
+
+def _median_p_from_interval(row: pd.Series, target: float, better: str) -> float:
+    """Without the units: a normal approximation from the median's order-statistic interval.
+
+    The sign test needs the units; from the KPI row alone, the interval's half-width gives the
+    median's standard error (half / 1.96), good to a few percent once n passes ~30.
+    """
+    low, high, value = float(row["ci_low"]), float(row["ci_high"]), float(row["value"])
+    se = (high - low) / 2 / Z95
+    if not np.isfinite(se) or int(row["n"]) < 30:
+        return float("nan")
+    if se == 0:
+        return 0.0 if (value < target if better == "higher" else value > target) else 1.0
+    z = (value - target) / se
+    return float(stats.norm.cdf(z) if better == "higher" else stats.norm.sf(z))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -99,14 +117,19 @@ class GapResult(Result):
 
 
 def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, drivers: pd.DataFrame | None = None,
-         params=None) -> GapResult:
+         params=None, current: pd.DataFrame | None = None) -> GapResult:
     """Compare each goal's current value with its target and say whether the gap is real.
+
+    The current value is the goal's level over the recent complete months in ``current``
+    (:func:`gapkit.measure.current_levels`) when given, else the pooled history of
+    ``kpi_table``; ``window`` says which ("YYYY-MM..YYYY-MM" or "all").
 
     Parameters
     ----------
     goals : goals from the config (``gapkit.config.Goal``).
     kpi_table : ``gapkit.kpis`` output holding each goal's KPI and segment.
-    data, as_of, params : needed only for median KPIs (the sign test reads the units).
+    data, as_of, params : for median KPIs, the sign test reads the units (without them, a normal
+        approximation from the median's interval, from n = 30).
     drivers : ``gapkit.drivers`` importance table (kpi, importance and its interval); sets
         ``importance`` and the ``weight`` of the priority rule (:func:`priority_weights`).
 
@@ -126,9 +149,9 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     rows = []
     for goal in goals:
         kpi = KPIS[goal.kpi]
-        row = baseline_row(kpi_table, goal)
+        row = baseline_row(kpi_table, goal, current)
         record = {"goal_id": goal.id, "kpi": goal.kpi, "segment_by": goal.segment_by, "segment": goal.segment,
-                  "target": goal.target}
+                  "target": goal.target, "window": window_of(row)}
         if row is None or bool(row["small_n"]) or row["n"] == 0:
             record.update(n=0 if row is None else int(row["n"]), current=np.nan if row is None else row["value"],
                           ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
@@ -138,7 +161,8 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
                 from gapkit.measure import segment_labels, units
 
                 by = [] if goal.segment_by == "all" else [goal.segment_by]
-                unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params)
+                window = record["window"].split("..") if ".." in record["window"] else None
+                unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params, months=window)
                 if by:
                     unit_rows = unit_rows[segment_labels(unit_rows[goal.segment_by]) == goal.segment]
                 values = unit_rows["value"].to_numpy()
@@ -149,7 +173,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
         record["gap"] = sign * (goal.target - record["current"])
         record["gap_rel"] = record["gap"] / abs(goal.target) if goal.target else np.nan
         rows.append(record)
-    table = pd.DataFrame(rows, columns=GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1])
+    table = pd.DataFrame(rows, columns=[*GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1], "window"])
     table["p_adj"] = _bh(table["p_value"])
     table["status"] = [_status(r) for r in table.itertuples(index=False)]
     weights, rule = priority_weights(table["kpi"], drivers)

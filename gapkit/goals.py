@@ -32,7 +32,8 @@ HORIZON_MONTHS = 24
 ENOUGH_N = 30
 PASS, WARN, FAIL = "pass", "warn", "fail"
 LETTERS = ["specific", "measurable", "attainable", "relevant", "time_bound"]
-GOAL_COLUMNS = ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", *LETTERS, "reason"]
+GOAL_COLUMNS = ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", *LETTERS, "reason",
+                "baseline_n", "baseline_window"]
 
 
 def months_between(start: str, end: str) -> float:
@@ -40,8 +41,18 @@ def months_between(start: str, end: str) -> float:
     return (pd.Timestamp(end) - pd.Timestamp(start)).days / 30.4375
 
 
-def baseline_row(kpi_table: pd.DataFrame, goal: Goal) -> pd.Series | None:
-    """The goal's current KPI row (all periods) from a ``gapkit.kpis`` table, or None."""
+def baseline_row(kpi_table: pd.DataFrame, goal: Goal, current: pd.DataFrame | None = None) -> pd.Series | None:
+    """The goal's current KPI row, or None.
+
+    From ``current`` (:func:`gapkit.measure.current_levels`: the recent complete months) when
+    given and it has the goal's KPI and segment; else the pooled history of ``kpi_table``
+    (period "all"), which mixes older levels into "current".
+    """
+    if current is not None and len(current):
+        rows = current[(current["kpi"] == goal.kpi) & (current["segment_by"] == goal.segment_by)
+                       & (current["segment"] == goal.segment)]
+        if len(rows):
+            return rows.iloc[0]
     rows = kpi_table[
         (kpi_table["kpi"] == goal.kpi)
         & (kpi_table["period"] == "all")
@@ -84,14 +95,21 @@ def trend(series: pd.DataFrame) -> Trend | None:
 
 
 def standard_deviation(row: pd.Series, kind: str) -> float:
-    """Unit-level standard deviation implied by a KPI row (from its CI for t/normal intervals)."""
+    """Unit-level spread implied by a KPI row (from its CI for t/normal intervals).
+
+    For a mean or NPS, the units' standard deviation; for a median, sqrt(n) x the standard
+    error of the sample median (1.2533 sd for normal data), so that a power calculation on
+    medians needs the n a median needs, not the smaller n of a mean.
+    """
     n, value = float(row["n"]), float(row["value"])
     if kind == SHARE:
         return float(np.sqrt(value * (1 - value)))
-    half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
+    low, high = float(row["ci_low"]), float(row["ci_high"])
+    # an interval held inside the scale is cut on one side only: the other side is the half-width
+    half = max(high - value, value - low) if kind in ("mean", NPS) else (high - low) / 2
     if not np.isfinite(half) or n < 2:
         return float("nan")
-    # t for means, normal for NPS; the median's order-statistic interval is close to normal
+    # t for means, normal for NPS; a median's order-statistic interval is close to normal
     # theory with SE = 1.2533 sd / sqrt(n), an approximation we state in the reason
     from scipy import stats
 
@@ -99,7 +117,9 @@ def standard_deviation(row: pd.Series, kind: str) -> float:
         return half / stats.t.ppf(0.975, n - 1) * np.sqrt(n)
     if kind == NPS:
         return half / Z95 * np.sqrt(n)
-    return half / Z95 * np.sqrt(n) / 1.2533
+    # a median: the spread of the sample median times sqrt(n), i.e. 1.2533 sd under normality;
+    # comparing medians, this (not sd) is what the standardized effect divides by
+    return half / Z95 * np.sqrt(n)
 
 
 def detectable(baseline: pd.Series, target: float, kind: str, volume: float) -> tuple[float, float]:
@@ -128,8 +148,12 @@ def check(
     kpi_table: pd.DataFrame,
     as_of: str,
     drivers: pd.DataFrame | None = None,
+    current: pd.DataFrame | None = None,
 ) -> dict:
     """SMART-check one goal against a monthly ``gapkit.kpis`` table (with ``period="M"``).
+
+    The baseline is the goal's current level from ``current`` (:func:`gapkit.measure.current_levels`,
+    the recent complete months) when given, else the pooled history; trends use the months.
 
     Examples
     --------
@@ -140,7 +164,7 @@ def check(
     better = 1 if kpi.better == "higher" else -1
     reasons: dict[str, str] = {}
     verdict: dict[str, str] = {}
-    base = baseline_row(kpi_table, goal)
+    base = baseline_row(kpi_table, goal, current)
     series = monthly_series(kpi_table, goal)
     months_left = months_between(as_of, goal.deadline)
 
@@ -246,7 +270,16 @@ def check(
         "goal_id": goal.id, "kpi": goal.kpi, "segment_by": goal.segment_by, "segment": goal.segment,
         "baseline": float(base["value"]) if base is not None else float("nan"),
         "target": goal.target, "deadline": goal.deadline, **verdict, "reason": reason,
+        "baseline_n": int(base["n"]) if base is not None else 0, "baseline_window": window_of(base),
     }
+
+
+def window_of(row: pd.Series | None) -> str:
+    """The months a baseline row pools: "YYYY-MM..YYYY-MM", or "all" for the whole history."""
+    if row is None:
+        return ""
+    window = row.get("window")
+    return str(window) if isinstance(window, str) and window else "all"
 
 
 def _relevance(kpi_id: str, drivers: pd.DataFrame | None) -> tuple[str, str]:
@@ -305,15 +338,17 @@ class GoalsResult(Result):
                      milestones=self.milestones[self.milestones["goal_id"] == goal_id], ax=ax)
 
 
-def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | None = None) -> GoalsResult:
-    """SMART-check every goal and lay out its monthly milestones.
+def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | None = None,
+          current: pd.DataFrame | None = None) -> GoalsResult:
+    """SMART-check every goal and lay out its monthly milestones (from the current level in
+    ``current`` when given, see :func:`check`).
 
     Examples
     --------
     >>> result = gapkit.goals.smart(config.goals, gapkit.kpis(data, as_of, by=["segment"], period="M"), as_of)
     >>> result.table
     """
-    rows = [check(goal, kpi_table, as_of, drivers) for goal in goals]
+    rows = [check(goal, kpi_table, as_of, drivers, current) for goal in goals]
     table = pd.DataFrame(rows, columns=GOAL_COLUMNS)
     milestones = pd.concat([milestones_for(goal, row["baseline"], as_of) for goal, row in zip(goals, rows)],
                            ignore_index=True) if rows else pd.DataFrame(columns=["goal_id", "month", "expected"])
@@ -382,12 +417,17 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
     return proposals
 
 
-def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6) -> pd.DataFrame:
-    """Where each goal is heading: the recent trend projected to the deadline, with its CI.
+def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
+             current: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Where each goal is heading: the recent monthly line extended to the deadline, with its CI.
 
-    The slope of the last ``recent_months`` monthly values (weighted by n) is projected from
-    the current value to the deadline. On track: even the pessimistic end of the projection's
-    95% CI meets the target; off track: even the optimistic end misses it; at risk: between.
+    A line is fitted through the last ``recent_months`` monthly values (weighted by n) and read
+    at the deadline; its 95% interval carries the uncertainty of both the line's level and its
+    slope (statsmodels' prediction interval of the mean). Starting the slope from the pooled
+    history instead would understate a rising KPI and claim a certainty no one has. On track:
+    even the pessimistic end of the interval meets the target; off track: even the optimistic
+    end misses it; at risk: between. ``current`` is the goal's current level (recent complete
+    months, see :func:`baseline_row`), shown beside the projection.
 
     Examples
     --------
@@ -396,21 +436,20 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6)
     rows = []
     for goal in goals:
         better = 1 if KPIS[goal.kpi].better == "higher" else -1
-        base = baseline_row(kpi_table, goal)
-        series = monthly_series(kpi_table, goal).tail(recent_months)
-        fitted = trend(series)
+        base = baseline_row(kpi_table, goal, current)
+        series = monthly_series(kpi_table, goal).dropna(subset=["value"]).tail(recent_months)
         months_left = months_between(as_of, goal.deadline)
         record = {"goal_id": goal.id, "kpi": goal.kpi, "current": np.nan, "target": goal.target,
                   "deadline": goal.deadline, "slope": np.nan, "projected": np.nan, "projected_low": np.nan,
-                  "projected_high": np.nan, "status": "unknown"}
+                  "projected_high": np.nan, "status": "unknown", "months_fitted": len(series)}
         if base is not None:
             record["current"] = float(base["value"])
-        if base is not None and fitted is not None and months_left > 0:
+        line = _projection(series, goal.deadline) if len(series) >= 4 and months_left > 0 else None
+        if line is not None:
+            slope, projected, low, high = line
             # a projection cannot leave the KPI's range: a share heads for 100% at most
-            record.update(slope=fitted.slope,
-                          projected=clip(record["current"] + fitted.slope * months_left, goal.kpi),
-                          projected_low=clip(record["current"] + fitted.ci_low * months_left, goal.kpi),
-                          projected_high=clip(record["current"] + fitted.ci_high * months_left, goal.kpi))
+            record.update(slope=slope, projected=clip(projected, goal.kpi), projected_low=clip(low, goal.kpi),
+                          projected_high=clip(high, goal.kpi))
             pessimistic = record["projected_low"] if better > 0 else record["projected_high"]
             optimistic = record["projected_high"] if better > 0 else record["projected_low"]
             if better * (pessimistic - goal.target) >= 0:
@@ -425,5 +464,20 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6)
     return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
 
 
+def _projection(series: pd.DataFrame, deadline: str) -> tuple[float, float, float, float]:
+    """Slope per month, and the fitted line at ``deadline`` with its 95% interval (WLS by n).
+
+    Months sit at their middle (a month's value is its average), the deadline at its day.
+    """
+    month = pd.PeriodIndex(series["period"], freq="M")
+    start = month.min().start_time
+    t = np.asarray([(p.start_time - start).days / 30.4375 + 0.5 for p in month], dtype=float)
+    fit = sm.WLS(series["value"].to_numpy(float), sm.add_constant(t), weights=series["n"].to_numpy(float)).fit()
+    at = (pd.Timestamp(deadline) - start).days / 30.4375
+    frame = fit.get_prediction(np.array([[1.0, at]])).summary_frame(alpha=0.05)
+    return (float(fit.params[1]), float(frame["mean"].iloc[0]), float(frame["mean_ci_lower"].iloc[0]),
+            float(frame["mean_ci_upper"].iloc[0]))
+
+
 PROGRESS_COLUMNS = ["goal_id", "kpi", "current", "target", "deadline", "slope", "projected", "projected_low",
-                    "projected_high", "status"]
+                    "projected_high", "status", "months_fitted"]

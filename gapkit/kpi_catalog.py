@@ -50,6 +50,9 @@ class KPI:
     # referring); a driver is an experience the company shapes (follow-up, delivery, support)
     role: str = "driver"
     stage: str | None = None  # the post-sale journey stage a shortfall of this KPI points to
+    # the params entry (e.g. "repeat_days") of the window a unit needs before it is counted:
+    # a month is complete for this KPI only once that window has passed after the month's end
+    window: str | None = None
 
     @property
     def ci_method(self) -> str:
@@ -74,7 +77,7 @@ CATALOG: tuple[KPI, ...] = (
     KPI("survey_response_rate", "Survey response rate", SHARE, "share", "higher", "sent_at",
         ("surveys",), ("surveys.answered_at",),
         "share of surveys sent at least response_days before the end of as_of that were answered "
-        "within response_days of sent_at", stage="survey"),
+        "within response_days of sent_at", stage="survey", window="response_days"),
     KPI("first_response_hours", "First response time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.first_response_at",),
         "median hours from created_at to first_response_at, over tickets with a first response "
@@ -82,7 +85,7 @@ CATALOG: tuple[KPI, ...] = (
     KPI("first_response_sla", "First response within SLA", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.first_response_at",),
         "share of tickets answered within sla_hours; unanswered after sla_hours is a breach; "
-        "tickets younger than sla_hours at as_of are not counted", stage="support_ticket"),
+        "tickets younger than sla_hours at as_of are not counted", stage="support_ticket", window="sla_hours"),
     KPI("resolution_hours", "Resolution time (median)", MEDIAN, "hours", "lower", "created_at",
         ("tickets",), ("tickets.resolved_at",),
         "median hours from created_at to resolved_at, over resolved tickets "
@@ -90,7 +93,7 @@ CATALOG: tuple[KPI, ...] = (
     KPI("resolution_rate", "Resolved in time", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at",),
         "share of tickets resolved within resolution_days; only tickets at least that old at as_of",
-        stage="support_ticket"),
+        stage="support_ticket", window="resolution_days"),
     KPI("fcr_rate", "First-contact resolution", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at", "tickets.contacts", "tickets.reopened"),
         "share of resolved tickets with contacts == 1 and not reopened", stage="support_ticket"),
@@ -100,11 +103,11 @@ CATALOG: tuple[KPI, ...] = (
     KPI("followup_coverage", "Follow-up coverage", SHARE, "share", "higher", "delivered_at",
         ("orders", "followups"), ("orders.delivered_at",),
         "share of delivered orders with a follow-up sent within followup_days after delivered_at; "
-        "only orders delivered at least that long before as_of", stage=FIRST_FOLLOWUP),
+        "only orders delivered at least that long before as_of", stage=FIRST_FOLLOWUP, window="followup_days"),
     KPI("followup_latency_days", "Follow-up latency (median)", MEDIAN, "days", "lower", "delivered_at",
         ("orders", "followups"), ("orders.delivered_at",),
         "median days from delivered_at to the first follow-up at or after it, over covered orders",
-        stage=FIRST_FOLLOWUP),
+        stage=FIRST_FOLLOWUP, window="followup_days"),
     KPI("personalization_rate", "Personalized follow-ups", SHARE, "share", "higher", "sent_at",
         ("followups",), ("followups.personalized",), "share of follow-ups with personalized true",
         stage=FIRST_FOLLOWUP),
@@ -118,11 +121,12 @@ CATALOG: tuple[KPI, ...] = (
     KPI("repeat_purchase_rate", "Repeat purchase rate", SHARE, "share", "higher",
         "first ordered_at", ("orders",), (),
         "share of customers whose first order is at least repeat_days old who ordered again "
-        "strictly later than the first order and within repeat_days after it", role="outcome", stage="repeat_purchase"),
+        "strictly later than the first order and within repeat_days after it", role="outcome",
+        stage="repeat_purchase", window="repeat_days"),
     KPI("referral_rate", "Referral rate", SHARE, "share", "higher", "first ordered_at",
         ("orders", "referrals"), (),
         "share of customers whose first order is at least referral_days old who referred someone "
-        "within referral_days after it", role="outcome"),
+        "within referral_days after it", role="outcome", window="referral_days"),
 )
 
 KPIS: dict[str, KPI] = {k.id: k for k in CATALOG}

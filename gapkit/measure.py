@@ -59,6 +59,7 @@ def kpis(
     kpis: Sequence[str] | None = None,
     params: Params | Mapping | None = None,
     engine: str = "pandas",
+    months: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """Compute the KPI table: one row per kpi x period x segment, with n and a 95% CI.
 
@@ -72,6 +73,8 @@ def kpis(
     kpis : KPI ids to compute (default: the whole catalog).
     params : windows (sla_hours, resolution_days, followup_days, repeat_days, referral_days).
     engine : "pandas" or "duckdb"; the same definitions run on both.
+    months : (first, last) calendar months, "YYYY-MM": count only units anchored in them
+        (e.g. the recent months that make a goal's current level, :func:`current_levels`).
 
     Returns
     -------
@@ -116,6 +119,9 @@ def kpis(
             log.info("kpi %s skipped: %s", kpi_id, reason)
             continue
         units = DEFINITIONS[kpi_id](tables, params, eod)
+        if months is not None:
+            first, last = _month_span(months)
+            units = units.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
         table = _summarise(kpi, units, tables, by, period, materialize=engine_used == "duckdb")
         if table.empty:
             skipped[kpi_id] = NO_UNITS
@@ -127,6 +133,92 @@ def kpis(
     out.attrs["skipped"] = skipped
     out.attrs["as_of"] = str(pd.Timestamp(as_of).date())
     return out
+
+
+def _month_span(months: tuple[str, str]) -> tuple[datetime, datetime]:
+    """The first instant of the first month and the first instant after the last (UTC)."""
+    try:
+        first, last = (pd.Period(m, freq="M") for m in months)
+    except (TypeError, ValueError):
+        raise ConfigError(f"months = {months!r}: give (first, last) as 'YYYY-MM'") from None
+    if last < first:
+        raise ConfigError(f"months = {months!r}: the last month comes before the first")
+    start = first.to_timestamp().to_pydatetime().replace(tzinfo=timezone.utc)
+    end = (last + 1).to_timestamp().to_pydatetime().replace(tzinfo=timezone.utc)
+    return start, end
+
+
+def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.DataFrame, by: Sequence[str] = (),
+                   params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas") -> pd.DataFrame:
+    """Each KPI's current level: pooled over its last ``months`` complete calendar months.
+
+    The pooled history mixes last year's level into today's; a goal is about now. For each KPI
+    the window is the last ``months`` months of ``monthly`` (a ``gapkit.kpis(..., period="M")``
+    table) that are complete by ``as_of`` (the month and then the KPI's window, e.g.
+    repeat_days, have passed) and, for a median duration, have at most
+    :data:`OPEN_SHARE_LIMIT` more of their units still open than the KPI's settled months
+    (see :func:`_excess_open_share`). Cohort KPIs (repeat purchase,
+    referral) thus use the latest cohorts whose window has elapsed. Every segment of a KPI
+    shares the window of its "all" row.
+
+    Returns the KPI table's columns with ``period = "current"`` and ``window``
+    ("YYYY-MM..YYYY-MM") and ``window_months``; the units are counted afresh over the window,
+    so n and the interval are exact (a median is not an average of monthly medians).
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> monthly = gapkit.kpis(data, "2025-06-30", period="M")
+    >>> gapkit.measure.current_levels(data, "2025-06-30", monthly)[["kpi", "window", "n", "value"]]
+    """
+    if months < 1:
+        raise ConfigError(f"baseline_months = {months}: use at least 1 month")
+    eod = end_of_day(as_of)
+    settings = as_params(params)
+    rows = monthly[(monthly["segment_by"] == "all") & (monthly["period"] != "all")]
+    windows: dict[tuple[str, str], list[str]] = {}
+    counted: dict[str, int] = {}
+    for kpi_id, group in rows.groupby("kpi", sort=False):
+        # complete: the month has ended, and so has the KPI's window for its last units (the
+        # customers who first bought on the 30th have their 90 days only 90 days later)
+        kpi = KPIS[kpi_id]
+        wait = pd.Timedelta(0)
+        if kpi.window:
+            amount = float(getattr(settings, kpi.window))
+            wait = pd.Timedelta(hours=amount) if kpi.window.endswith("hours") else pd.Timedelta(days=amount)
+        ends = pd.PeriodIndex(group["period"], freq="M").end_time.tz_localize("UTC")
+        eligible = group[np.asarray(ends + wait <= pd.Timestamp(eod))]
+        if "open_share" in eligible and eligible["open_share"].notna().any():
+            eligible = eligible[~(_excess_open_share(eligible, eod) > OPEN_SHARE_LIMIT)]
+        chosen = sorted(eligible["period"])[-months:]
+        if chosen:
+            windows.setdefault((chosen[0], chosen[-1]), []).append(kpi_id)
+            counted[kpi_id] = len(chosen)
+    pieces = []
+    for window, ids in windows.items():
+        table = kpis(data, as_of, by=by, period=None, kpis=ids, params=params, engine=engine, months=window)
+        table["window"] = f"{window[0]}..{window[1]}"
+        pieces.append(table)
+    if not pieces:
+        return _empty_table().assign(window=pd.Series(dtype="str"), window_months=pd.Series(dtype="int64"))
+    out = pd.concat(pieces, ignore_index=True)
+    out["period"] = "current"
+    out["window_months"] = out["kpi"].map(counted).astype("int64")
+    return out
+
+
+def _excess_open_share(months: pd.DataFrame, eod: datetime) -> pd.Series:
+    """Each month's open share above the share that never finishes.
+
+    Some units never finish (a ticket nobody closes): in months old enough to have settled
+    (ended at least 90 days before as_of) their share is the KPI's settled open share, its
+    median over those months. Only open units above that level are still on their way, and only
+    they bias the median low; a month more than :data:`OPEN_SHARE_LIMIT` above it is too recent.
+    """
+    share = months["open_share"].astype(float)
+    ends = pd.PeriodIndex(months["period"], freq="M").end_time
+    settled = share[ends <= pd.Timestamp(eod.date()) - pd.Timedelta(days=90)]
+    return share - (float(settled.median()) if settled.notna().any() else 0.0)
 
 
 def _empty_table() -> pd.DataFrame:
@@ -142,8 +234,11 @@ def units(
     by: Sequence[str] = (),
     params: Params | Mapping | None = None,
     engine: str = "pandas",
+    months: tuple[str, str] | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The units one KPI counts, one row each, as pandas: for unit-level models (impact, drivers).
+
+    ``months``: (first, last) "YYYY-MM", only units anchored in those months (as in :func:`kpis`).
 
     Columns: the unit's own columns, the ``by`` columns (joined from customers when needed),
     ``anchor`` (the timestamp that places it in a period), ``period`` (YYYY-MM) and ``value``
@@ -165,6 +260,9 @@ def units(
     frame = DEFINITIONS[kpi](tables, as_params(params), eod)
     frame, _ = _with_segments(frame, tables, [by] if isinstance(by, str) else by)
     frame = frame.filter(~nw.col("_value").is_null() & ~nw.col("_anchor").is_null())
+    if months is not None:
+        first, last = _month_span(tuple(months))
+        frame = frame.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
     frame = frame.with_columns(_period=nw.col("_anchor").dt.to_string("%Y-%m"))
     out = frame.collect("pandas").to_native()
     out = out.rename(columns={"_anchor": "anchor", "_value": "value", "_period": "period"})

@@ -40,12 +40,13 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("load", None, (), ("rejects.csv", "row_counts.csv", VALIDATED)),
-    Step("current_state", "01_current_state", (VALIDATED,), ("kpis.csv", "rejects.csv", "row_counts.csv")),
-    Step("desired_state", "02_desired_state", (VALIDATED, "kpis.csv"),
+    Step("current_state", "01_current_state", (VALIDATED,),
+         ("kpis.csv", "current.csv", "rejects.csv", "row_counts.csv")),
+    Step("desired_state", "02_desired_state", (VALIDATED, "kpis.csv", "current.csv"),
          ("drivers.csv", "goals.csv", "milestones.csv")),
-    Step("gap_identification", "03_gap_identification", (VALIDATED, "kpis.csv", "drivers.csv"),
+    Step("gap_identification", "03_gap_identification", (VALIDATED, "kpis.csv", "current.csv", "drivers.csv"),
          ("gaps.csv", "action_plan.csv")),
-    Step("impact_measurement", "04_impact_measurement", (VALIDATED, "kpis.csv"),
+    Step("impact_measurement", "04_impact_measurement", (VALIDATED, "kpis.csv", "current.csv"),
          ("impact.csv", "cost_benefit.csv", "goal_progress.csv")),
 )
 NOTEBOOKS = [step.notebook for step in STEPS if step.notebook]

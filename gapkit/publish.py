@@ -32,6 +32,9 @@ ARTIFACT_COLUMNS = {
     "goal_progress.csv": ["goal_id", "kpi", "current", "target", "deadline", "status"],
     "drivers.csv": ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "p_value", "n"],
     "row_counts.csv": ["table", "input_rows", "kept", "rejected"],
+    # each KPI's current level over its recent complete months (baseline_months), for goals and gaps
+    "current.csv": ["kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better",
+                    "window", "window_months"],
     "action_plan.csv": ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action",
                         "expected_value"],
 }

@@ -164,5 +164,5 @@ def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame
         counts = progress["status"].value_counts()
         lines.append("Goals: " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in
                                            ["on_track", "at_risk", "off_track", "deadline_passed", "unknown"]
-                                           if s in counts) + " (recent trend projected to each deadline).")
+                                           if s in counts) + " (the recent monthly line extended to each deadline).")
     return lines[:5]

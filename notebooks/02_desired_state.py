@@ -24,9 +24,8 @@ from gapkit import adapt, formatting, plots, publish, story
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 import pandas as pd
 
-from gapkit import goals as goal_checks
-
 kpi_table = publish.read_csv(out, "kpis.csv")
+current = publish.read_csv(out, "current.csv")
 dataset = gapkit.notebook.dataset(settings)
 segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
 # which follow-up and support experiences go with customers coming back, all else held fixed
@@ -34,9 +33,9 @@ drivers = adapt.attempt(
     "The key-driver model", "which follow-up, delivery and support experiences go with customers coming back",
     "export followups.csv, tickets.csv or delivery dates, over a history longer than the 90-day repeat window",
     adapt.key_drivers, dataset, settings.as_of, settings.driver_controls, params=settings.params, seed=settings.seed)
-result = goal_checks.smart(settings.goals, kpi_table, settings.as_of, drivers=drivers.table)
+result = gapkit.goals.smart(settings.goals, kpi_table, settings.as_of, drivers=drivers.table, current=current)
 publish.write_csv(drivers.table, out, "drivers.csv")
-proposals = (goal_checks.propose_targets(kpi_table, segments[0], benchmarks=pd.DataFrame(list(settings.benchmarks)))
+proposals = (gapkit.goals.propose_targets(kpi_table, segments[0], benchmarks=pd.DataFrame(list(settings.benchmarks)))
              if segments else adapt.Skipped(
                  "Proposed targets", "the KPIs are not broken down by any segment column",
                  "targets set from what the best segments already achieve",

@@ -21,14 +21,13 @@ import gapkit
 from gapkit import adapt, formatting, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
-from gapkit import gaps as gap_analysis
-
 kpi_table = publish.read_csv(out, "kpis.csv")
+current = publish.read_csv(out, "current.csv")
 drivers = publish.read_csv(out, "drivers.csv")
 dataset = gapkit.notebook.dataset(settings)
 segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
-result = gap_analysis.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of,
-                           drivers=drivers, params=settings.params)
+result = gapkit.gaps.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of, drivers=drivers,
+                          params=settings.params, current=current)
 publish.write_csv(result.table, out, "gaps.csv")
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 ipa = adapt.attempt(

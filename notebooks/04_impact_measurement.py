@@ -30,11 +30,11 @@ import gapkit
 from gapkit import adapt, formatting, plots, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
-from gapkit import goals as goal_checks
 from gapkit import impact, money
 
 dataset = gapkit.notebook.dataset(settings)
 kpi_table = publish.read_csv(out, "kpis.csv")
+current = publish.read_csv(out, "current.csv")
 effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_at"]}, "Impact measurement",
                          "whether each follow-up strategy moved its KPIs, with honest uncertainty",
                          "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who "
@@ -50,7 +50,7 @@ value = adapt.Skipped(
     "of each KPI is worth", money.evaluate, effects, dataset, list(settings.valuation), settings.as_of,
     params=settings.params, seed=settings.seed, intangible_scores=list(settings.intangibles),
     currency=settings.currency)
-progress = goal_checks.progress(settings.goals, kpi_table, settings.as_of)
+progress = gapkit.goals.progress(settings.goals, kpi_table, settings.as_of, current=current)
 publish.write_csv(effects.table, out, "impact.csv")
 publish.write_csv(value.table, out, "cost_benefit.csv")
 publish.write_csv(progress, out, "goal_progress.csv");
