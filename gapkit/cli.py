@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Input rows per table ({args.data}):")
     print(data.counts.to_string(index=False))
     print()
-    print(f"KPIs as of {args.as_of} (95% CIs; small_n = too few units for an interval):")
+    print(f"KPIs as of {args.as_of} (95% CIs; small_n = too few units for a reliable interval):")
     overall = table[(table["period"] == "all") & (table["segment_by"] == "all")]
     print(format_table(overall).to_string(index=False))
     for kpi_id, reason in table.attrs.get("skipped", {}).items():

@@ -31,7 +31,7 @@ from gapkit.results import Result
 
 GAP_COLUMNS = [
     "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
-    "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank", "window",
+    "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank", "window", "small_n",
 ]
 ALPHA = 0.05
 
@@ -151,8 +151,9 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
         kpi = KPIS[goal.kpi]
         row = baseline_row(kpi_table, goal, current)
         record = {"goal_id": goal.id, "kpi": goal.kpi, "segment_by": goal.segment_by, "segment": goal.segment,
-                  "target": goal.target, "window": window_of(row)}
-        if row is None or bool(row["small_n"]) or row["n"] == 0:
+                  "target": goal.target, "window": window_of(row),
+                  "small_n": bool(row["small_n"]) if row is not None and "small_n" in row else True}
+        if row is None or row["n"] == 0 or not np.isfinite(float(row["ci_low"])):  # no honest interval
             record.update(n=0 if row is None else int(row["n"]), current=np.nan if row is None else row["value"],
                           ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
         else:
@@ -173,7 +174,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
         record["gap"] = sign * (goal.target - record["current"])
         record["gap_rel"] = record["gap"] / abs(goal.target) if goal.target else np.nan
         rows.append(record)
-    table = pd.DataFrame(rows, columns=[*GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1], "window"])
+    table = pd.DataFrame(rows, columns=[*GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1], "window", "small_n"])
     table["p_adj"] = _bh(table["p_value"])
     table["status"] = [_status(r) for r in table.itertuples(index=False)]
     weights, rule = priority_weights(table["kpi"], drivers)

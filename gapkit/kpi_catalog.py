@@ -28,9 +28,16 @@ CI_METHODS = {
     MEDIAN: "order_statistic",
 }
 
-# Below these counts no honest 95% interval exists (a median needs n >= 6 for any pair of
-# order statistics to reach 95%); the row then carries NaN bounds and small_n = True.
-MIN_N = {SHARE: 1, MEAN: 2, NPS: 10, MEDIAN: 6}
+# Below MIN_N no honest 95% interval exists: the row carries empty bounds and small_n = True.
+# A median needs n >= 6 for any pair of order statistics to reach 95%; a t interval of a
+# 1-5 score covers 0.47-0.90 at n = 2 and 0.83-0.97 at n = 5 (benchmarks/small_n.py).
+MIN_N = {SHARE: 1, MEAN: 5, NPS: 10, MEDIAN: 6}
+# Below SMALL_N the interval is shown but its coverage can fall short of 95% for realistic
+# distributions (simulated in benchmarks/small_n.py, figures in docs/methods.md): Wilson dips
+# to 0.86-0.90 at n = 2-5 for shares near 0 or 1; t intervals of skewed scores and the NPS
+# normal interval reach 0.93 only from about n = 30. Such rows carry small_n = True and every
+# report that states their value says so.
+SMALL_N = {SHARE: 10, MEAN: 30, NPS: 30, MEDIAN: 6}
 
 
 @dataclass(frozen=True)

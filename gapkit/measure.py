@@ -19,7 +19,7 @@ import pandas as pd
 
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
-from gapkit.kpi_catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, Z95, clip
+from gapkit.kpi_catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, SMALL_N, Z95, clip
 from gapkit.schema import TABLES
 
 log = logging.getLogger("gapkit")
@@ -528,7 +528,8 @@ def _attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
     from statsmodels.stats.proportion import proportion_confint
     n = table["n"].to_numpy(dtype=float)
     mean = table["mean"].to_numpy(dtype=float)
-    small = n < MIN_N[kpi.kind]
+    small = n < SMALL_N[kpi.kind]  # flagged: the interval's coverage may fall short
+    none = n < MIN_N[kpi.kind]  # no honest interval at all
     with np.errstate(invalid="ignore", divide="ignore"):
         if kpi.kind == SHARE:
             successes = np.round(mean * n)
@@ -550,7 +551,7 @@ def _attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
             value, low, high = mean, clip(mean - half, kpi.unit), clip(mean + half, kpi.unit)
     # float round-off (e.g. Wilson's bound at 0 successes) must not leave -2e-17 in a report
     low, high = np.where(np.abs(low) < 1e-12, 0.0, low), np.where(np.abs(high) < 1e-12, 0.0, high)
-    low, high = np.where(small, np.nan, low), np.where(small, np.nan, high)
+    low, high = np.where(none, np.nan, low), np.where(none, np.nan, high)
     out = table.drop(columns=[c for c in ("mean", "sd", "ci_low", "ci_high") if c in table.columns])
     out["n"] = table["n"].astype("int64")
     out["value"], out["ci_low"], out["ci_high"] = value, low, high

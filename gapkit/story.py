@@ -34,7 +34,8 @@ def kpi_overview(kpi_table: pd.DataFrame) -> pd.DataFrame:
         "what it is": rows["label"],
         "n": rows["n"],
         "value": [fmt(v, k) for v, k in zip(rows["value"], rows["kpi"])],
-        "95% CI": [fmt_ci(lo, hi, k) for lo, hi, k in zip(rows["ci_low"], rows["ci_high"], rows["kpi"])],
+        "95% CI": [fmt_ci(lo, hi, k) + (" (small n: may be too narrow)" if small and np.isfinite(lo) else "")
+                   for lo, hi, k, small in zip(rows["ci_low"], rows["ci_high"], rows["kpi"], rows["small_n"])],
         "better": rows["better"],
     }).reset_index(drop=True)
 
@@ -134,8 +135,22 @@ def gap_findings(gap_table: pd.DataFrame) -> list[str]:
         who = "everyone" if row.segment_by == "all" else f"{row.segment_by} {row.segment}"
         lines.append(f"Fix first ({int(row.rank)}): {KPIS[row.kpi].label if row.kpi in KPIS else row.kpi} for "
                      f"{who} is {fmt(row.current, row.kpi)} against a target of {fmt(row.target, row.kpi)} "
-                     f"(n={int(row.n):,}, short by {row.gap_rel:.0%} of the target, adjusted {p_phrase(row.p_adj)}).")
+                     f"(n={int(row.n):,}{_small(row)}, short by {row.gap_rel:.0%} of the target, adjusted "
+                     f"{p_phrase(row.p_adj)}{_over(row)}).")
     return lines[:5]
+
+
+def _small(row) -> str:
+    """Words for a value read from a small sample, so no finding states it bare."""
+    return ", a small sample: its interval may be too narrow" if bool(getattr(row, "small_n", False)) else ""
+
+
+def _over(row) -> str:
+    window = getattr(row, "window", "")
+    if isinstance(window, str) and ".." in window:
+        first, last = window.split("..")
+        return f"; current = {first} to {last}" if first != last else f"; current = {first}"
+    return ""
 
 
 def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame, progress: pd.DataFrame,

@@ -20,6 +20,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.errors import ConfigError, InputError
+from gapkit.kpi_catalog import MEAN, MIN_N, SMALL_N
 from gapkit.measure import KPI_COLUMNS, MISSING_SEGMENT, end_of_day, segment_labels
 
 __all__ = ["detect_language", "redact", "sentiment", "sentiment_kpi", "themes"]
@@ -275,7 +276,7 @@ def sentiment_kpi(
     -------
     DataFrame with gapkit's KPI columns: kpi="comment_sentiment", period, segment_by, segment,
     n, value (mean compound), ci_low, ci_high (t interval), unit, better="higher", label,
-    ci_method="t", small_n (n < 2: no interval).
+    ci_method="t", small_n (below the catalog's SMALL_N for means; no interval below MIN_N).
 
     Examples
     --------
@@ -329,10 +330,10 @@ def _join_segments(units: pd.DataFrame, data: Mapping, columns: list[str]) -> pd
 
 def _kpi_row(values: pd.Series, period: str, segment_by: str | None, segment) -> dict:
     n = int(values.size)
-    small = n < 2
+    small = n < SMALL_N[MEAN]
     mean = float(values.mean()) if n else np.nan
     low = high = np.nan
-    if not small:
+    if n >= MIN_N[MEAN]:
         low, high = DescrStatsW(values.to_numpy(float)).tconfint_mean(alpha=0.05)
         low, high = max(low, -1.0), min(high, 1.0)  # a mean compound score lives in -1..1
     if segment_by is not None and (segment is None or (not isinstance(segment, str) and pd.isna(segment))):
