@@ -11,11 +11,21 @@ Conventions (the README states the same):
   negative value_per_unit so that the cut is worth money).
 - One-off costs (kind ``one_off``, or no kind) incurred up to ``as_of`` are summed at month 0,
   undiscounted: the appraisal includes what was spent to set the intervention up.
-- Recurring costs: the run-rate is the recurring amount in the ``RUN_RATE_MONTHS`` (3) calendar
-  months ending with the latest month that had a recurring cost up to ``as_of`` (fewer months if
-  the intervention is younger), divided by that number of months; an ended test is thus
-  projected at the rate it ran. It is paid in months 1..horizon, beside the benefit it buys. An intervention with
-  several valuation entries (KPIs) sums their benefits; its costs run over the longest horizon.
+- Recurring costs: the run-rate is the mean recurring amount of the last ``RUN_RATE_MONTHS`` (3)
+  months that had a recurring cost up to ``as_of`` (fewer if there were fewer). It is paid in
+  months 1..horizon, beside the benefit it buys. An intervention with several valuation
+  entries (KPIs) sums their benefits; its costs run over the longest horizon.
+- An intervention that ended by ``as_of`` (``end_at`` in the interventions table) is appraised
+  looking back, not forward: nothing is projected past its end. Its costs are what was spent
+  (one-off and recurring, as incurred) and its benefit is the effect x units per month x value
+  per unit for each month it ran (start to end, in months of 30.44 days), both at month 0,
+  undiscounted. A running intervention is appraised forward as above.
+- Payback is the first month from 1 on whose cumulative discounted net is >= 0, and none
+  (NaN) when that never happens within the horizon: an intervention that loses money every
+  month does not "pay back in month 0".
+- ``caveat`` says when the NPV stands on a weak estimate: an effect not distinguishable from
+  zero (p >= 0.05; then the NPV's sign is decided by the costs, not by the evidence), a failed
+  placebo (pre-trend) check, or a design that does not remove time trends.
 - NPV interval: each effect is drawn from Normal(effect, SE), SE = (ci_high - ci_low) / (2 x
   1.96) of its impact row (KPIs independently), costs taken as known; the 2.5% and 97.5%
   quantiles of the simulated NPV make the 95% interval, so it widens when the effect is less
@@ -60,7 +70,7 @@ COST_BENEFIT_COLUMNS = [
 ]
 EXTRA_COLUMNS = [
     "benefit_cost_ratio", "p_npv_positive", "method", "clears_zero", "rank", "kpis", "horizon_months",
-    "discount_rate", "one_off", "run_rate", "note",
+    "discount_rate", "one_off", "run_rate", "note", "caveat", "appraisal",
 ]
 RUN_RATE_MONTHS = 3
 
@@ -77,6 +87,20 @@ class Benefit:
     units_per_month: float
     value_per_unit: float
     horizon_months: int
+    p_value: float = float("nan")
+    pretrend_p: float = float("nan")
+
+    @property
+    def caveats(self) -> list[str]:
+        """What makes this effect a weak basis for money (empty when nothing does)."""
+        out = []
+        if np.isfinite(self.p_value) and self.p_value >= 0.05:
+            out.append(f"{self.kpi} effect not distinguishable from zero (p = {self.p_value:.2g})")
+        if np.isfinite(self.pretrend_p) and self.pretrend_p < 0.05:
+            out.append(f"{self.kpi} placebo (pre-trend) check failed (p = {self.pretrend_p:.2g})")
+        if self.method in ("its", "pre_post"):
+            out.append(f"{self.kpi} by {self.method}: no comparison group")
+        return out
 
     @property
     def se(self) -> float:
@@ -93,10 +117,15 @@ class Appraisal:
     discount_rate: float
     benefits: tuple[Benefit, ...]
     note: str = ""
+    months_run: float | None = None  # set for an intervention that ended: appraised looking back
+
+    @property
+    def ended(self) -> bool:
+        return self.months_run is not None
 
     @property
     def horizon_months(self) -> int:
-        return max(b.horizon_months for b in self.benefits)
+        return 0 if self.ended else max(b.horizon_months for b in self.benefits)
 
     @property
     def complete(self) -> bool:
@@ -138,7 +167,10 @@ def cash_flows(appraisal: Appraisal, effects: Sequence[float] | None = None) -> 
     benefit = np.zeros(month.size)
     for b, effect in zip(appraisal.benefits, effects):
         monthly = effect * b.units_per_month * b.value_per_unit
-        benefit += np.where((month >= 1) & (month <= b.horizon_months), monthly, 0.0)
+        if appraisal.ended:  # what it brought while it ran, looking back from as_of
+            benefit += np.where(month == 0, monthly * appraisal.months_run, 0.0)
+        else:
+            benefit += np.where((month >= 1) & (month <= b.horizon_months), monthly, 0.0)
     cost = np.where(month == 0, appraisal.one_off, appraisal.run_rate)
     discount = (1 + monthly_rate(appraisal.discount_rate)) ** -month.astype(float)
     net = benefit - cost
@@ -157,7 +189,9 @@ def payback_months(flows: pd.DataFrame) -> float:
     >>> flows = gapkit.money.cash_flows(result.appraisals[0])  # result: see the module example
     >>> gapkit.money.payback_months(flows)
     """
-    reached = flows.loc[flows["cumulative_pv"] >= -1e-9, "month"]
+    # from month 1: month 0 holds only the set-up cost, so "paid back in month 0" would just
+    # mean nothing was spent up front, even for a strategy that loses money every month after
+    reached = flows.loc[(flows["month"] >= 1) & (flows["cumulative_pv"] >= -1e-9), "month"]
     return float(reached.iloc[0]) if len(reached) else np.nan
 
 
@@ -172,8 +206,9 @@ def npv_parts(appraisal: Appraisal, effects=None) -> tuple[float, np.ndarray]:
     discount = (1 + monthly_rate(appraisal.discount_rate)) ** -np.arange(appraisal.horizon_months + 1.0)
     cost_pv = appraisal.one_off + appraisal.run_rate * discount[1:].sum()
     effects = np.array([b.effect for b in appraisal.benefits] if effects is None else effects, dtype=float)
-    per_effect = np.array([b.units_per_month * b.value_per_unit * discount[1:b.horizon_months + 1].sum()
-                           for b in appraisal.benefits])
+    per_effect = np.array([b.units_per_month * b.value_per_unit * (
+        appraisal.months_run if appraisal.ended else discount[1:b.horizon_months + 1].sum())
+        for b in appraisal.benefits])
     return float(cost_pv), effects @ per_effect
 
 
@@ -187,6 +222,7 @@ def cost_benefit(
     seed: int = 0,
     intangible_scores: Sequence[Mapping] = (),
     currency: str = "",
+    interventions: Sequence | None = None,
 ) -> CostBenefitResult:
     """NPV, ROI, payback and a 95% NPV interval per valued intervention, ranked by NPV.
 
@@ -202,13 +238,15 @@ def cost_benefit(
     currency : printed after amounts in the summary, tables and charts (config ``currency``).
     intangible_scores : config ``intangibles`` entries, shown beside NPV
         (:func:`gapkit.sensitivity.intangibles`).
+    interventions : :class:`gapkit.impact.Intervention` objects (``read_interventions``); one
+        that ended by ``as_of`` is appraised looking back (see the module's conventions).
 
     Examples
     --------
     >>> reach = gapkit.money.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
     >>> gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30").table
     """
-    appraisals = appraise(impact_table, costs, valuation, reach, as_of)
+    appraisals = appraise(impact_table, costs, valuation, reach, as_of, interventions)
     # one stream per intervention, so adding an intervention leaves the others' intervals unchanged
     rows = [_row(a, np.random.default_rng([seed, zlib.crc32(a.intervention_id.encode())]), n_sims)
             for a in appraisals]
@@ -237,7 +275,7 @@ def tornado(impact_table, costs, valuation, reach, as_of) -> pd.DataFrame:
     return tornado_table(appraise(impact_table, costs, valuation, reach, as_of))
 
 
-def appraise(impact_table, costs, valuation, reach, as_of) -> list[Appraisal]:
+def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequence | None = None) -> list[Appraisal]:
     """Gather each valued intervention's effects, reach, values and costs into an :class:`Appraisal`.
 
     Examples
@@ -247,6 +285,7 @@ def appraise(impact_table, costs, valuation, reach, as_of) -> list[Appraisal]:
     """
     table = getattr(impact_table, "table", impact_table)
     entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
+    ended = {iv.id: iv for iv in interventions or () if iv.end_at is not None and iv.end_at <= end_of_day(as_of)}
     out = []
     for iid in dict.fromkeys(e["intervention_id"] for e in entries):
         mine = [e for e in entries if e["intervention_id"] == iid]
@@ -260,9 +299,15 @@ def appraise(impact_table, costs, valuation, reach, as_of) -> list[Appraisal]:
             if not np.isfinite(row["effect"]) or not np.isfinite(row["ci_low"]):
                 notes.append(f"{e['kpi']}: no estimated effect ({row.get('note') or 'see impact table'})")
             benefits.append(Benefit(e["kpi"], row["effect"], row["ci_low"], row["ci_high"], row["method"],
-                                    _reach(reach, iid, e["kpi"]), e["value_per_unit"], e["horizon_months"]))
-        one_off, run_rate = _costs(costs, iid, as_of)
-        out.append(Appraisal(iid, one_off, run_rate, rates.pop(), tuple(benefits), "; ".join(notes)))
+                                    _reach(reach, iid, e["kpi"]), e["value_per_unit"], e["horizon_months"],
+                                    float(row.get("p_value", np.nan)), float(row.get("pretrend_p", np.nan))))
+        one_off, run_rate, spent = _costs(costs, iid, as_of)
+        if iid in ended:  # looking back: what it cost and what it brought while it ran
+            iv = ended[iid]
+            months_run = max((iv.end_at - iv.start_at).total_seconds() / 86400 / 30.4375, 0.0)
+            out.append(Appraisal(iid, spent, 0.0, rates.pop(), tuple(benefits), "; ".join(notes), months_run))
+        else:
+            out.append(Appraisal(iid, one_off, run_rate, rates.pop(), tuple(benefits), "; ".join(notes)))
     return out
 
 
@@ -347,7 +392,8 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
                          "count them as free")
     reach = reach_for(data, valuation, as_of, params=params)
     return cost_benefit(effects, data["costs"], valuation, reach, as_of, seed=seed,
-                        intangible_scores=intangible_scores, currency=currency)
+                        intangible_scores=intangible_scores, currency=currency,
+                        interventions=read_interventions(data, as_of))
 
 
 MONEY_KINDS = {"cost_pv": "money", "benefit_pv": "money", "npv": "money", "npv_ci_low": "money",
@@ -406,8 +452,9 @@ class CostBenefitResult(Result):
             payback = (f"pays back in month {row['payback_months']:.0f}" if np.isfinite(row["payback_months"])
                        else f"does not pay back within {row['horizon_months']} months")
             amount = lambda v: formatting.money(v, self.currency)  # noqa: E731
+            caveat = f" Caveat: {row['caveat']}." if isinstance(row.get("caveat"), str) and row["caveat"] else ""
             lines.append(f"{row['rank']}. {row['intervention_id']}: NPV {amount(row['npv'])} (95% interval "
-                         f"{amount(row['npv_ci_low'])} to {amount(row['npv_ci_high'])}) {sure}; {payback}.")
+                         f"{amount(row['npv_ci_low'])} to {amount(row['npv_ci_high'])}) {sure}; {payback}.{caveat}")
         for iid, group in self.intangibles.groupby("intervention_id", sort=False):
             factors = ", ".join(f"{f} ({s:+g})" for f, s in zip(group["factor"], group["score"]))
             lines.append(f"{iid} intangibles: {factors}.")
@@ -456,7 +503,10 @@ def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
     methods = "; ".join(f"{b.kpi}: {b.method}" for b in a.benefits)
     base = {"intervention_id": a.intervention_id, "method": methods,
             "kpis": ", ".join(b.kpi for b in a.benefits), "horizon_months": a.horizon_months,
-            "discount_rate": a.discount_rate, "one_off": a.one_off, "run_rate": a.run_rate, "note": a.note}
+            "discount_rate": a.discount_rate, "one_off": a.one_off, "run_rate": a.run_rate, "note": a.note,
+            "caveat": "; ".join(c for b in a.benefits for c in b.caveats),
+            "appraisal": (f"looking back: ended after {a.months_run:.1f} months" if a.ended
+                          else "looking forward from as_of")}
     if not a.complete:
         return {**base, "clears_zero": False}
     cost_pv, benefit_pv = npv_parts(a)
@@ -492,8 +542,8 @@ def _reach(reach: pd.DataFrame, iid: str, kpi: str) -> float:
     return float(mine["units_per_month"].iloc[0])
 
 
-def _costs(costs: pd.DataFrame, iid: str, as_of) -> tuple[float, float]:
-    """(one-off total, monthly run-rate) of one intervention's costs up to ``as_of``."""
+def _costs(costs: pd.DataFrame, iid: str, as_of) -> tuple[float, float, float]:
+    """(one-off total, monthly run-rate, everything spent) of one intervention's costs up to ``as_of``."""
     for column in ("intervention_id", "incurred_at", "amount"):
         if column not in costs.columns:
             raise InputError(f"costs table: no column {column}; it needs intervention_id, incurred_at, amount")
@@ -502,9 +552,10 @@ def _costs(costs: pd.DataFrame, iid: str, as_of) -> tuple[float, float]:
     kind = mine["kind"].astype(str) if "kind" in mine.columns else pd.Series("one_off", index=mine.index)
     recurring = mine[kind == "recurring"]
     one_off = float(mine.loc[kind != "recurring", "amount"].sum())  # no kind: counted once, as a one-off
+    spent = float(mine["amount"].sum())
     if recurring.empty:
-        return one_off, 0.0
+        return one_off, 0.0, spent
     month = pd.to_datetime(recurring["incurred_at"], utc=True).dt.tz_localize(None).dt.to_period("M")
-    last = month.max()
-    window = pd.period_range(max(month.min(), last - (RUN_RATE_MONTHS - 1)), last, freq="M")
-    return one_off, float(recurring.loc[month.isin(window), "amount"].sum() / len(window))
+    # the last months that had a recurring cost (a quiet month is a gap in billing, not a cut)
+    paid = recurring["amount"].groupby(month.to_numpy()).sum().sort_index().tail(RUN_RATE_MONTHS)
+    return one_off, float(paid.mean()), spent

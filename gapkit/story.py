@@ -173,8 +173,10 @@ def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame
         verdict = ("clears zero with 95% confidence" if row.npv_ci_low > 0 else
                    "loses money with 95% confidence" if row.npv_ci_high < 0 else "is uncertain (interval spans zero)")
         amount = lambda v: money(v, currency)  # noqa: E731
+        caveat = getattr(row, "caveat", "")
+        caveat = f" Caveat: {caveat}." if isinstance(caveat, str) and caveat else ""
         lines.append(f"{row.intervention_id}: NPV {amount(row.npv)} (95% interval {amount(row.npv_ci_low)} to "
-                     f"{amount(row.npv_ci_high)}) {verdict}.")
+                     f"{amount(row.npv_ci_high)}) {verdict}.{caveat}")
     if len(progress):
         counts = progress["status"].value_counts()
         lines.append("Goals: " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in

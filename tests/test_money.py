@@ -51,8 +51,7 @@ def test_undiscounted_npv_roi_and_payback_by_hand():
     assert row.benefit_pv == pytest.approx(3000.0)
     assert row.cost_pv == pytest.approx(1000.0)
     assert row.npv == pytest.approx(2000.0)
-    assert row.npv == row.benefit_pv - row.cost_pv
-    assert row.roi == row.npv / row.cost_pv
+    assert row.roi == pytest.approx(2.0)  # 2000 net on 1000 spent
     assert row.benefit_cost_ratio == pytest.approx(3.0)
     assert row.payback_months == 4  # -1000 + 4 x 250 = 0
     assert list(run().table.columns[:8]) == money.COST_BENEFIT_COLUMNS
@@ -87,6 +86,44 @@ def test_recurring_costs_project_the_recent_run_rate():
 def test_payback_is_nan_when_never_reached():
     row = run(cost=costs(("2025-01-01", 10_000.0, "one_off"))).table.iloc[0]
     assert np.isnan(row.payback_months) and row.npv == pytest.approx(-7000.0)
+
+
+def test_a_strategy_that_loses_money_every_month_never_pays_back():
+    # the audit's case: no set-up cost, run-rate 300 against a benefit of 200 a month
+    cost = costs(("2025-06-01", 300.0, "recurring"))
+    row = run(table=impact_table(effect=0.08), cost=cost).table.iloc[0]
+    assert row.npv == pytest.approx(12 * (200 - 300))
+    assert np.isnan(row.payback_months)  # was "month 0"
+    free = run(cost=costs(("2025-06-01", 100.0, "recurring"))).table.iloc[0]
+    assert free.payback_months == 1  # 250 - 100 > 0 from the first month
+
+
+def test_the_run_rate_averages_the_months_that_had_a_recurring_cost():
+    # the audit's case: 100 in January, February and June; documented rate 100, not 300 / 3 months
+    cost = costs(("2025-01-05", 100.0, "recurring"), ("2025-02-05", 100.0, "recurring"),
+                 ("2025-06-05", 100.0, "recurring"))
+    assert run(cost=cost).table.iloc[0].run_rate == 100.0
+
+
+def test_an_ended_intervention_is_appraised_looking_back():
+    # the audit's case: ended 2024-12-31 after 6 months, 390 actually spent; nothing projected after
+    ended = impact.Intervention("x", pd.Timestamp("2024-07-01", tz="UTC"), pd.Timestamp("2024-12-31", tz="UTC"))
+    cost = costs(("2024-07-01", 150.0, "one_off"), ("2024-08-01", 40.0, "recurring"),
+                 ("2024-09-01", 40.0, "recurring"), ("2024-10-01", 40.0, "recurring"),
+                 ("2024-11-01", 60.0, "recurring"), ("2024-12-01", 60.0, "recurring"))
+    row = run(cost=cost, value=valuation(rate=0.10), interventions=[ended]).table.iloc[0]
+    months = (pd.Timestamp("2024-12-31") - pd.Timestamp("2024-07-01")).days / 30.4375
+    assert row.cost_pv == pytest.approx(390.0)  # what was spent, not 834 projected a year past its end
+    assert row.benefit_pv == pytest.approx(250 * months)  # 250 a month while it ran, undiscounted
+    assert row.run_rate == 0.0 and row.horizon_months == 0 and row.appraisal.startswith("looking back")
+
+
+def test_a_caveat_travels_with_an_npv_built_on_a_weak_effect():
+    weak = impact_table().assign(p_value=0.5, pretrend_p=0.003)
+    row = run(table=weak).table.iloc[0]
+    assert "not distinguishable from zero (p = 0.5)" in row.caveat and "placebo" in row.caveat
+    assert "Caveat: " in run(table=weak).summary()
+    assert run().table.iloc[0].caveat == ""
 
 
 def test_npv_interval_widens_with_a_less_certain_effect():
