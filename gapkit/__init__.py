@@ -19,7 +19,7 @@ from gapkit.validation import Data, validate
 
 __all__ = [
     "CATALOG", "KPIS", "ConfigError", "Data", "GapkitError", "InputError", "Params",
-    "catalog", "kpis", "load", "units", "scan", "validate", "write_parquet",
+    "catalog", "history", "kpis", "load", "units", "scan", "validate", "write_parquet",
 ]
 __version__ = "0.1.0"
 
@@ -29,9 +29,22 @@ __version__ = "0.1.0"
 # `import gapkit`), so that importing gapkit does not pay for statsmodels and matplotlib
 _MODULES = {
     "actions", "adapt", "config", "definitions", "drivers", "estimators", "formatting", "gaps", "goals", "impact",
-    "ipa", "journey", "kernel", "kpi_catalog", "loading", "measure", "money", "notebook", "plots", "publish",
-    "reading", "results", "runner", "sample", "schema", "sensitivity", "story", "text", "validation",
+    "ipa", "journey", "kernel", "kpi_catalog", "loading", "measure", "money", "monitor", "notebook", "pipeline",
+    "plots", "publish", "reading", "results", "runner", "sample", "schema", "sensitivity", "story", "text",
+    "validation",
 }
+
+
+def history(path):
+    """The KPI history of earlier runs (``history.parquet``, or the folder holding it).
+
+    Examples
+    --------
+    >>> gapkit.history("reports")
+    """
+    from gapkit.monitor import history as read
+
+    return read(path)
 
 
 def __getattr__(name: str):

@@ -74,6 +74,8 @@ PRACTICES: dict[str, str] = {
                             "interval, and work on the drivers of coming back.",
     "referral_rate": "Ask satisfied customers (CSAT 4-5, promoters) for a referral, with a reward for both "
                      "sides.",
+    "referral_conversion_rate": "Give referred friends a landing page and offer that name the referrer, and "
+                                "follow up with those who did not buy within a week.",
 }
 
 #: Word stems that tie a (English, VADER-scored) comment to a journey stage.
@@ -193,7 +195,7 @@ def action_plan(gap_table: pd.DataFrame, kpi_table: pd.DataFrame, drivers: pd.Da
 
 
 def _stage(kpi: str) -> str | None:
-    if kpi == "referral_rate":  # the journey map ends at the repeat purchase; referrals are their own step
+    if kpi in ("referral_rate", "referral_conversion_rate"):  # the journey map ends at the repeat purchase; referrals are their own step
         return REFERRAL_STAGE
     stage = KPIS[kpi].stage if kpi in KPIS else None
     return "followup" if stage == FIRST_FOLLOWUP else stage

@@ -171,7 +171,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
         journey_by=None if journey.get("by") is None else str(journey["by"]),
         compare=_compare(raw.get("compare"), f"{where}: compare"),
         baseline_months=_whole(raw.get("baseline_months", Config.baseline_months), f"{where}: baseline_months"),
-        monitor=_mapping(raw.get("monitor"), f"{where}: monitor", None),
+        monitor=_monitor(raw.get("monitor"), f"{where}: monitor"),
         source=source,
     )
 
@@ -185,6 +185,23 @@ def _currency(value, label: str) -> str:
         raise ConfigError(f"{label}: {value!r} is not a currency; give a code such as EUR or USD, or a symbol "
                           f"such as €.")
     return text
+
+
+def _monitor(value, label: str) -> dict:
+    """The alert rules (gapkit.monitor.MONITOR_DEFAULTS): whole months, a rate in (0, 1), sigma > 0."""
+    from gapkit.monitor import MONITOR_DEFAULTS
+
+    rules = _mapping(value, label, set(MONITOR_DEFAULTS))
+    for key, number in rules.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ConfigError(f"{label}: {key} = {number!r} is not a number (default {MONITOR_DEFAULTS[key]}).")
+        if key in ("months", "baseline_min_months") and (number != int(number) or number < 1):
+            raise ConfigError(f"{label}: {key} = {number!r}: give a whole number of months, at least 1.")
+        if key == "false_alarm" and not 0 < number < 1:
+            raise ConfigError(f"{label}: false_alarm = {number!r}: give a probability between 0 and 1, e.g. 0.05.")
+        if key == "sigma" and number <= 0:
+            raise ConfigError(f"{label}: sigma = {number!r}: give a positive number of standard deviations, e.g. 3.")
+    return rules
 
 
 def _mapping(value, label: str, keys: set | None) -> dict:

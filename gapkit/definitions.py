@@ -268,12 +268,21 @@ def referral_rate(t, p, eod):
     return _cohort_flag(t, t["referrals"], "referred_at", p.referral_days, eod, strictly_later=False)
 
 
+def referral_conversion_rate(t, p, eod):
+    # an unknown outcome (null) is left out, as personalization_rate leaves out unknown flags
+    return (
+        t["referrals"]
+        .filter(~nw.col("converted").is_null())
+        .with_columns(_anchor=nw.col("referred_at"), _value=nw.col("converted").cast(F))
+    )
+
+
 DEFINITIONS: dict[str, Definition] = {
     f.__name__: f
     for f in [
         csat, csat_mean, nps, ces_mean, survey_response_rate,
         first_response_hours, first_response_sla, resolution_hours, resolution_rate,
         fcr_rate, reopen_rate, followup_coverage, followup_latency_days, personalization_rate,
-        on_time_delivery_rate, delivery_days, repeat_purchase_rate, referral_rate,
+        on_time_delivery_rate, delivery_days, repeat_purchase_rate, referral_rate, referral_conversion_rate,
     ]
 }

@@ -134,6 +134,9 @@ CATALOG: tuple[KPI, ...] = (
         ("orders", "referrals"), (),
         "share of customers whose first order is at least referral_days old who referred someone "
         "within referral_days after it", role="outcome", window="referral_days"),
+    KPI("referral_conversion_rate", "Referral conversion", SHARE, "share", "higher", "referred_at",
+        ("referrals",), ("referrals.converted",),
+        "share of referrals with converted known that converted", role="outcome"),
 )
 
 KPIS: dict[str, KPI] = {k.id: k for k in CATALOG}

@@ -8,7 +8,7 @@ registry: a notebook that reads an artifact no earlier step writes is a bug the 
 Examples
 --------
 >>> [step.name for step in gapkit.pipeline.STEPS]
-['load', 'current_state', 'desired_state', 'gap_identification', 'impact_measurement']
+['load', 'current_state', 'desired_state', 'gap_identification', 'impact_measurement', 'history']
 >>> gapkit.pipeline.maker("gaps.csv")
 '03_gap_identification'
 """
@@ -24,6 +24,7 @@ import pandas as pd
 from gapkit.validation import Data
 
 VALIDATED = "validated"  # the folder, inside the run's staging folder, holding the checked tables
+HISTORY = "history.parquet"  # beside the report folders: every run's KPI table (gapkit.monitor)
 MANIFEST = "manifest.json"
 
 
@@ -40,14 +41,17 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("load", None, (), ("rejects.csv", "row_counts.csv", VALIDATED)),
+    # current_state also shows the earlier runs' history.parquet (not an artifact of this run)
     Step("current_state", "01_current_state", (VALIDATED,),
-         ("kpis.csv", "current.csv", "rejects.csv", "row_counts.csv")),
+         ("kpis.csv", "current.csv", "rejects.csv", "row_counts.csv", "alerts.csv", "retention.csv")),
     Step("desired_state", "02_desired_state", (VALIDATED, "kpis.csv", "current.csv"),
          ("drivers.csv", "goals.csv", "milestones.csv")),
     Step("gap_identification", "03_gap_identification", (VALIDATED, "kpis.csv", "current.csv", "drivers.csv"),
          ("gaps.csv", "action_plan.csv")),
     Step("impact_measurement", "04_impact_measurement", (VALIDATED, "kpis.csv", "current.csv"),
          ("impact.csv", "cost_benefit.csv", "goal_progress.csv")),
+    # after a successful publish: this run's KPIs join the history beside the report folders
+    Step("history", None, ("kpis.csv",), (HISTORY,)),
 )
 NOTEBOOKS = [step.notebook for step in STEPS if step.notebook]
 

@@ -35,6 +35,9 @@ ARTIFACT_COLUMNS = {
     # each KPI's current level over its recent complete months (baseline_months), for goals and gaps
     "current.csv": ["kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better",
                     "window", "window_months"],
+    "alerts.csv": ["kpi", "segment_by", "segment", "period", "value", "center", "lower_limit", "upper_limit", "rule",
+                   "direction"],
+    "retention.csv": ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high"],
     "action_plan.csv": ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action",
                         "expected_value"],
 }

@@ -130,6 +130,12 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         # only what the notebooks chose to show (a failed run keeps them for debugging)
         shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
         _publish(staging, out)
+        tick = time.perf_counter()
+        from gapkit.monitor import append_history, history_path
+        from gapkit.publish import read_csv
+
+        kept = append_history(read_csv(out, "kpis.csv"), config.as_of, history_path(out))
+        progress(f"      history: {kept['as_of'].nunique()} run(s) in {history_path(out)}")
     except BaseException:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -6,9 +6,10 @@
 # size **n** and a **95% confidence interval**; a wide interval means "we do not know this
 # precisely yet", not "this is bad".
 #
-# How to read it: the findings first; then how much of the input could be used (rows that break a
-# rule are quarantined, never silently dropped); then the KPI scorecard, monthly trends and the
-# differences between segments.
+# How to read it: the findings first, then the alerts (months out of control); then how much of
+# the input could be used (rows that break a rule are quarantined, never silently dropped); then
+# the KPI scorecard, monthly trends, changes since earlier runs, the differences between segments
+# and how many customers come back.
 
 # %% tags=["parameters"]
 data: str = "../data/sample"  # folder of input tables (CSV or Parquet)
@@ -34,10 +35,28 @@ targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by =
 publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(current, out, "current.csv")
 publish.write_csv(dataset.rejects, out, "rejects.csv")
-publish.write_csv(dataset.counts, out, "row_counts.csv");
+publish.write_csv(dataset.counts, out, "row_counts.csv")
+alarms = gapkit.monitor.alerts(kpi_table, settings.as_of, settings.monitor)
+comeback = adapt.attempt(
+    "Retention", "how many customers order again, and how soon, by segment and first-order month",
+    "export orders over a longer history", gapkit.monitor.retention, dataset, settings.as_of, by=segments[:1])
+past_runs = gapkit.history(gapkit.monitor.history_path(out))  # earlier runs of this report folder's family
+publish.write_csv(alarms.table, out, "alerts.csv")
+publish.write_csv(comeback.table, out, "retention.csv");
 
 # %%
 publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))
+
+# %% [markdown]
+# ## Alerts
+#
+# Months of the recent past whose KPI left its control limits (a p-chart for shares, limits from
+# the earlier months' spread for means and medians) or sat on one side of the center for a long
+# run. Checking many KPIs and segments at once, the limits widen with their number so that a
+# false alarm somewhere in this report stays unlikely (about 5%).
+
+# %%
+alarms
 
 # %% [markdown]
 # ## Data quality
@@ -90,6 +109,22 @@ else:
                           "how each KPI moved month by month", "run on a longer history or a later as_of"))
 
 # %% [markdown]
+# ## Changes since earlier runs
+#
+# The monthly values of the headline KPIs as each earlier run saw them. Past months move when
+# surveys arrive late or tickets close later; `revised` is the largest change between runs.
+
+# %%
+if len(past_runs):
+    changed = gapkit.monitor.revisions(past_runs, kpi_table, settings.as_of, trends)
+    runs = {column: "kpi" for column in changed.columns if column.startswith("as of")}
+    display(formatting.table(changed.sort_values(["kpi", "period"]).groupby("kpi").tail(4),
+                             {**runs, "revised": "gap"}))
+else:
+    print("This is the first run kept in the history, so there is nothing to compare with yet; each "
+          "`gapkit run` adds its KPIs to history.parquet beside the report folders.")
+
+# %% [markdown]
 # ## Segments
 #
 # KPIs by the segment columns (the configuration's `segments`, or the customer attributes and
@@ -108,6 +143,19 @@ else:
                           "where one group of customers is served worse than another",
                           "add customers.csv with attributes such as region or plan, or name columns under "
                           "`segments` in gapkit.yml"))
+
+# %% [markdown]
+# ## Retention
+#
+# The share of customers who have ordered again, by days since their first order (Kaplan-Meier:
+# customers whose first order is recent count for as long as they have been observed), by
+# segment; below, the same by the month of the first order.
+
+# %%
+fig, axes = plots.panels(2)
+comeback.plot(ax=axes[0], segment_by=segments[0] if segments else "all")
+comeback.plot_cohorts(ax=axes[1])
+plt.show()
 
 # %% [markdown]
 # ## What the data could not measure

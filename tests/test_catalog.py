@@ -13,7 +13,8 @@ catalog = importlib.import_module("gapkit.kpi_catalog")
 
 
 def test_outcomes_and_drivers_are_read_from_the_catalog():
-    assert set(goals.OUTCOME_KPIS) == {"csat", "csat_mean", "nps", "repeat_purchase_rate", "referral_rate"}
+    assert set(goals.OUTCOME_KPIS) == {"csat", "csat_mean", "nps", "repeat_purchase_rate", "referral_rate",
+                                      "referral_conversion_rate"}
     assert set(goals.OUTCOME_KPIS) == {k.id for k in catalog.CATALOG if k.outcome}
     assert {k.role for k in catalog.CATALOG} == {"outcome", "driver"}
     assert drivers.SURVEY_KPIS == {"csat", "csat_mean", "nps", "ces_mean", "survey_response_rate"}

@@ -439,3 +439,11 @@ def test_segment_columns_are_joined_once_and_match_units(engine):
         rows = table[(table.kpi == kpi) & (table.segment_by == "segment")].set_index("segment")
         assert rows.n.to_dict() == {"x": 1, "(missing)": 1}
         assert rows.loc["x", "value"] == pytest.approx(u[u.segment == "x"]["value"].mean())
+
+
+def test_referral_conversion_rate_over_referrals_with_a_known_outcome(engine):
+    referrals = pd.DataFrame({"referral_id": ["r1", "r2", "r3", "r4"], "customer_id": "c1",
+                              "referred_at": ["2025-01-05", "2025-02-05", "2025-03-05", "2025-07-05"],
+                              "converted": [True, False, None, True]})
+    row = overall({"orders": BASE_ORDERS, "referrals": referrals}, "referral_conversion_rate", engine)
+    assert row.n == 2 and row.value == 0.5  # r3 unknown, r4 after as_of

@@ -48,4 +48,8 @@ def test_findings_escape_text_from_the_data():
 def test_key_numbers_are_plain_and_stable(table):
     kpi_table, _ = table
     text = story.key_numbers(kpi_table)
-    assert text.count("\n") == 17 and "n=" in text and "0x" not in text
+    overall = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]
+    assert text.count("\n") == len(overall) - 1 and "n=" in text and "0x" not in text
+    first = overall.iloc[0]
+    assert text.splitlines()[0].split() == [first["kpi"], f"{first['value']:.4f}", f"[{first['ci_low']:.4f},",
+                                            f"{first['ci_high']:.4f}]", f"n={first['n']}"]

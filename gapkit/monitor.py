@@ -1,0 +1,419 @@
+"""Monitoring across runs: the KPI history, control-chart alerts and retention curves.
+
+- :func:`append_history` / :func:`history`: each ``gapkit run`` adds its KPI table to
+  ``history.parquet`` beside the report folders (one run per as_of: a re-run replaces it), so
+  revisions of past months (late surveys, tickets closed later) show when runs are compared.
+- :func:`alerts`: Shewhart control charts per KPI x segment x month (``alerts.csv``).
+- :func:`retention`: Kaplan-Meier curves of the time from a customer's first order to the
+  next, right-censored at as_of (``retention.csv``).
+
+Examples
+--------
+>>> data = gapkit.load("data/sample")
+>>> monthly = gapkit.kpis(data, "2025-06-30", by=["segment"], period="M")
+>>> gapkit.monitor.alerts(monthly, "2025-06-30").table.head()
+>>> gapkit.monitor.retention(data, "2025-06-30", by=["segment"]).table.head()
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from statistics import NormalDist
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gapkit.errors import ConfigError, InputError
+from gapkit.kpi_catalog import KPIS, MEDIAN, MIN_N, SHARE, Z95, clip
+from gapkit.measure import KPI_COLUMNS, end_of_day, segment_labels
+from gapkit.results import Result
+
+HISTORY = "history.parquet"
+ALERT_COLUMNS = ["kpi", "segment_by", "segment", "period", "value", "center", "lower_limit", "upper_limit", "rule",
+                 "direction", "n", "z"]
+RETENTION_COLUMNS = ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
+RETENTION_DAYS = (7, 14, 30, 60, 90, 120, 180, 270, 365)
+
+#: Defaults of the config's ``monitor`` rules.
+MONITOR_DEFAULTS = {"months": 3, "baseline_min_months": 6, "false_alarm": 0.05, "sigma": 3.0}
+
+
+# --- history ----------------------------------------------------------------------------------
+
+def history_path(report_folder: str | Path) -> Path:
+    """Where the history of a report folder lives: ``history.parquet`` beside it."""
+    return Path(report_folder).resolve().parent / HISTORY
+
+
+def append_history(kpi_table: pd.DataFrame, as_of: str, path: str | Path) -> pd.DataFrame:
+    """Add one run's KPI table to the history at ``path``; a run with the same as_of is replaced.
+
+    Returns the whole history. Written to a temporary file and renamed, so a killed run
+    cannot leave half a file.
+    """
+    path = Path(path)
+    run = kpi_table[[c for c in KPI_COLUMNS if c in kpi_table.columns]].copy()
+    run["as_of"] = str(pd.Timestamp(as_of).date())
+    run["run_id"] = uuid.uuid4().hex[:12]
+    past = history(path)
+    if len(past):
+        past = past[past["as_of"] != run["as_of"].iloc[0]] if len(run) else past
+    combined = pd.concat([past, run], ignore_index=True) if len(past) else run
+    combined = combined.sort_values(["as_of", "kpi", "segment_by", "segment", "period"], kind="stable")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    combined.to_parquet(temporary, index=False)
+    temporary.replace(path)
+    return combined.reset_index(drop=True)
+
+
+def history(path: str | Path) -> pd.DataFrame:
+    """The KPI history: the kpis.csv columns plus ``as_of`` and ``run_id``, one block per run.
+
+    ``path`` is ``history.parquet`` or the folder holding it; no history yet gives an empty table.
+
+    Examples
+    --------
+    >>> gapkit.history("reports")
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / HISTORY
+    if not path.exists():
+        return pd.DataFrame(columns=[*KPI_COLUMNS, "as_of", "run_id"])
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several kinds for a damaged file
+        raise InputError(f"{path}: the run history cannot be read ({type(error).__name__}); move it aside and "
+                         f"the next run starts a new one") from None
+
+
+def revisions(past: pd.DataFrame, kpi_table: pd.DataFrame, as_of: str,
+              kpis: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each headline KPI's monthly values as each past run saw them, beside this run's.
+
+    One row per kpi x month (everyone), a column per run's as_of, and ``revised`` (the largest
+    absolute change between runs): late surveys or tickets closed later move past months.
+    """
+    now = kpi_table.assign(as_of=str(pd.Timestamp(as_of).date()))
+    frames = [past[past["as_of"] != now["as_of"].iloc[0]], now] if len(past) else [now]
+    combined = pd.concat(frames, ignore_index=True)
+    combined = combined[(combined["segment_by"] == "all") & (combined["period"] != "all")]
+    if kpis is not None:
+        combined = combined[combined["kpi"].isin(list(kpis))]
+    wide = combined.pivot_table(index=["kpi", "period"], columns="as_of", values="value", aggfunc="first")
+    wide.columns = [f"as of {c}" for c in wide.columns]
+    wide["revised"] = wide.max(axis=1) - wide.min(axis=1)
+    return wide.reset_index()
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AlertResult(Result):
+    """Months out of control (``table``, alerts.csv) and what was checked (``checked``)."""
+
+    checked: int = 0
+    series: int = 0
+    limit_z: float = 3.0
+    run_length: int = 8
+    title: ClassVar[str] = "Alerts"
+    artifact: ClassVar[str] = "alerts.csv"
+    kinds: ClassVar[dict] = {"value": "kpi", "center": "kpi", "lower_limit": "kpi", "upper_limit": "kpi",
+                             "n": "count", "z": "number"}
+
+    def summary(self) -> str:
+        worse = int((self.table["direction"] == "worse").sum()) if len(self.table) else 0
+        better = len(self.table) - worse
+        rule = (f"{self.checked} KPI-segment-months checked in {self.series} series; limits at "
+                f"{self.limit_z:.2f} sigma and runs of {self.run_length} on one side keep the chance of any "
+                f"false alarm in this run near 5%")
+        if self.table.empty:
+            return f"No month is out of control. {rule}."
+        return f"{worse} month(s) out of control for the worse, {better} for the better. {rule}."
+
+
+def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping | None = None) -> AlertResult:
+    """Control-chart alerts for every KPI x segment over its recent months.
+
+    For each monthly series (``gapkit.kpis(..., period="M")``), the months before the last
+    ``months`` (default 3) complete ones are the baseline (at least ``baseline_min_months``).
+    Limits: shares on a p-chart (baseline rate, each month's own n); means and NPS from the
+    baseline's unit-level spread (recovered from the intervals) over sqrt(n); medians from the
+    monthly medians' robust spread (1.4826 x MAD). Rules: (1) a point beyond the limits; (2) a run
+    of points on one side of the center, ending in the recent months.
+
+    Many series are checked at once, so the limits widen with their number: with m points checked,
+    a point is flagged beyond z = max(sigma, Phi^-1(1 - false_alarm / (2m))) and a run needs
+    length L with 2 x 0.5^L <= false_alarm / m, which bounds the chance of any false alarm in a
+    run near ``false_alarm`` (Bonferroni). Months with fewer units than an honest interval needs
+    are not checked.
+    """
+    settings = {**MONITOR_DEFAULTS, **(rules or {})}
+    unknown = set(settings) - set(MONITOR_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"monitor: unknown rule(s) {sorted(unknown)}; known: {sorted(MONITOR_DEFAULTS)}")
+    recent_months, minimum = int(settings["months"]), int(settings["baseline_min_months"])
+    eod = end_of_day(as_of)
+    monthly = kpi_table[(kpi_table["period"] != "all") & kpi_table["kpi"].isin(list(KPIS))].copy()
+    monthly = monthly[np.asarray(pd.PeriodIndex(monthly["period"], freq="M").end_time.tz_localize("UTC")
+                                 <= pd.Timestamp(eod))]
+    charts = []
+    for (kpi_id, by, segment), series in monthly.groupby(["kpi", "segment_by", "segment"], sort=True):
+        series = series.sort_values("period")
+        kind = KPIS[kpi_id].kind
+        series = series[series["n"] >= MIN_N[kind]]
+        if len(series) < minimum + 1:
+            continue
+        baseline, recent = series.iloc[:-recent_months], series.iloc[-recent_months:]
+        if len(baseline) < minimum:
+            continue
+        center, spread = _limits_basis(baseline, kind)
+        if not np.isfinite(center) or not np.isfinite(spread) or spread <= 0:
+            continue
+        charts.append((kpi_id, by, segment, series, recent, center, spread, kind))
+    checked = sum(len(c[4]) for c in charts)
+    alpha = float(settings["false_alarm"])
+    z = max(float(settings["sigma"]), NormalDist().inv_cdf(1 - alpha / (2 * max(checked, 1))))
+    run_length = max(8, math.ceil(math.log2(2 * max(checked, 1) / alpha)))
+    rows = []
+    tail = 2 * NormalDist().cdf(-z)  # the chance of a point beyond the limits when in control
+    for kpi_id, by, segment, series, recent, center, spread, kind in charts:
+        sigma = _sigma(series, spread, kind)
+        deviation = (series["value"].to_numpy(float) - center) / sigma
+        side = np.sign(deviation)
+        for position in range(len(series) - len(recent), len(series)):
+            month = series.iloc[position]
+            rule = None
+            if kind == SHARE:
+                # a p-chart's normal limits fail for rare events at small n (3 of 15 against 4%):
+                # the point's exact binomial tail is held to the limits' tail probability instead
+                beyond = _binomial_tail(month["value"], month["n"], center) < tail
+            else:
+                beyond = abs(deviation[position]) > z
+            if beyond:
+                rule = f"beyond {z:.2f} sigma"
+            else:
+                start = position - run_length + 1
+                if start >= 0 and side[position] != 0 and (side[start:position + 1] == side[position]).all():
+                    rule = f"{run_length} in a row on one side"
+            if rule is None:
+                continue
+            higher = deviation[position] > 0
+            worse = higher != (KPIS[kpi_id].better == "higher")
+            low, high = clip(center - z * sigma[position], kpi_id), clip(center + z * sigma[position], kpi_id)
+            rows.append({"kpi": kpi_id, "segment_by": by, "segment": segment, "period": month["period"],
+                         "value": month["value"], "center": center, "lower_limit": low, "upper_limit": high,
+                         "rule": rule, "direction": "worse" if worse else "better", "n": int(month["n"]),
+                         "z": float(deviation[position])})
+    table = pd.DataFrame(rows, columns=ALERT_COLUMNS)
+    return AlertResult(table, checked=checked, series=len(charts), limit_z=z, run_length=run_length)
+
+
+def _binomial_tail(value: float, n: float, rate: float) -> float:
+    """Two-sided exact binomial tail of ``value`` x ``n`` successes in ``n`` at ``rate``."""
+    from scipy import stats
+
+    k, n = int(round(value * n)), int(n)
+    return float(min(1.0, 2 * min(stats.binom.cdf(k, n, rate), stats.binom.sf(k - 1, n, rate))))
+
+
+def _limits_basis(baseline: pd.DataFrame, kind: str) -> tuple[float, float]:
+    """(center, spread): spread is the unit-level SD (shares, means, NPS) or the SD of a month (medians)."""
+    n = baseline["n"].to_numpy(float)
+    values = baseline["value"].to_numpy(float)
+    if kind == SHARE:
+        center = float(np.average(values, weights=n))
+        return center, math.sqrt(center * (1 - center))
+    if kind == MEDIAN:
+        center = float(np.median(values))
+        return center, 1.4826 * float(np.median(np.abs(values - center)))
+    center = float(np.average(values, weights=n))
+    half = (baseline["ci_high"].to_numpy(float) - baseline["ci_low"].to_numpy(float)) / 2
+    unit_sd = half / Z95 * np.sqrt(n)  # normal approximation; NPS on its -100..100 scale
+    return center, float(np.sqrt(np.average(unit_sd ** 2, weights=n)))
+
+
+def _sigma(series: pd.DataFrame, spread: float, kind: str) -> np.ndarray:
+    if kind == MEDIAN:
+        return np.full(len(series), spread)
+    return spread / np.sqrt(series["n"].to_numpy(float))
+
+
+# --- retention --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RetentionResult(Result):
+    """Kaplan-Meier curves of time to the second order (``table``, retention.csv, read at set
+    days; ``curves``: every step of the everyone and segment curves, for drawing)."""
+
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    title: ClassVar[str] = "Retention"
+    artifact: ClassVar[str] = "retention.csv"
+    kinds: ClassVar[dict] = {"survival": "share", "ci_low": "share", "ci_high": "share", "at_risk": "count",
+                             "events": "count", "day": "count"}
+
+    def summary(self) -> str:
+        everyone = self.table[(self.table["cohort"] == "all") & (self.table["segment_by"] == "all")]
+        at90 = everyone[everyone["day"] == 90]
+        if at90.empty:
+            return "Too little follow-up for a 90-day retention figure."
+        row = at90.iloc[0]
+        return (f"{1 - row['survival']:.1%} of customers order again within 90 days of their first order "
+                f"(95% CI {1 - row['ci_high']:.1%} to {1 - row['ci_low']:.1%}; Kaplan-Meier, customers "
+                f"followed for less than 90 days count while observed).")
+
+    def plot(self, ax=None, segment_by: str = "all"):
+        """Share of customers who have ordered again, by days since the first order, with 95% bands."""
+        import matplotlib.pyplot as plt
+
+        from gapkit.formatting import label
+
+        ax = ax or plt.gca()
+        shown = self.curves[self.curves["segment_by"] == segment_by] if len(self.curves) else self.curves
+        if shown.empty:
+            ax.set_title("No retention curve")
+            return ax
+        for segment, curve in shown.groupby("segment", sort=True):
+            line, = ax.step(curve["day"], 1 - curve["survival"], where="post", label=label(segment))
+            ax.fill_between(curve["day"], 1 - curve["ci_high"], 1 - curve["ci_low"], step="post", alpha=0.15,
+                            color=line.get_color())
+        ax.set_xlabel("days since the first order")
+        ax.set_ylabel("share who ordered again (Kaplan-Meier, 95% CI)")
+        ax.set_title(self.summary().split(" (")[0] if len(self.table) else "No retention curve", fontsize="medium")
+        if segment_by != "all":
+            ax.legend(title=segment_by)
+        return ax
+
+
+    def plot_cohorts(self, ax=None):
+        """Heatmap: share who ordered again (rows: first-order month, columns: days since)."""
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+
+        ax = ax or plt.gca()
+        cohorts = self.table[(self.table["cohort"] != "all") & (self.table["segment_by"] == "all")]
+        if cohorts.empty:
+            ax.set_title("No first-order month has a retention curve")
+            return ax
+        grid = (1 - cohorts.pivot_table(index="cohort", columns="day", values="survival")).sort_index()
+        sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=max(float(np.nanmax(grid.to_numpy())), 0.01),
+                    annot=len(grid) <= 24, fmt=".0%", cbar_kws={"label": "ordered again"})
+        ax.set_xlabel("days since the first order (blank: not observed that long yet)")
+        ax.set_ylabel("month of the first order")
+        ax.set_title("Coming back, by month of the first order", fontsize="medium")
+        return ax
+
+
+def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per customer: first order, days to the next strictly later order (or to as_of,
+    censored), ``repeated`` (event seen), cohort month and the ``by`` segment columns."""
+    if "orders" not in data:
+        raise InputError("retention needs the orders table")
+    eod = pd.Timestamp(end_of_day(as_of))
+    orders = data["orders"][["order_id", "customer_id", "ordered_at"]]
+    orders = orders[orders["ordered_at"] <= eod].sort_values(["customer_id", "ordered_at", "order_id"], kind="stable")
+    first = orders.drop_duplicates("customer_id")
+    later = orders.merge(first[["customer_id", "ordered_at"]].rename(columns={"ordered_at": "first_at"}),
+                         on="customer_id")
+    later = later[later["ordered_at"] > later["first_at"]].groupby("customer_id")["ordered_at"].min()
+    out = first.rename(columns={"ordered_at": "first_at", "order_id": "first_order_id"}).set_index("customer_id")
+    out["next_at"] = later
+    out["repeated"] = out["next_at"].notna()
+    end = out["next_at"].where(out["repeated"], eod)
+    out["days"] = (end - out["first_at"]).dt.total_seconds() / 86400
+    out["cohort"] = out["first_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str)
+    out = out.reset_index()
+    for column in by:
+        source = data["orders"] if column in data["orders"].columns else data.get("customers")
+        if source is None or column not in source.columns:
+            raise ConfigError(f"retention by {column!r}: no such column in orders or customers")
+        key = "order_id" if source is data["orders"] else "customer_id"
+        left = "first_order_id" if key == "order_id" else "customer_id"
+        values = source.drop_duplicates(key).set_index(key)[column]
+        out[column] = segment_labels(out[left].map(values))
+    return out
+
+
+def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (),
+              days: Sequence[int] = RETENTION_DAYS, cohorts: bool = True) -> RetentionResult:
+    """Kaplan-Meier curves of days from first order to the next, censored at as_of.
+
+    Curves for everyone and each segment of each ``by`` column (first order's or customer's
+    value), and, with ``cohorts``, for each first-order month (everyone). Each curve is read at
+    ``days`` up to its longest follow-up: ``survival`` is the share who have not ordered again by
+    that day, with a pointwise 95% interval on the log(-log) scale (statsmodels' SurvfuncRight
+    for the estimate and Greenwood's standard error); ``at_risk`` is the number still followed
+    and not yet returned just before the day, ``events`` the returns since the previous day read.
+    1 - survival at day 90 is the 90-day repeat rate; where nobody is censored before 90 days it
+    equals ``repeat_purchase_rate``.
+    """
+    units = repeat_durations(data, as_of, by)
+    groups = [("all", "all", "all", units)]
+    for column in by:
+        groups += [("all", column, segment, g) for segment, g in units.groupby(column, sort=True)]
+    if cohorts:
+        groups += [(cohort, "all", "all", g) for cohort, g in units.groupby("cohort", sort=True)]
+    rows, steps = [], []
+    for cohort, segment_by, segment, group in groups:
+        rows += _curve(group, days, cohort, segment_by, segment)
+        if cohort == "all" and len(group) >= 2:
+            steps.append(_steps(group, max(days)).assign(segment_by=segment_by, segment=segment))
+    curves = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
+        columns=["day", "survival", "ci_low", "ci_high", "segment_by", "segment"])
+    return RetentionResult(pd.DataFrame(rows, columns=RETENTION_COLUMNS), curves=curves)
+
+
+def _steps(group: pd.DataFrame, last_day: float) -> pd.DataFrame:
+    """The whole Kaplan-Meier step function of one group up to ``last_day``, with its band."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    fit = SurvfuncRight(group["days"].to_numpy(float), group["repeated"].to_numpy(int))
+    keep = fit.surv_times <= min(last_day, group["days"].max())
+    bands = [_loglog_interval(s, e) for s, e in zip(fit.surv_prob[keep], fit.surv_prob_se[keep])]
+    frame = pd.DataFrame({"day": np.r_[0.0, fit.surv_times[keep]], "survival": np.r_[1.0, fit.surv_prob[keep]],
+                          "ci_low": np.r_[1.0, [b[0] for b in bands]], "ci_high": np.r_[1.0, [b[1] for b in bands]]})
+    return frame
+
+
+def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: str, segment: str) -> list[dict]:
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    durations = group["days"].to_numpy(float)
+    events = group["repeated"].to_numpy(int)
+    if len(durations) < 2:
+        return []
+    fit = SurvfuncRight(durations, events)
+    times, survival, se = fit.surv_times, fit.surv_prob, fit.surv_prob_se
+    rows, previous = [], 0.0
+    for day in days:
+        if day > durations.max():
+            break
+        index = np.searchsorted(times, day, side="right") - 1
+        s = float(survival[index]) if index >= 0 else 1.0
+        s_se = float(se[index]) if index >= 0 else 0.0
+        low, high = _loglog_interval(s, s_se)
+        rows.append({"cohort": cohort, "segment_by": segment_by, "segment": segment, "day": int(day),
+                     "at_risk": int((durations >= day).sum()),
+                     "events": int(((durations > previous) & (durations <= day) & (events == 1)).sum()),
+                     "survival": s, "ci_low": low, "ci_high": high})
+        previous = day
+    return rows
+
+
+def _loglog_interval(s: float, se: float) -> tuple[float, float]:
+    """Pointwise 95% interval of a survival probability on the log(-log) scale (stays in 0..1)."""
+    if s >= 1.0 or s <= 0.0 or not np.isfinite(se) or se == 0:
+        return s, s
+    theta = math.log(-math.log(s))
+    spread = Z95 * se / (s * abs(math.log(s)))
+    # exp(-exp(.)) reverses order: the upper theta gives the lower survival
+    return math.exp(-math.exp(theta + spread)), math.exp(-math.exp(theta - spread))
+
+

@@ -1,0 +1,135 @@
+"""gapkit.monitor: the run history, control-chart alerts and Kaplan-Meier retention."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gapkit
+from gapkit import monitor
+
+AS_OF = "2025-06-30"
+
+
+# --- history ----------------------------------------------------------------------------------
+
+def kpi_rows(value, period="2025-05"):
+    return pd.DataFrame({"kpi": ["csat", "csat"], "period": [period, "all"], "segment_by": "all", "segment": "all",
+                         "n": 100, "value": value, "ci_low": value - 0.1, "ci_high": value + 0.1, "unit": "share",
+                         "better": "higher"})
+
+
+def test_history_keeps_one_run_per_as_of(tmp_path):
+    path = tmp_path / "history.parquet"
+    monitor.append_history(kpi_rows(0.70), "2025-05-31", path)
+    monitor.append_history(kpi_rows(0.72), "2025-06-30", path)
+    again = monitor.append_history(kpi_rows(0.74), "2025-06-30", path)  # a re-run replaces its as_of
+    assert sorted(again["as_of"].unique()) == ["2025-05-31", "2025-06-30"] and len(again) == 4
+    assert gapkit.history(tmp_path).query("as_of == '2025-06-30'")["value"].eq(0.74).all()
+    assert gapkit.history(tmp_path / "nothing").empty
+
+
+def test_revisions_show_how_a_past_month_moved(tmp_path):
+    monitor.append_history(kpi_rows(0.70), "2025-05-31", tmp_path / "history.parquet")
+    changed = monitor.revisions(gapkit.history(tmp_path), kpi_rows(0.75), AS_OF)
+    row = changed.iloc[0]
+    assert (row["period"], row["as of 2025-05-31"], row["as of 2025-06-30"]) == ("2025-05", 0.70, 0.75)
+    assert row["revised"] == pytest.approx(0.05)
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+def monthly_shares(rng, months=18, n=300, rate=0.7, series=1, drop=None):
+    """A monthly share KPI table: ``series`` segments in control at ``rate``; ``drop`` = (segment, months
+    back, size) plants a fall in one segment-month."""
+    periods = [str(p) for p in pd.period_range("2024-01", periods=months, freq="M")]
+    rows = []
+    for s in range(series):
+        for i, period in enumerate(periods):
+            p = rate
+            if drop and drop[0] == s and i == months - 1 - drop[1]:
+                p = rate - drop[2]
+            k = rng.binomial(n, p)
+            rows.append({"kpi": "csat", "period": period, "segment_by": "team", "segment": f"t{s}", "n": n,
+                         "value": k / n, "ci_low": 0.0, "ci_high": 1.0, "unit": "share", "better": "higher"})
+    return pd.DataFrame(rows)
+
+
+def test_in_control_series_rarely_raise_an_alert():
+    """100 in-control segments x 3 checked months per run: the widened limits keep the chance of
+    any false alarm in a run near 5% (Bonferroni); at plain 3 sigma it would be ~55%."""
+    rng = np.random.default_rng(3)
+    runs = 60
+    noisy = sum(len(monitor.alerts(monthly_shares(rng, series=100), AS_OF).table) > 0 for _ in range(runs))
+    assert noisy / runs <= 0.15  # 0.05 expected; 60 runs: 0.15 is ~3 standard errors above
+    result = monitor.alerts(monthly_shares(rng, series=100), AS_OF)
+    assert result.checked == 300 and result.series == 100 and result.limit_z > 3
+
+
+def test_a_planted_ten_point_drop_is_flagged_as_worse():
+    rng = np.random.default_rng(5)
+    found = 0
+    for _ in range(20):
+        table = monthly_shares(rng, series=50, n=400, drop=(7, 1, 0.10))
+        flagged = monitor.alerts(table, AS_OF).table
+        hit = flagged[(flagged["segment"] == "t7") & (flagged["period"] == "2025-05")]
+        found += len(hit) == 1 and hit["direction"].iloc[0] == "worse"
+    # 10 points at n = 400 is 4.4 standard errors; with the limits at ~3.7 sigma it is caught ~75%
+    assert found >= 12
+
+
+def test_alert_rows_carry_the_contract_columns_and_limits_stay_on_the_scale():
+    rng = np.random.default_rng(1)
+    table = monthly_shares(rng, series=3, n=40, rate=0.05, drop=(0, 0, -0.4))  # a jump up in a rare rate
+    flagged = monitor.alerts(table, AS_OF).table
+    assert list(flagged.columns[:10]) == gapkit.publish.ARTIFACT_COLUMNS["alerts.csv"]
+    assert flagged["lower_limit"].between(0, 1).all() and flagged["upper_limit"].between(0, 1).all()
+    assert (flagged["direction"] == "worse").sum() == 0  # csat going up is better
+
+
+def test_unknown_monitor_rules_are_refused():
+    with pytest.raises(gapkit.ConfigError, match="unknown rule"):
+        monitor.alerts(monthly_shares(np.random.default_rng(0)), AS_OF, {"sigmas": 3})
+
+
+# --- retention --------------------------------------------------------------------------------
+
+def orders(rows):
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at"])
+
+
+def test_kaplan_meier_by_hand_with_censoring():
+    data = gapkit.validate({"orders": orders([
+        ("a1", "A", "2025-01-01"), ("a2", "A", "2025-01-11"),   # returns on day 10
+        ("b1", "B", "2025-01-01"), ("b2", "B", "2025-01-01"),   # same day: not a return; censored
+        ("c1", "C", "2025-01-01"), ("c2", "C", "2025-02-01"),   # returns on day 31
+        ("d1", "D", "2025-06-20"),                              # followed 10.99 days: censored
+    ])})
+    curve = monitor.retention(data, AS_OF, days=(7, 14, 60), cohorts=False).table
+    at = curve.set_index("day")
+    # day 10: 4 at risk, 1 return -> S = 3/4; D is censored at ~11 days; day 31: 2 at risk, 1 return -> 3/8
+    assert at.loc[7, "survival"] == 1.0 and at.loc[14, "survival"] == pytest.approx(0.75)
+    assert at.loc[60, "survival"] == pytest.approx(0.375)
+    assert (at.loc[14, "at_risk"], at.loc[14, "events"], at.loc[60, "events"]) == (2, 1, 1)
+    assert at.loc[60, "ci_low"] < 0.375 < at.loc[60, "ci_high"]
+
+
+def test_ninety_days_off_the_curve_equal_the_repeat_rate_when_nobody_is_censored(sample_dir):
+    data = gapkit.load(sample_dir)
+    as_of = "2025-06-30"
+    first = data["orders"].groupby("customer_id")["ordered_at"].min()
+    old = first[first <= pd.Timestamp("2025-03-01", tz="UTC")].index  # everyone followed > 90 days
+    tables = {"orders": data["orders"][data["orders"]["customer_id"].isin(old)]}
+    curve = monitor.retention(gapkit.validate(tables), as_of, days=(90,), cohorts=False).table.iloc[0]
+    rate = gapkit.kpis(gapkit.validate(tables), as_of, kpis=["repeat_purchase_rate"]).iloc[0]
+    assert 1 - curve["survival"] == pytest.approx(rate["value"], abs=1e-12)
+    assert curve["at_risk"] + curve["events"] <= rate["n"]
+
+
+def test_retention_by_segment_and_cohort_on_the_sample(sample_dir):
+    result = monitor.retention(gapkit.load(sample_dir), AS_OF, by=["segment"])
+    table = result.table
+    assert set(table["segment_by"]) == {"all", "segment"} and (table["cohort"] != "all").any()
+    assert table["survival"].between(0, 1).all() and (table["ci_low"] <= table["survival"] + 1e-12).all()
+    # a later first-order month is followed for less time
+    assert table[table["cohort"] == "2025-05"]["day"].max() < table[table["cohort"] == "2024-05"]["day"].max()
+    assert "order again within 90 days" in result.summary()
