@@ -121,7 +121,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     """Compare each goal's current value with its target and say whether the gap is real.
 
     The current value is the goal's level over the recent complete months in ``current``
-    (:func:`gapkit.measure.current_levels`) when given, else the pooled history of
+    (:func:`gapkit.baseline.current_levels`) when given, else the pooled history of
     ``kpi_table``; ``window`` says which ("YYYY-MM..YYYY-MM" or "all").
 
     Parameters

@@ -44,7 +44,7 @@ def months_between(start: str, end: str) -> float:
 def baseline_row(kpi_table: pd.DataFrame, goal: Goal, current: pd.DataFrame | None = None) -> pd.Series | None:
     """The goal's current KPI row, or None.
 
-    From ``current`` (:func:`gapkit.measure.current_levels`: the recent complete months) when
+    From ``current`` (:func:`gapkit.baseline.current_levels`: the recent complete months) when
     given and it has the goal's KPI and segment; else the pooled history of ``kpi_table``
     (period "all"), which mixes older levels into "current".
     """
@@ -152,7 +152,7 @@ def check(
 ) -> dict:
     """SMART-check one goal against a monthly ``gapkit.kpis`` table (with ``period="M"``).
 
-    The baseline is the goal's current level from ``current`` (:func:`gapkit.measure.current_levels`,
+    The baseline is the goal's current level from ``current`` (:func:`gapkit.baseline.current_levels`,
     the recent complete months) when given, else the pooled history; trends use the months.
 
     Examples

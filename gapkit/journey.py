@@ -34,8 +34,9 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError, InputError
+from gapkit.intervals import median_bound_ranks
 from gapkit.kpi_catalog import CATALOG, FIRST_FOLLOWUP
-from gapkit.measure import as_params, end_of_day, median_bound_ranks, segment_labels
+from gapkit.measure import as_params, end_of_day, segment_labels
 from gapkit.results import Result
 from gapkit.text import sentiment
 

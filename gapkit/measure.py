@@ -19,7 +19,8 @@ import pandas as pd
 
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
-from gapkit.kpi_catalog import CATALOG, KPI, KPIS, MEDIAN, MIN_N, NPS, SHARE, SMALL_N, Z95, clip
+from gapkit.intervals import attach_intervals, median_bound_ranks
+from gapkit.kpi_catalog import CATALOG, KPI, KPIS, MEDIAN
 from gapkit.schema import TABLES
 
 log = logging.getLogger("gapkit")
@@ -74,7 +75,7 @@ def kpis(
     params : windows (sla_hours, resolution_days, followup_days, repeat_days, referral_days).
     engine : "pandas" or "duckdb"; the same definitions run on both.
     months : (first, last) calendar months, "YYYY-MM": count only units anchored in them
-        (e.g. the recent months that make a goal's current level, :func:`current_levels`).
+        (e.g. the recent months that make a goal's current level, :func:`gapkit.baseline.current_levels`).
 
     Returns
     -------
@@ -128,7 +129,7 @@ def kpis(
             log.info("kpi %s skipped: %s", kpi_id, NO_UNITS)
             continue
         results.append(table)
-    out = pd.concat(results, ignore_index=True) if results else _empty_table()
+    out = pd.concat(results, ignore_index=True) if results else empty_kpi_table()
     out = out[KPI_COLUMNS]
     out.attrs["skipped"] = skipped
     out.attrs["as_of"] = str(pd.Timestamp(as_of).date())
@@ -148,80 +149,8 @@ def _month_span(months: tuple[str, str]) -> tuple[datetime, datetime]:
     return start, end
 
 
-def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.DataFrame, by: Sequence[str] = (),
-                   params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas") -> pd.DataFrame:
-    """Each KPI's current level: pooled over its last ``months`` complete calendar months.
-
-    The pooled history mixes last year's level into today's; a goal is about now. For each KPI
-    the window is the last ``months`` months of ``monthly`` (a ``gapkit.kpis(..., period="M")``
-    table) that are complete by ``as_of`` (the month and then the KPI's window, e.g.
-    repeat_days, have passed) and, for a median duration, have at most
-    :data:`OPEN_SHARE_LIMIT` more of their units still open than the KPI's settled months
-    (see :func:`_excess_open_share`). Cohort KPIs (repeat purchase,
-    referral) thus use the latest cohorts whose window has elapsed. Every segment of a KPI
-    shares the window of its "all" row.
-
-    Returns the KPI table's columns with ``period = "current"`` and ``window``
-    ("YYYY-MM..YYYY-MM") and ``window_months``; the units are counted afresh over the window,
-    so n and the interval are exact (a median is not an average of monthly medians).
-
-    Examples
-    --------
-    >>> data = gapkit.load("data/sample")
-    >>> monthly = gapkit.kpis(data, "2025-06-30", period="M")
-    >>> gapkit.measure.current_levels(data, "2025-06-30", monthly)[["kpi", "window", "n", "value"]]
-    """
-    if months < 1:
-        raise ConfigError(f"baseline_months = {months}: use at least 1 month")
-    eod = end_of_day(as_of)
-    settings = as_params(params)
-    rows = monthly[(monthly["segment_by"] == "all") & (monthly["period"] != "all")]
-    windows: dict[tuple[str, str], list[str]] = {}
-    counted: dict[str, int] = {}
-    for kpi_id, group in rows.groupby("kpi", sort=False):
-        # complete: the month has ended, and so has the KPI's window for its last units (the
-        # customers who first bought on the 30th have their 90 days only 90 days later)
-        kpi = KPIS[kpi_id]
-        wait = pd.Timedelta(0)
-        if kpi.window:
-            amount = float(getattr(settings, kpi.window))
-            wait = pd.Timedelta(hours=amount) if kpi.window.endswith("hours") else pd.Timedelta(days=amount)
-        ends = pd.PeriodIndex(group["period"], freq="M").end_time.tz_localize("UTC")
-        eligible = group[np.asarray(ends + wait <= pd.Timestamp(eod))]
-        if "open_share" in eligible and eligible["open_share"].notna().any():
-            eligible = eligible[~(_excess_open_share(eligible, eod) > OPEN_SHARE_LIMIT)]
-        chosen = sorted(eligible["period"])[-months:]
-        if chosen:
-            windows.setdefault((chosen[0], chosen[-1]), []).append(kpi_id)
-            counted[kpi_id] = len(chosen)
-    pieces = []
-    for window, ids in windows.items():
-        table = kpis(data, as_of, by=by, period=None, kpis=ids, params=params, engine=engine, months=window)
-        table["window"] = f"{window[0]}..{window[1]}"
-        pieces.append(table)
-    if not pieces:
-        return _empty_table().assign(window=pd.Series(dtype="str"), window_months=pd.Series(dtype="int64"))
-    out = pd.concat(pieces, ignore_index=True)
-    out["period"] = "current"
-    out["window_months"] = out["kpi"].map(counted).astype("int64")
-    return out
-
-
-def _excess_open_share(months: pd.DataFrame, eod: datetime) -> pd.Series:
-    """Each month's open share above the share that never finishes.
-
-    Some units never finish (a ticket nobody closes): in months old enough to have settled
-    (ended at least 90 days before as_of) their share is the KPI's settled open share, its
-    median over those months. Only open units above that level are still on their way, and only
-    they bias the median low; a month more than :data:`OPEN_SHARE_LIMIT` above it is too recent.
-    """
-    share = months["open_share"].astype(float)
-    ends = pd.PeriodIndex(months["period"], freq="M").end_time
-    settled = share[ends <= pd.Timestamp(eod.date()) - pd.Timedelta(days=90)]
-    return share - (float(settled.median()) if settled.notna().any() else 0.0)
-
-
-def _empty_table() -> pd.DataFrame:
+def empty_kpi_table() -> pd.DataFrame:
+    """A KPI table with no rows and the right column types."""
     kinds = {"n": "int64", "value": "float64", "ci_low": "float64", "ci_high": "float64", "small_n": "bool",
              "open_share": "float64"}
     return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, "str")) for c in KPI_COLUMNS})
@@ -440,7 +369,7 @@ def _summarise_units(
     table = pd.concat(pieces, ignore_index=True)
     if table.empty:
         return table
-    table = _attach_intervals(kpi, table)
+    table = attach_intervals(kpi, table)
     table["kpi"] = kpi.id
     table["unit"] = kpi.unit
     table["better"] = kpi.better
@@ -503,57 +432,3 @@ def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
             )
         )
     return pd.DataFrame(rows, columns=keys + ["n", "mean", "ci_low", "ci_high"])
-
-
-def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | None]:
-    """Ranks (1-based) of the order statistics bounding a distribution-free CI for the median.
-
-    The interval [x_(l), x_(n+1-l)] covers the median with probability 1 - 2 P(B <= l - 1),
-    B ~ Binomial(n, 1/2); l is the largest rank for which that is at least ``level``.
-    Returns (None, None) when even [x_(1), x_(n)] falls short (n < 6 at 95%).
-    """
-    from scipy import stats  # imported here: `import gapkit` stays quick
-
-    alpha = 1 - level
-    l = int(stats.binom.ppf(alpha / 2, n, 0.5))  # smallest k with P(B <= k) >= alpha/2
-    if stats.binom.cdf(l, n, 0.5) > alpha / 2:
-        l -= 1
-    if l < 0:
-        return None, None
-    return l + 1, n - l
-
-
-def _attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
-    from scipy import stats
-    from statsmodels.stats.proportion import proportion_confint
-    n = table["n"].to_numpy(dtype=float)
-    mean = table["mean"].to_numpy(dtype=float)
-    small = n < SMALL_N[kpi.kind]  # flagged: the interval's coverage may fall short
-    none = n < MIN_N[kpi.kind]  # no honest interval at all
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if kpi.kind == SHARE:
-            successes = np.round(mean * n)
-            low, high = proportion_confint(successes, np.maximum(n, 1), alpha=0.05, method="wilson")
-            value = mean
-        elif kpi.kind == NPS:
-            # variance of the +1/0/-1 score: p_promoters + p_detractors - nps^2
-            sd = table["sd"].to_numpy(dtype=float)
-            variance = sd**2 * (n - 1) / n
-            half = Z95 * np.sqrt(variance / n)
-            value, low, high = 100 * mean, 100 * (mean - half), 100 * (mean + half)
-            low, high = np.clip(low, -100, 100), np.clip(high, -100, 100)
-        elif kpi.kind == MEDIAN:
-            value, low, high = mean, table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
-        else:
-            sd = table["sd"].to_numpy(dtype=float)
-            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            # a mean score cannot leave its scale: csat_mean stays in 1..5 even at n = 3
-            value, low, high = mean, clip(mean - half, kpi.unit), clip(mean + half, kpi.unit)
-    # float round-off (e.g. Wilson's bound at 0 successes) must not leave -2e-17 in a report
-    low, high = np.where(np.abs(low) < 1e-12, 0.0, low), np.where(np.abs(high) < 1e-12, 0.0, high)
-    low, high = np.where(none, np.nan, low), np.where(none, np.nan, high)
-    out = table.drop(columns=[c for c in ("mean", "sd", "ci_low", "ci_high") if c in table.columns])
-    out["n"] = table["n"].astype("int64")
-    out["value"], out["ci_low"], out["ci_high"] = value, low, high
-    out["small_n"] = small
-    return out

@@ -8,9 +8,9 @@ from scipy import stats
 
 import gapkit
 from gapkit import gaps, goals
+from gapkit.baseline import current_levels
 from gapkit.config import Goal
 from gapkit.kpi_catalog import MEDIAN, NPS, Z95
-from gapkit.measure import current_levels
 
 AS_OF = "2025-06-30"
 

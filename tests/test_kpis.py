@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit.measure import KPI_COLUMNS, median_bound_ranks
+from gapkit.intervals import median_bound_ranks
+from gapkit.measure import KPI_COLUMNS
 
 AS_OF = "2025-06-30"
 

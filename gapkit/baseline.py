@@ -1,0 +1,94 @@
+"""The current level of each KPI: its last complete months, the value goals and gaps compare.
+
+Examples
+--------
+>>> data = gapkit.load("data/sample")
+>>> monthly = gapkit.kpis(data, "2025-06-30", period="M")
+>>> gapkit.baseline.current_levels(data, "2025-06-30", monthly)[["kpi", "window", "n", "value"]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from gapkit.definitions import Params
+from gapkit.errors import ConfigError
+from gapkit.kpi_catalog import KPIS
+from gapkit.measure import OPEN_SHARE_LIMIT, as_params, empty_kpi_table, end_of_day, kpis
+
+
+def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.DataFrame, by: Sequence[str] = (),
+                   params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas") -> pd.DataFrame:
+    """Each KPI's current level: pooled over its last ``months`` complete calendar months.
+
+    The pooled history mixes last year's level into today's; a goal is about now. For each KPI
+    the window is the last ``months`` months of ``monthly`` (a ``gapkit.kpis(..., period="M")``
+    table) that are complete by ``as_of`` (the month and then the KPI's window, e.g.
+    repeat_days, have passed) and, for a median duration, have at most
+    :data:`OPEN_SHARE_LIMIT` more of their units still open than the KPI's settled months
+    (see :func:`_excess_open_share`). Cohort KPIs (repeat purchase,
+    referral) thus use the latest cohorts whose window has elapsed. Every segment of a KPI
+    shares the window of its "all" row.
+
+    Returns the KPI table's columns with ``period = "current"`` and ``window``
+    ("YYYY-MM..YYYY-MM") and ``window_months``; the units are counted afresh over the window,
+    so n and the interval are exact (a median is not an average of monthly medians).
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> monthly = gapkit.kpis(data, "2025-06-30", period="M")
+    >>> gapkit.baseline.current_levels(data, "2025-06-30", monthly)[["kpi", "window", "n", "value"]]
+    """
+    if months < 1:
+        raise ConfigError(f"baseline_months = {months}: use at least 1 month")
+    eod = end_of_day(as_of)
+    settings = as_params(params)
+    rows = monthly[(monthly["segment_by"] == "all") & (monthly["period"] != "all")]
+    windows: dict[tuple[str, str], list[str]] = {}
+    counted: dict[str, int] = {}
+    for kpi_id, group in rows.groupby("kpi", sort=False):
+        # complete: the month has ended, and so has the KPI's window for its last units (the
+        # customers who first bought on the 30th have their 90 days only 90 days later)
+        kpi = KPIS[kpi_id]
+        wait = pd.Timedelta(0)
+        if kpi.window:
+            amount = float(getattr(settings, kpi.window))
+            wait = pd.Timedelta(hours=amount) if kpi.window.endswith("hours") else pd.Timedelta(days=amount)
+        ends = pd.PeriodIndex(group["period"], freq="M").end_time.tz_localize("UTC")
+        eligible = group[np.asarray(ends + wait <= pd.Timestamp(eod))]
+        if "open_share" in eligible and eligible["open_share"].notna().any():
+            eligible = eligible[~(_excess_open_share(eligible, eod) > OPEN_SHARE_LIMIT)]
+        chosen = sorted(eligible["period"])[-months:]
+        if chosen:
+            windows.setdefault((chosen[0], chosen[-1]), []).append(kpi_id)
+            counted[kpi_id] = len(chosen)
+    pieces = []
+    for window, ids in windows.items():
+        table = kpis(data, as_of, by=by, period=None, kpis=ids, params=params, engine=engine, months=window)
+        table["window"] = f"{window[0]}..{window[1]}"
+        pieces.append(table)
+    if not pieces:
+        return empty_kpi_table().assign(window=pd.Series(dtype="str"), window_months=pd.Series(dtype="int64"))
+    out = pd.concat(pieces, ignore_index=True)
+    out["period"] = "current"
+    out["window_months"] = out["kpi"].map(counted).astype("int64")
+    return out
+
+
+def _excess_open_share(months: pd.DataFrame, eod: datetime) -> pd.Series:
+    """Each month's open share above the share that never finishes.
+
+    Some units never finish (a ticket nobody closes): in months old enough to have settled
+    (ended at least 90 days before as_of) their share is the KPI's settled open share, its
+    median over those months. Only open units above that level are still on their way, and only
+    they bias the median low; a month more than :data:`OPEN_SHARE_LIMIT` above it is too recent.
+    """
+    share = months["open_share"].astype(float)
+    ends = pd.PeriodIndex(months["period"], freq="M").end_time
+    settled = share[ends <= pd.Timestamp(eod.date()) - pd.Timedelta(days=90)]
+    return share - (float(settled.median()) if settled.notna().any() else 0.0)
