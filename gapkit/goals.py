@@ -190,7 +190,8 @@ def check(
         monthly = float(series["n"].tail(3).mean()) if len(series) else 0.0
         if not np.isfinite(power):
             verdict["measurable"] = WARN if base["n"] >= ENOUGH_N else FAIL
-            reasons["measurable"] = f"baseline n={int(base['n'])}; power not computable (target equals baseline or no volume)"
+            reasons["measurable"] = (f"baseline n={int(base['n'])}; power not computable (target equals baseline "
+                                     f"or no volume)")
         else:
             need_months = needed / monthly if monthly > 0 else float("inf")
             verdict["measurable"] = PASS if power >= 0.8 else WARN if power >= 0.5 else FAIL
@@ -369,52 +370,6 @@ def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
         "month": month_ends.strftime("%Y-%m"),
         "expected": clip(baseline + fraction * (goal.target - baseline), goal.kpi),
     })
-
-
-def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch: float = 0.5,
-                    top_share: float = 0.10, prior_n: float = 10.0,
-                    benchmarks: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Targets from the best performers: Achievable Benchmarks of Care, and a stretch target.
-
-    For each KPI, segments of ``segment_by`` are ranked by their value shrunk toward the
-    overall value (``prior_n`` pseudo-units, so a tiny segment cannot win on luck); the
-    benchmark is the n-weighted (pared) mean of the top segments that together hold at least
-    ``top_share`` of the units (Kiefe et al. 1998, ABC). ``stretch`` is the point between
-    baseline and benchmark (0.5 = halfway). ``benchmarks`` (columns kpi, value, source), e.g.
-    an industry table the user supplies, adds ``external`` and ``external_source`` columns.
-
-    Examples
-    --------
-    >>> gapkit.goals.propose_targets(gapkit.kpis(data, "2025-06-30", by=["segment"]), "segment")
-    """
-    out = []
-    for kpi_id in kpis or kpi_table["kpi"].unique():
-        kpi = KPIS[kpi_id]
-        better = 1 if kpi.better == "higher" else -1
-        rows = kpi_table[(kpi_table["kpi"] == kpi_id) & (kpi_table["period"] == "all")]
-        overall = rows[rows["segment_by"] == "all"]
-        segments = rows[(rows["segment_by"] == segment_by) & (rows["n"] > 0)].copy()
-        if overall.empty or segments.empty:
-            continue
-        base = float(overall["value"].iloc[0])
-        segments["shrunk"] = (segments["n"] * segments["value"] + prior_n * base) / (segments["n"] + prior_n)
-        segments = segments.sort_values("shrunk", ascending=better < 0)
-        cumulative = segments["n"].cumsum() / segments["n"].sum()
-        top = segments[cumulative.shift(fill_value=0) < top_share]
-        benchmark = float(np.average(top["value"], weights=top["n"]))
-        if better * (benchmark - base) < 0:
-            benchmark = base
-        out.append({
-            "kpi": kpi_id, "baseline": base, "benchmark": benchmark,
-            "stretch": base + stretch * (benchmark - base),
-            "best_segments": ", ".join(str(s) for s in top["segment"]),
-            "benchmark_n": int(top["n"].sum()),
-        })
-    proposals = pd.DataFrame(out)
-    if benchmarks is not None and len(benchmarks) and len(proposals):
-        external = benchmarks.rename(columns={"value": "external", "source": "external_source"})
-        proposals = proposals.merge(external[["kpi", "external", "external_source"]], on="kpi", how="left")
-    return proposals
 
 
 def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,

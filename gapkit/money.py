@@ -39,7 +39,7 @@ Examples
 >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
 ...               "horizon_months": 24, "discount_rate": 0.10}]
 >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
->>> reach = gapkit.money.reach_for(data, valuation, "2025-06-30")
+>>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> result = gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30")
 >>> print(result.summary())
 """
@@ -56,12 +56,11 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
+from gapkit.appraisal import Appraisal, Benefit, cash_flows, npv_parts, payback_months
 from gapkit.config import valuation_entry
 from gapkit.errors import ConfigError, InputError
-from gapkit.estimators import Z95
 from gapkit.impact import read_interventions
-from gapkit.measure import end_of_day, segment_labels
-from gapkit.measure import units as kpi_units
+from gapkit.measure import end_of_day
 from gapkit.results import Result
 from gapkit.sensitivity import INTANGIBLE_COLUMNS, intangibles, tornado_table
 
@@ -73,143 +72,6 @@ EXTRA_COLUMNS = [
     "discount_rate", "one_off", "run_rate", "note", "caveat", "appraisal",
 ]
 RUN_RATE_MONTHS = 3
-
-
-@dataclass(frozen=True)
-class Benefit:
-    """One KPI's contribution: effect (with its CI) x reach x value per unit, for a horizon."""
-
-    kpi: str
-    effect: float
-    ci_low: float
-    ci_high: float
-    method: str
-    units_per_month: float
-    value_per_unit: float
-    horizon_months: int
-    p_value: float = float("nan")
-    pretrend_p: float = float("nan")
-
-    @property
-    def caveats(self) -> list[str]:
-        """What makes this effect a weak basis for money (empty when nothing does)."""
-        out = []
-        if np.isfinite(self.p_value) and self.p_value >= 0.05:
-            out.append(f"{self.kpi} effect not distinguishable from zero (p = {self.p_value:.2g})")
-        if np.isfinite(self.pretrend_p) and self.pretrend_p < 0.05:
-            out.append(f"{self.kpi} placebo (pre-trend) check failed (p = {self.pretrend_p:.2g})")
-        if self.method in ("its", "pre_post"):
-            out.append(f"{self.kpi} by {self.method}: no comparison group")
-        return out
-
-    @property
-    def se(self) -> float:
-        return (self.ci_high - self.ci_low) / (2 * Z95)
-
-
-@dataclass(frozen=True)
-class Appraisal:
-    """Everything one intervention's NPV depends on."""
-
-    intervention_id: str
-    one_off: float
-    run_rate: float
-    discount_rate: float
-    benefits: tuple[Benefit, ...]
-    note: str = ""
-    months_run: float | None = None  # set for an intervention that ended: appraised looking back
-
-    @property
-    def ended(self) -> bool:
-        return self.months_run is not None
-
-    @property
-    def horizon_months(self) -> int:
-        return 0 if self.ended else max(b.horizon_months for b in self.benefits)
-
-    @property
-    def complete(self) -> bool:
-        """Every benefit has a finite effect and standard error, so NPV and its interval can be computed."""
-        return all(np.isfinite(b.effect) and np.isfinite(b.se) for b in self.benefits)
-
-    def npv(self, effects: Sequence[float] | None = None) -> float:
-        """Net present value at the measured effects, or at ``effects`` (one per benefit).
-
-        Examples
-        --------
-        >>> result.appraisals[0].npv()  # result: see the module example
-        """
-        cost_pv, benefit_pv = npv_parts(self, effects)
-        return float(benefit_pv - cost_pv)
-
-
-def monthly_rate(annual_rate: float) -> float:
-    """Monthly rate equivalent to an annual one: (1 + r)^(1/12) - 1.
-
-    Examples
-    --------
-    >>> round(gapkit.money.monthly_rate(0.10), 6)
-    0.007974
-    """
-    return (1 + annual_rate) ** (1 / 12) - 1
-
-
-def cash_flows(appraisal: Appraisal, effects: Sequence[float] | None = None) -> pd.DataFrame:
-    """Month-by-month flows: month 0 (one-off costs, undiscounted) to the longest horizon.
-
-    Examples
-    --------
-    >>> flows = gapkit.money.cash_flows(result.appraisals[0])  # result: see the module example
-    >>> flows[["month", "net", "cumulative_pv"]].head()
-    """
-    effects = [b.effect for b in appraisal.benefits] if effects is None else effects
-    month = np.arange(appraisal.horizon_months + 1)
-    benefit = np.zeros(month.size)
-    for b, effect in zip(appraisal.benefits, effects):
-        monthly = effect * b.units_per_month * b.value_per_unit
-        if appraisal.ended:  # what it brought while it ran, looking back from as_of
-            benefit += np.where(month == 0, monthly * appraisal.months_run, 0.0)
-        else:
-            benefit += np.where((month >= 1) & (month <= b.horizon_months), monthly, 0.0)
-    cost = np.where(month == 0, appraisal.one_off, appraisal.run_rate)
-    discount = (1 + monthly_rate(appraisal.discount_rate)) ** -month.astype(float)
-    net = benefit - cost
-    return pd.DataFrame({
-        "intervention_id": appraisal.intervention_id, "month": month, "cost": cost, "benefit": benefit,
-        "net": net, "discount_factor": discount, "pv_net": net * discount,
-        "cumulative_pv": np.cumsum(net * discount),
-    })
-
-
-def payback_months(flows: pd.DataFrame) -> float:
-    """First month whose cumulative discounted net is >= 0; NaN if never within the horizon.
-
-    Examples
-    --------
-    >>> flows = gapkit.money.cash_flows(result.appraisals[0])  # result: see the module example
-    >>> gapkit.money.payback_months(flows)
-    """
-    # from month 1: month 0 holds only the set-up cost, so "paid back in month 0" would just
-    # mean nothing was spent up front, even for a strategy that loses money every month after
-    reached = flows.loc[(flows["month"] >= 1) & (flows["cumulative_pv"] >= -1e-9), "month"]
-    return float(reached.iloc[0]) if len(reached) else np.nan
-
-
-def npv_parts(appraisal: Appraisal, effects=None) -> tuple[float, np.ndarray]:
-    """(cost_pv, benefit_pv); benefit_pv is an array when ``effects`` holds draws (one column per KPI).
-
-    Examples
-    --------
-    >>> cost_pv, benefit_pv = gapkit.money.npv_parts(result.appraisals[0])  # result: see the module example
-    >>> benefit_pv - cost_pv
-    """
-    discount = (1 + monthly_rate(appraisal.discount_rate)) ** -np.arange(appraisal.horizon_months + 1.0)
-    cost_pv = appraisal.one_off + appraisal.run_rate * discount[1:].sum()
-    effects = np.array([b.effect for b in appraisal.benefits] if effects is None else effects, dtype=float)
-    per_effect = np.array([b.units_per_month * b.value_per_unit * (
-        appraisal.months_run if appraisal.ended else discount[1:b.horizon_months + 1].sum())
-        for b in appraisal.benefits])
-    return float(cost_pv), effects @ per_effect
 
 
 def cost_benefit(
@@ -243,7 +105,7 @@ def cost_benefit(
 
     Examples
     --------
-    >>> reach = gapkit.money.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
     >>> gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30").table
     """
     appraisals = appraise(impact_table, costs, valuation, reach, as_of, interventions)
@@ -269,7 +131,7 @@ def tornado(impact_table, costs, valuation, reach, as_of) -> pd.DataFrame:
 
     Examples
     --------
-    >>> reach = gapkit.money.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
     >>> gapkit.money.tornado(measured, data["costs"], valuation, reach, "2025-06-30")
     """
     return tornado_table(appraise(impact_table, costs, valuation, reach, as_of))
@@ -280,7 +142,7 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
 
     Examples
     --------
-    >>> reach = gapkit.money.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
     >>> gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")[0].run_rate
     """
     table = getattr(impact_table, "table", impact_table)
@@ -311,66 +173,6 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
     return out
 
 
-def monthly_reach(data: Mapping, intervention, kpi: str, as_of, months: int = RUN_RATE_MONTHS,
-                  params=None) -> pd.DataFrame:
-    """Units reached per month: the treated units of ``kpi`` over their last complete months.
-
-    Treated units are the segment's (DiD), the treatment arm's inside the test window (A/B), or
-    everyone's (ITS). The latest month is left out when its last day has no unit yet (partial
-    month, or a windowed KPI whose window has not elapsed); then the ``months`` calendar months
-    up to the last complete one are averaged.
-
-    Examples
-    --------
-    >>> data = gapkit.load("data/sample")
-    >>> gapkit.money.monthly_reach(data, "checkin", "repeat_purchase_rate", "2025-06-30")
-    """
-    iv = read_interventions(data, as_of, [intervention])
-    if not iv:
-        raise ConfigError(f"intervention {intervention!r} starts after as_of {as_of}: it has reached no one "
-                          f"yet; pass its reach by hand")
-    iv = iv[0]
-    by = [c for c in (iv.segment_by, iv.variant_column) if c]
-    units = kpi_units(data, kpi, as_of, by=by, params=params)
-    if iv.design == "did":
-        units = units[segment_labels(units[iv.segment_by]) == iv.segment]
-        who = f"{iv.segment_by} == {iv.segment}"
-    elif iv.design == "ab":
-        end = iv.end_at if iv.end_at is not None else end_of_day(as_of)
-        inside = (units["anchor"] >= iv.start_at) & (units["anchor"] <= end)
-        units = units[inside & (units[iv.variant_column].astype(str) == "treatment")]
-        who = "treatment arm in window"
-    else:
-        who = "everyone"
-    if units.empty:
-        raise InputError(f"{kpi}: no treated units for intervention {iv.id} by {as_of}; pass reach by hand")
-    month = units["anchor"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M")
-    last, latest = month.max(), units["anchor"].max()
-    if latest < pd.Timestamp(last.end_time.date(), tz="UTC"):
-        last = last - 1
-    window = pd.period_range(last - (months - 1), last, freq="M")
-    counts = month.value_counts().reindex(window, fill_value=0)
-    return pd.DataFrame([{
-        "intervention_id": iv.id, "kpi": kpi, "units_per_month": float(counts.mean()),
-        "months": f"{window[0]}..{window[-1]}", "population": who,
-    }])
-
-
-def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -> pd.DataFrame:
-    """:func:`monthly_reach` for every valuation entry, as one reach table.
-
-    Examples
-    --------
-    >>> valuation = gapkit.config.read("gapkit.yml").valuation
-    >>> gapkit.money.reach_for(gapkit.load("data/sample"), valuation, "2025-06-30")
-    """
-    entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
-    tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params) for e in entries]
-    if not tables:
-        return pd.DataFrame(columns=["intervention_id", "kpi", "units_per_month", "months", "population"])
-    return pd.concat(tables, ignore_index=True)
-
-
 def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params=None, seed: int = 0,
              intangible_scores: Sequence[Mapping] = (), currency: str = "") -> CostBenefitResult:
     """Cost-benefit of the measured ``effects`` with the reach and costs read from ``data``.
@@ -390,6 +192,8 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
     if "costs" not in data:
         raise InputError("there is no costs table, so what the strategies cost is unknown; NPV and ROI would "
                          "count them as free")
+    from gapkit.reach import reach_for
+
     reach = reach_for(data, valuation, as_of, params=params)
     return cost_benefit(effects, data["costs"], valuation, reach, as_of, seed=seed,
                         intangible_scores=intangible_scores, currency=currency,
@@ -538,7 +342,7 @@ def _reach(reach: pd.DataFrame, iid: str, kpi: str) -> float:
     mine = reach[(reach["intervention_id"] == iid) & (reach["kpi"] == kpi)]
     if mine.empty:
         raise ConfigError(f"no reach for {iid} x {kpi}; add a row (intervention_id, kpi, units_per_month) "
-                          f"or compute it with gapkit.money.monthly_reach")
+                          f"or compute it with gapkit.reach.monthly_reach")
     return float(mine["units_per_month"].iloc[0])
 
 

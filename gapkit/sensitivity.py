@@ -1,6 +1,6 @@
 """How sure is the NPV, and what does it leave out? The tornado and the intangibles.
 
-- Tornado (one input at a time): the NPV of an :class:`gapkit.money.Appraisal` when one of its
+- Tornado (one input at a time): the NPV of an :class:`gapkit.appraisal.Appraisal` when one of its
   inputs moves to the end of a range while the others stay put: the effect to its 95% CI ends,
   value per unit and reach +-20%, the horizon +-50% (costs follow the longest horizon), the
   discount rate to 0 and to 2x. Rows sort by swing (``|npv_high - npv_low|``), largest first.
@@ -27,7 +27,7 @@ import pandas as pd
 from gapkit.errors import ConfigError
 
 if TYPE_CHECKING:  # money imports this module; the appraisal brings its own NPV (Appraisal.npv)
-    from gapkit.money import Appraisal
+    from gapkit.appraisal import Appraisal
 
 __all__ = ["INTANGIBLE_COLUMNS", "SENSITIVITY_COLUMNS", "intangibles", "tornado_table"]
 

@@ -7,6 +7,7 @@ import pytest
 import gapkit
 from gapkit import gaps as gap_module
 from gapkit import goals as goal_module
+from gapkit import targets
 from gapkit.config import Goal, from_dict
 
 AS_OF = "2025-06-30"
@@ -135,7 +136,7 @@ def test_milestones_run_from_baseline_to_target():
 
 
 def test_proposed_targets_shrink_small_groups(table):
-    proposed = goal_module.propose_targets(table, "team").set_index("kpi").loc["csat"]
+    proposed = targets.propose_targets(table, "team").set_index("kpi").loc["csat"]
     assert proposed.best_segments == "strong"
     assert proposed.baseline < proposed.stretch < proposed.benchmark
     assert proposed.benchmark == pytest.approx(table.query("segment == 'strong' and period == 'all'").value.item())
@@ -165,7 +166,7 @@ def test_progress_projects_the_trend_to_the_deadline():
 
 def test_user_benchmarks_sit_beside_the_proposals(table):
     config = from_dict({"benchmarks": [{"kpi": "csat", "value": 0.82, "source": "panel"}]})
-    proposed = goal_module.propose_targets(table, "team", benchmarks=pd.DataFrame(list(config.benchmarks)))
+    proposed = targets.propose_targets(table, "team", benchmarks=pd.DataFrame(list(config.benchmarks)))
     row = proposed.set_index("kpi").loc["csat"]
     assert row.external == 0.82 and row.external_source == "panel"
 

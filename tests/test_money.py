@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit import impact, money
+from gapkit import impact, money, reach
 from gapkit.errors import ConfigError
 from gapkit.sample import generate
 
@@ -212,13 +212,13 @@ def sample():
 
 
 def test_monthly_reach_counts_treated_units_over_complete_months(sample):
-    reach = money.monthly_reach(sample, "checkin", "repeat_purchase_rate", AS_OF).iloc[0]
+    row = reach.monthly_reach(sample, "checkin", "repeat_purchase_rate", AS_OF).iloc[0]
     # first orders need 90 days to be counted, so April 2025 is partial and left out
-    assert reach.months == "2025-01..2025-03" and reach.population == "segment == B"
+    assert row.months == "2025-01..2025-03" and row.population == "segment == B"
     units = gapkit.units(sample, "repeat_purchase_rate", AS_OF, by=["segment"])
     mine = units[(units.segment == "B") & units.period.isin(["2025-01", "2025-02", "2025-03"])]
-    assert reach.units_per_month == pytest.approx(len(mine) / 3)
-    ab = money.monthly_reach(sample, "sms_thanks", "csat", AS_OF).iloc[0]
+    assert row.units_per_month == pytest.approx(len(mine) / 3)
+    ab = reach.monthly_reach(sample, "sms_thanks", "csat", AS_OF).iloc[0]
     assert ab.months == "2024-10..2024-12" and ab.population == "treatment arm in window"
 
 
@@ -226,7 +226,7 @@ def test_end_to_end_on_the_sample(sample):
     value = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
               "horizon_months": 24, "discount_rate": 0.10}]
     measured = impact.measure(sample, AS_OF, ["repeat_purchase_rate"], interventions=["checkin"])
-    result = money.cost_benefit(measured, sample["costs"], value, money.reach_for(sample, value, AS_OF), AS_OF)
+    result = money.cost_benefit(measured, sample["costs"], value, reach.reach_for(sample, value, AS_OF), AS_OF)
     row = result.table.iloc[0]
     assert row.method == "repeat_purchase_rate: did"
     assert row.npv_ci_low < row.npv < row.npv_ci_high

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gapkit import sensitivity
+from gapkit.appraisal import Appraisal, Benefit
 from gapkit.errors import ConfigError
-from gapkit.money import Appraisal, Benefit
 
 
 def appraisal(effect=0.1, iid="x"):
