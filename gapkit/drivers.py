@@ -128,16 +128,16 @@ def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | 
     eod = pd.Timestamp(end_of_day(as_of))
     orders = data["orders"].loc[lambda o: o["ordered_at"] <= eod].set_index("order_id")
     out = pd.DataFrame(index=orders.index)
-    if "delivered_at" in orders:
+    # drivers that are an order-level KPI unit come from the KPI engine, so a driver and its KPI
+    # cannot disagree (censoring, whole-day promises, cancelled orders)
+    for name, kpi in (("delivery_days", "delivery_days"), ("delivered_on_time", "on_time_delivery_rate"),
+                      ("followup_covered", "followup_coverage")):
+        if all(_present(data, need) for need in BY_NAME[name].needs):
+            values = units(data, kpi, as_of, params=p).drop_duplicates("order_id").set_index("order_id")["value"]
+            out[name] = values.reindex(out.index).astype(float)
+    if "delivered_at" in orders and "followups" in data:
         delivered = orders["delivered_at"].where(orders["delivered_at"] <= eod)
-        out["delivery_days"] = (delivered - orders["ordered_at"]) / DAY
-        if "promised_at" in orders:
-            late_by = delivered - orders["promised_at"]
-            whole_days = orders["promised_at"].dropna().eq(orders["promised_at"].dropna().dt.normalize()).all()
-            on_time = late_by < DAY if whole_days else late_by <= pd.Timedelta(0)  # as on_time_delivery_rate
-            out["delivered_on_time"] = on_time.astype(float).where(late_by.notna())
-        if "followups" in data:
-            out = out.join(_followup_drivers(data["followups"], delivered, eod, p))
+        out = out.join(_followup_drivers(data["followups"], delivered, eod, p))
     if _present(data, "tickets.order_id"):
         out = out.join(_ticket_drivers(data["tickets"], out.index, eod, p))
     if _present(data, "surveys.csat") and _present(data, "surveys.order_id"):
@@ -157,7 +157,7 @@ def _followup_drivers(followups, delivered, eod, p) -> pd.DataFrame:
     first = lag.groupby(sends["order_id"]).min().reindex(delivered.index)
     observable = delivered <= eod - window  # the window must have elapsed (censoring)
     out = pd.DataFrame(index=delivered.index)
-    out["followup_covered"] = (first <= p.followup_days).astype(float).where(observable)
+    # per order, beyond the KPI units: latency counts an uncovered order as the whole window
     out["followup_latency_days"] = first.clip(upper=p.followup_days).fillna(p.followup_days).where(observable)
     if "personalized" in sends:
         inside = sends.loc[lag <= p.followup_days]

@@ -73,7 +73,9 @@ def test_order_drivers_by_hand():
     assert np.isnan(x.loc["O4", "followup_covered"])  # delivered 1 day before as_of: window still open
     # whole-day promises: O1 delivered on the promised day is on time, O2 a day later is late
     assert x.loc["O1", "delivered_on_time"] == 1 and x.loc["O2", "delivered_on_time"] == 0
-    assert np.isnan(x.loc["O3", "delivered_on_time"]) and np.isnan(x.loc["O3", "delivery_days"])
+    # as on_time_delivery_rate: never delivered after its promise fell due is late; O4's is not due yet
+    assert x.loc["O3", "delivered_on_time"] == 0 and np.isnan(x.loc["O3", "delivery_days"])
+    assert np.isnan(x.loc["O4", "delivered_on_time"])
     assert x.loc["O1", "delivery_days"] == pytest.approx(4 + 8 / 24)
     assert x.loc["O1", "first_response_in_sla"] == 1  # no ticket: no support failure
     assert x.loc["O2", "first_response_in_sla"] == 0 and x.loc["O2", "resolved_in_time"] == 1  # 26 h; 2 days
