@@ -15,7 +15,9 @@ Nothing here is a new estimate: every number is read from the gap, driver, journ
 
 Examples
 --------
->>> plan = gapkit.actions.action_plan(gap_result.table, kpi_table, drivers=drivers_table)
+>>> kpi_table = gapkit.kpis(data, "2025-06-30", by=["segment"], period="M")
+>>> gap_result = gapkit.gaps.gaps(config.goals, kpi_table, data=data, as_of="2025-06-30")
+>>> plan = gapkit.actions.action_plan(gap_result.table, kpi_table, drivers=None)
 >>> plan.table[["rank", "goal_id", "action"]]
 """
 

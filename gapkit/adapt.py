@@ -48,7 +48,7 @@ class Skipped:
 
     Examples
     --------
-    >>> Skipped("Key drivers", "there is no tickets table", "which experiences go with repeat purchase",
+    >>> gapkit.adapt.Skipped("Key drivers", "there is no tickets table", "which experiences go with repeat purchase",
     ...         "export tickets.csv")
     """
 
@@ -108,7 +108,7 @@ def lacking(data: Mapping, needs: Mapping[str, Sequence[str]]) -> str | None:
 
     Examples
     --------
-    >>> lacking(gapkit.load("data/sample"), {"surveys": ["comment"]}) is None
+    >>> gapkit.adapt.lacking(gapkit.load("data/sample"), {"surveys": ["comment"]}) is None
     True
     """
     missing = []
@@ -164,7 +164,7 @@ def segment_columns(data: Mapping, configured: Sequence[str] | None = None) -> l
 
     Examples
     --------
-    >>> segment_columns(gapkit.load("data/sample"))
+    >>> gapkit.adapt.segment_columns(gapkit.load("data/sample"))
     """
     if configured is not None:
         for column in configured:

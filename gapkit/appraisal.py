@@ -2,6 +2,14 @@
 
 The conventions (month 0 = as_of, monthly compounding, looking back for an ended intervention)
 are stated once, in :mod:`gapkit.money`.
+
+Examples
+--------
+>>> from gapkit.appraisal import Appraisal, Benefit
+>>> lift = Benefit("repeat_purchase_rate", effect=0.02, ci_low=0.01, ci_high=0.03, method="did",
+...                units_per_month=400.0, value_per_unit=25.0, horizon_months=24)
+>>> checkin = Appraisal("checkin", one_off=1000.0, run_rate=50.0, discount_rate=0.10, benefits=(lift,))
+>>> round(checkin.npv(), 2)
 """
 
 from __future__ import annotations
@@ -77,7 +85,7 @@ class Appraisal:
 
         Examples
         --------
-        >>> result.appraisals[0].npv()  # result: see the module example
+        >>> checkin.npv()  # checkin: see the module example
         """
         cost_pv, benefit_pv = npv_parts(self, effects)
         return float(benefit_pv - cost_pv)
@@ -99,7 +107,7 @@ def cash_flows(appraisal: Appraisal, effects: Sequence[float] | None = None) -> 
 
     Examples
     --------
-    >>> flows = gapkit.appraisal.cash_flows(result.appraisals[0])  # result: see the module example
+    >>> flows = gapkit.appraisal.cash_flows(checkin)  # checkin: see the module example
     >>> flows[["month", "net", "cumulative_pv"]].head()
     """
     effects = [b.effect for b in appraisal.benefits] if effects is None else effects
@@ -126,7 +134,7 @@ def payback_months(flows: pd.DataFrame) -> float:
 
     Examples
     --------
-    >>> flows = gapkit.appraisal.cash_flows(result.appraisals[0])  # result: see the module example
+    >>> flows = gapkit.appraisal.cash_flows(checkin)  # checkin: see the module example
     >>> gapkit.appraisal.payback_months(flows)
     """
     # from month 1: month 0 holds only the set-up cost, so "paid back in month 0" would just
@@ -140,7 +148,7 @@ def npv_parts(appraisal: Appraisal, effects=None) -> tuple[float, np.ndarray]:
 
     Examples
     --------
-    >>> cost_pv, benefit_pv = gapkit.appraisal.npv_parts(result.appraisals[0])  # result: see the module example
+    >>> cost_pv, benefit_pv = gapkit.appraisal.npv_parts(checkin)  # checkin: see the module example
     >>> benefit_pv - cost_pv
     """
     discount = (1 + monthly_rate(appraisal.discount_rate)) ** -np.arange(appraisal.horizon_months + 1.0)

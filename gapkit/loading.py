@@ -110,7 +110,8 @@ def scan(path: str | Path, connection=None) -> dict:
 
     Examples
     --------
-    >>> tables = gapkit.scan("warehouse/export")
+    >>> paths = gapkit.write_parquet(gapkit.load("data/sample"), "/tmp/gapkit-parquet")
+    >>> tables = gapkit.scan("/tmp/gapkit-parquet")
     >>> gapkit.kpis(tables, as_of="2025-06-30", engine="duckdb")
     """
     from gapkit.measure import duckdb_connection

@@ -156,6 +156,7 @@ def gap_bars(gap_table: pd.DataFrame, ax=None):
 
     Examples
     --------
+    >>> gap_result = gapkit.gaps.gaps(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"]))
     >>> gapkit.plots.gap_bars(gap_result.table)
     """
     ax = ax or plt.gca()

@@ -12,8 +12,12 @@ straight from the impact table.
 
 Examples
 --------
+>>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
+...               "horizon_months": 24, "discount_rate": 0.10}]
+>>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+>>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> appraisals = gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")
->>> gapkit.sensitivity.tornado_table(appraisals)  # measured, data, valuation, reach: see gapkit.money
+>>> gapkit.sensitivity.tornado_table(appraisals)
 """
 
 from __future__ import annotations
@@ -42,8 +46,7 @@ def tornado_table(appraisals: Sequence[Appraisal]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> appraisals = gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")
-    >>> gapkit.sensitivity.tornado_table(appraisals)  # measured, data, valuation, reach: see gapkit.money
+    >>> gapkit.sensitivity.tornado_table(appraisals)  # appraisals: see the module example
     """
     rows = []
     for a in appraisals:
