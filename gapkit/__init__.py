@@ -30,8 +30,8 @@ __version__ = "0.1.0"
 _MODULES = {
     "actions", "adapt", "appraisal", "baseline", "config", "definitions", "drivers", "estimators", "formatting",
     "gaps", "goals", "impact", "intervals", "ipa", "journey", "kernel", "kpi_catalog", "loading", "measure",
-    "money", "monitor", "notebook", "pipeline", "plots", "publish", "reach", "reading", "results", "runner",
-    "sample", "schema", "sensitivity", "story", "targets", "text", "validation",
+    "money", "monitor", "notebook", "parsing", "pipeline", "plots", "publish", "reach", "reading", "results",
+    "runner", "sample", "schema", "sensitivity", "story", "targets", "text", "validation",
 }
 
 

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow
-import pyarrow.compute as pc
 
+from gapkit import parsing
 from gapkit.errors import InputError
 from gapkit.schema import (
-    BOOLEAN,
     ID,
     INTEGER,
     LOAD_ORDER,
@@ -39,8 +37,6 @@ REJECT_COLUMNS = ["table", "row", "column", "value", "reason", "line"]
 EARLIEST = "1990-01-01"
 #: Timestamps from this year on are placeholders ("9999-12-31") whatever the data's span.
 PLACEHOLDER_YEAR = 2200
-_TRUE = {"true", "t", "1", "yes", "y", "1.0"}
-_FALSE = {"false", "f", "0", "no", "n", "0.0"}
 
 
 @dataclass(frozen=True)
@@ -84,18 +80,6 @@ class Data(Mapping):
     def _repr_html_(self) -> str:
         title = html.escape(f"Data from {self.source or '(memory)'}")
         return f"<p><b>{title}</b></p>" + self.counts.to_html(index=False)
-
-
-def _typed_missing(values: pd.Series) -> pd.Series:
-    """In a number, date or flag column given as text, pandas' missing-value markers ("NA",
-    "null", "NaN"...) and empty or blank text are missing; in text and id columns they are values."""
-    from pandas._libs.parsers import STR_NA_VALUES
-
-    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
-        return values
-    text = values.astype("str")
-    marker = text.isin([m for m in STR_NA_VALUES if m]) | text.str.strip().eq("")
-    return values.where(~(marker & values.notna()))
 
 
 def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[str, str] | None = None,
@@ -158,7 +142,7 @@ def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor
     if orders is not None and "ordered_at" in orders:
         stamps = orders["ordered_at"]
     elif raw_orders is not None and "ordered_at" in raw_orders:
-        stamps = _parse(raw_orders["ordered_at"], TIMESTAMP)
+        stamps = parsing.parse(raw_orders["ordered_at"], TIMESTAMP)
     else:
         return limit
     stamps = stamps[(stamps >= floor) & (stamps < limit)].dropna()
@@ -210,7 +194,7 @@ def _validate_table(
                         "table": spec.name,
                         "row": row[idx].to_numpy(),
                         "column": column,
-                        "value": _as_text(shown[idx]),
+                        "value": parsing.as_text(shown[idx]),
                         "reason": reasons,
                         "line": line[idx].to_numpy() if line is not None else pd.array([pd.NA] * len(idx),
                                                                                        dtype="Int64"),
@@ -232,24 +216,24 @@ def _validate_table(
             continue
         before = frame[col.name]
         if col.kind not in (ID, TEXT):
-            before = _typed_missing(before)
+            before = parsing.typed_missing(before)
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
-            flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {_KIND_WORDS[col.kind]}; "
+            flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; "
                                                    f"store it as a number")
             frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
             continue
-        parsed = _parse(before, col.kind)
+        parsed = parsing.parse(before, col.kind)
         bad = before.notna() & parsed.isna()
         if col.kind in (NUMBER, INTEGER):
             huge = bad & pd.to_numeric(before, errors="coerce").abs().eq(np.inf)
-            flag(huge, col.name, before, f"{col.name} is infinite or too large to be {_KIND_WORDS[col.kind]}")
+            flag(huge, col.name, before, f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
             bad &= ~huge
         if col.kind == ID:
             blank = before.notna() & before.astype("str").str.strip().eq("")
             flag(blank, col.name, before, f"{col.name} is blank (only spaces); give the id or remove the row")
             parsed = parsed.where(~blank)
         elif col.kind not in (TEXT,):
-            flag(bad, col.name, before, f"cannot read {before.name} as {_KIND_WORDS[col.kind]}")
+            flag(bad, col.name, before, f"cannot read {before.name} as {parsing.KIND_WORDS[col.kind]}")
         if col.kind == TIMESTAMP and floor is not None:
             early = parsed.notna() & (parsed < floor)
             late = parsed.notna() & (parsed >= ceiling) if ceiling is not None else early & False
@@ -292,7 +276,7 @@ def _validate_table(
             if parent is None or rule.earlier not in parent.columns:
                 continue
             key = parent.columns[0] if rule.via is None else rule.via
-            earlier = _lookup(frame[rule.via], parent[key], parent[rule.earlier])
+            earlier = parsing.lookup(frame[rule.via], parent[key], parent[rule.earlier])
             where = f"{rule.earlier} of its {rule.parent[:-1]}"
         if rule.whole_days:
             earlier = earlier.dt.floor("D")
@@ -307,7 +291,7 @@ def _validate_table(
         parent = parents.get(fk.parent)
         if parent is None or fk.column not in frame.columns:
             continue
-        orphan = frame[fk.column].notna() & ~_isin(frame[fk.column], parent[fk.parent_column])
+        orphan = frame[fk.column].notna() & ~parsing.isin(frame[fk.column], parent[fk.parent_column])
         flag(
             orphan,
             fk.column,
@@ -328,98 +312,6 @@ def _validate_table(
             "the first is kept", "that row is rejected too, so neither copy is kept", regex=False)
     keep = ~row.isin(bad_rows)
     return frame[keep].reset_index(drop=True), rejects
-
-
-def _as_arrow_text(values: pd.Series) -> pyarrow.Array | None:
-    """The values as an Arrow string array (ids are text after parsing), or None if not text."""
-    if not pd.api.types.is_string_dtype(values.dtype):
-        return None
-    try:
-        array = pyarrow.array(values, from_pandas=True)
-    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
-        return None
-    if isinstance(array, pyarrow.ChunkedArray):
-        array = array.combine_chunks()
-    if not (pyarrow.types.is_string(array.type) or pyarrow.types.is_large_string(array.type)):
-        return None
-    return array.cast(pyarrow.large_string())
-
-
-def _isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
-    """``values.isin(allowed)`` for id columns, in Arrow.
-
-    pandas 3.1's ``isin`` on Arrow-backed strings turns every allowed value into a Python
-    object (about a second per million); Arrow's hash lookup does the same in a few ms.
-    Missing values are never "in" (callers test them separately).
-    """
-    child, parent = _as_arrow_text(values), _as_arrow_text(allowed)
-    if child is None or parent is None:
-        return values.isin(allowed)
-    found = pc.is_in(child, value_set=parent, skip_nulls=True).fill_null(False)
-    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
-
-
-def _lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series) -> pd.Series:
-    """``keys.map(parent_values indexed by parent_keys)``: the parent's value for each key (unique keys)."""
-    child, parent = _as_arrow_text(keys), _as_arrow_text(parent_keys)
-    if child is None or parent is None:
-        return keys.map(pd.Series(parent_values.to_numpy(), index=parent_keys.to_numpy()))
-    position = pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1)
-    taken = parent_values.array.take(position.to_numpy().astype("int64"), allow_fill=True)
-    return pd.Series(taken, index=keys.index)
-
-
-_KIND_WORDS = {
-    TIMESTAMP: "a timestamp (ISO 8601 expected, e.g. 2025-06-30T14:05:00Z)",
-    NUMBER: "a number",
-    INTEGER: "a whole number",
-    BOOLEAN: "true/false",
-}
-
-
-def _as_text(values: pd.Series) -> np.ndarray:
-    """Values as the file held them; a whole float from a Parquet column without its ".0"."""
-    if pd.api.types.is_float_dtype(values.dtype):
-        finite = values.notna() & np.isfinite(values.astype("float64")) & (values == np.round(values)) \
-            & (values.abs() < 2**53)
-        text = values.astype("str").where(~finite, values.where(finite).astype("Int64").astype("str"))
-    else:
-        text = values.astype("str")
-    return text.where(values.notna(), "").to_numpy()
-
-
-def _parse(values: pd.Series, kind: str) -> pd.Series:
-    if kind in (ID, TEXT):
-        if pd.api.types.is_string_dtype(values.dtype):
-            return values
-        if kind == ID and pd.api.types.is_float_dtype(values.dtype):
-            # a Parquet column of float ids (199.0) means the same customer as the CSV's 199
-            return pd.Series(_as_text(values), index=values.index).where(values.notna())
-        return values.astype("str").where(values.notna())
-    if kind == TIMESTAMP:
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            return values.dt.tz_convert("UTC")
-        if pd.api.types.is_datetime64_dtype(values.dtype):
-            return values.dt.tz_localize("UTC")
-        text = values.astype("str").where(values.notna())
-        return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    if kind in (NUMBER, INTEGER):
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
-        if kind == INTEGER:
-            whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
-            numbers = numbers.where(whole)
-            return numbers.astype("Int64")
-        return numbers
-    if kind == BOOLEAN:
-        if pd.api.types.is_bool_dtype(values.dtype):
-            return values.astype("boolean")
-        text = values.astype("str").str.strip().str.lower()
-        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-        out[text.isin(_TRUE) & values.notna()] = True
-        out[text.isin(_FALSE) & values.notna()] = False
-        return out
-    raise AssertionError(kind)
 
 
 def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
