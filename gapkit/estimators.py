@@ -68,6 +68,14 @@ class Estimate:
     power: float = np.nan
     mde: float = np.nan
     note: str = ""
+    # DiD only: how far the groups' trends already differed before the start, and what that
+    # would do to the effect if it went on (see :func:`pretrend`)
+    pretrend_slope: float = np.nan
+    pretrend_ci_low: float = np.nan
+    pretrend_ci_high: float = np.nan
+    trend_bias: float = np.nan
+    trend_robust_low: float = np.nan
+    trend_robust_high: float = np.nan
 
 
 def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: bool = True) -> Estimate:
@@ -92,11 +100,54 @@ def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: 
     pre_treated = frame.loc[frame["treated"] & ~frame["post"], "value"]
     est = _on_kpi_scale("did", kind, coef, low, high, p, pre_treated)
     pretrend = _placebo(frame[~frame["post"]]) if placebo else np.nan
+    drift = pretrend_bound(frame, kind) if placebo else {}
     if pretrend < 0.05:
         note += f"pre-trends differ (placebo DiD p = {pretrend:.3f}): parallel trends doubtful; "
+    if drift and np.isfinite(drift["trend_bias"]):
+        s = _scale(kind)
+        note += (f"pre-period trends differ by {s * drift['pretrend_slope']:+.3g}/month (95% CI "
+                 f"{s * drift['pretrend_ci_low']:+.3g} to {s * drift['pretrend_ci_high']:+.3g}); continued, that "
+                 f"would move the DiD by {s * drift['trend_bias']:+.3g}; ")
+        if kind != MEDIAN:  # on the log scale of a median the shift is not in KPI units
+            drift["trend_robust_low"] = est.ci_low - s * max(drift.pop("bias_high"), 0.0)
+            drift["trend_robust_high"] = est.ci_high - s * min(drift.pop("bias_low"), 0.0)
+        drift["trend_bias"] *= s
+        for key in ("pretrend_slope", "pretrend_ci_low", "pretrend_ci_high"):
+            drift[key] *= s
+    drift = {k: v for k, v in drift.items() if k in Estimate.__dataclass_fields__}
     n_treated = int(frame["treated"].sum())
     return _replace(est, n_treated=n_treated, n_control=len(frame) - n_treated, pretrend_p=pretrend,
-                    note=(note + _scale_note(kind)).strip("; "))
+                    note=(note + _scale_note(kind)).strip("; "), **drift)
+
+
+def pretrend_bound(frame: pd.DataFrame, kind: str = SHARE) -> dict:
+    """The groups' difference in monthly trend before the start, and the bias it implies.
+
+    A placebo p-value says only whether trends differed detectably; this says by how much. In
+    the pre-period, ``y ~ treated * months`` (errors clustered by customer) gives the
+    difference in slope per month with its 95% CI. Were that difference to go on, the DiD would
+    be off by slope x (mean month after - mean month before) of the treated units: a linear
+    extrapolation bound in the spirit of Rambachan & Roth (2023). ``trend_robust_low/high``
+    (set by :func:`did`) shift the effect's interval by the bias interval's far ends, so an
+    effect that survives them does not hinge on parallel trends.
+    """
+    pre = frame[~frame["post"]]
+    if pre.empty or pre.groupby("treated").size().min() < 3:
+        return {}
+    start = frame.loc[frame["post"], "anchor"].min() if frame["post"].any() else pre["anchor"].max()
+    months = lambda anchors: (anchors - start).dt.total_seconds() / (86400 * 30.4375)  # noqa: E731
+    data = pre.assign(months=months(pre["anchor"]))
+    if data.groupby("treated")["months"].nunique().min() < 2:
+        return {}
+    slope, low, high, _ = _ols(data, "y ~ treated * months", "treated[T.True]:months")
+    treated = frame[frame["treated"]]
+    gap = float(months(treated.loc[treated["post"], "anchor"]).mean()
+                - months(treated.loc[~treated["post"], "anchor"]).mean())
+    if not np.isfinite(gap):
+        return {}
+    bias = sorted((low * gap, high * gap))
+    return {"pretrend_slope": slope, "pretrend_ci_low": low, "pretrend_ci_high": high, "trend_bias": slope * gap,
+            "bias_low": bias[0], "bias_high": bias[1]}
 
 
 def pre_post(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> Estimate:

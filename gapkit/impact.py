@@ -29,7 +29,7 @@ from __future__ import annotations
 import html
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -39,7 +39,7 @@ from gapkit import formatting
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
 from gapkit.kpi_catalog import KPIS, MEDIAN, clip
-from gapkit.measure import end_of_day, segment_labels
+from gapkit.measure import as_params, end_of_day, segment_labels
 from gapkit.measure import units as kpi_units
 from gapkit.results import Result
 
@@ -47,7 +47,8 @@ IMPACT_COLUMNS = [
     "intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value",
     "relative_effect", "n_treated", "n_control",
 ]
-EXTRA_COLUMNS = ["chosen", "why", "pretrend_p", "baseline", "power", "mde", "note"]
+EXTRA_COLUMNS = ["chosen", "why", "pretrend_p", "baseline", "power", "mde", "note", "pretrend_slope",
+                 "pretrend_ci_low", "pretrend_ci_high", "trend_bias", "trend_robust_low", "trend_robust_high"]
 SERIES_COLUMNS = ["intervention_id", "kpi", "method", "month", "line", "value", "ci_low", "ci_high", "n"]
 WHY = {
     "ab": "randomized: the control arm is the counterfactual",
@@ -117,7 +118,7 @@ def measure(
             rows += [_row(iv, kpi, Estimate(iv.design, note=str(err))) for iv in ivs]
             continue
         for iv in ivs:
-            one_rows, one_series = _measure_one(frame, iv, kpi, window_months)
+            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, _window(kpi, params))
             rows += one_rows
             series.append(one_series)
     table = pd.DataFrame(rows, columns=IMPACT_COLUMNS + EXTRA_COLUMNS)
@@ -280,9 +281,31 @@ def _formatter(kpi: str):
     return (lambda v: f"{v:+.3g}"), unit
 
 
-def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months: int):
+def _window(kpi: str, params) -> pd.Timedelta:
+    """How long after its anchor a unit of ``kpi`` keeps counting (e.g. repeat_days); 0 if not windowed."""
+    name = KPIS[kpi].window
+    if not name:
+        return pd.Timedelta(0)
+    amount = float(getattr(as_params(params), name))
+    return pd.Timedelta(hours=amount) if name.endswith("hours") else pd.Timedelta(days=amount)
+
+
+def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months: int,
+                 unit_window: pd.Timedelta | None = None):
     kind = KPIS[kpi].kind
     frame = frame[frame["anchor"] >= iv.start_at - pd.DateOffset(months=window_months)]
+    straddle = ""
+    if unit_window is not None and unit_window > pd.Timedelta(0) and iv.design != "ab":
+        # a unit anchored shortly before the start whose window runs past it is partly treated
+        # (a first order in December, its repeat in January under the new follow-up): it would
+        # put part of the effect into the "before" and bend the pre-trend, so it is left out
+        partly = (frame["anchor"] < iv.start_at) & (frame["anchor"] + unit_window > iv.start_at)
+        if partly.any():
+            span = (f"{unit_window.days} days" if unit_window >= pd.Timedelta(days=1)
+                    else f"{unit_window.total_seconds() / 3600:g} hours")
+            straddle = (f"{int(partly.sum())} units anchored in the {span} before the start left out: their "
+                        f"window runs past it, so they are partly treated")
+            frame = frame[~partly]
     if iv.end_at is not None:
         frame = frame[frame["anchor"] <= iv.end_at]
     needed = iv.variant_column or iv.segment_by
@@ -303,6 +326,8 @@ def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months:
         best, lines = its_with_lines(frame, iv.start_at, iv.end_at, kind)
         treated = frame
     naive = pre_post(treated, iv.start_at, iv.end_at, kind)
+    if straddle:
+        best, naive = (replace(e, note="; ".join(n for n in (straddle, e.note) if n)) for e in (best, naive))
     rows = [_row(iv, kpi, best, chosen=np.isfinite(best.effect)), _row(iv, kpi, naive)]
     if lines is not None:
         lines = lines.assign(intervention_id=iv.id, kpi=kpi, method=iv.design)[SERIES_COLUMNS]

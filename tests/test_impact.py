@@ -80,3 +80,21 @@ def test_errors_name_the_thing_and_the_fix(sample):
         impact.measure(sample, "2025-06-30", ["csat"], interventions=[loose])
     fixed = impact.measure(sample, "2025-06-30", ["csat"], interventions=[loose], segment_col_default="segment")
     assert fixed.chosen()["method"].tolist() == ["did"]
+
+
+def test_units_whose_window_straddles_the_start_are_left_out_of_the_before():
+    """A first order in December whose 90-day repeat window runs into a January intervention is
+    partly treated; counted as "before" it bends the pre-trend (the sample's placebo fired for
+    repeat purchase for this reason). It is left out, and the note says how many."""
+    from pathlib import Path
+
+    data = gapkit.load(Path(__file__).resolve().parents[1] / "data" / "sample")
+    result = impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    row = result.table[(result.table["intervention_id"] == "checkin") & result.table["chosen"]].iloc[0]
+    assert "units anchored in the 90 days before the start left out" in row["note"]
+    units = gapkit.units(data, "repeat_purchase_rate", "2025-06-30", by=["segment"])
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    straddling = units[(units["anchor"] < start) & (units["anchor"] > start - pd.Timedelta(days=90))]
+    assert f"{len(straddling)} units anchored" in row["note"]
+    assert row["n_treated"] + row["n_control"] == len(units[units["anchor"] >= start - pd.DateOffset(months=12)]) \
+        - len(straddling)
