@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import math
+import textwrap
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +165,11 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
     monthly = kpi_table[(kpi_table["period"] != "all") & kpi_table["kpi"].isin(list(KPIS))].copy()
     monthly = monthly[np.asarray(pd.PeriodIndex(monthly["period"], freq="M").end_time.tz_localize("UTC")
                                  <= pd.Timestamp(eod))]
+    if monthly.empty:
+        return AlertResult(pd.DataFrame(columns=ALERT_COLUMNS))
+    # the months checked are the same calendar months for every series: a sparse segment's
+    # last points may be a year old, and an alert about them would not be news
+    first_checked = str(pd.Period(max(monthly["period"]), freq="M") - (recent_months - 1))
     charts = []
     for (kpi_id, by, segment), series in monthly.groupby(["kpi", "segment_by", "segment"], sort=True):
         series = series.sort_values("period")
@@ -171,8 +177,9 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
         series = series[series["n"] >= MIN_N[kind]]
         if len(series) < minimum + 1:
             continue
-        baseline, recent = series.iloc[:-recent_months], series.iloc[-recent_months:]
-        if len(baseline) < minimum:
+        series = series.reset_index(drop=True)
+        baseline, recent = series[series["period"] < first_checked], series[series["period"] >= first_checked]
+        if len(baseline) < minimum or recent.empty:
             continue
         center, spread = _limits_basis(baseline, kind)
         if not np.isfinite(center) or not np.isfinite(spread) or spread <= 0:
@@ -269,8 +276,11 @@ class RetentionResult(Result):
                 f"(95% CI {1 - row['ci_high']:.1%} to {1 - row['ci_low']:.1%}; Kaplan-Meier, customers "
                 f"followed for less than 90 days count while observed).")
 
-    def plot(self, ax=None, segment_by: str = "all"):
-        """Share of customers who have ordered again, by days since the first order, with 95% bands."""
+    def plot(self, ax=None, segment_by: str = "all", most: int = 6):
+        """Share of customers who have ordered again, by days since the first order, with 95% bands.
+
+        With many segments, the ``most`` largest are drawn (the table holds them all).
+        """
         import matplotlib.pyplot as plt
 
         from gapkit.formatting import label
@@ -280,15 +290,20 @@ class RetentionResult(Result):
         if shown.empty:
             ax.set_title("No retention curve")
             return ax
-        for segment, curve in shown.groupby("segment", sort=True):
+        sizes = shown.groupby("segment")["customers"].first().sort_values(ascending=False, kind="stable")
+        picked = sorted(sizes.index[:most])
+        for segment, curve in shown[shown["segment"].isin(picked)].groupby("segment", sort=True):
             line, = ax.step(curve["day"], 1 - curve["survival"], where="post", label=label(segment))
             ax.fill_between(curve["day"], 1 - curve["ci_high"], 1 - curve["ci_low"], step="post", alpha=0.15,
                             color=line.get_color())
         ax.set_xlabel("days since the first order")
         ax.set_ylabel("share who ordered again (Kaplan-Meier, 95% CI)")
-        ax.set_title(self.summary().split(" (")[0] if len(self.table) else "No retention curve", fontsize="medium")
+        title = self.summary().split(" (")[0] if len(self.table) else "No retention curve"
+        if len(sizes) > most:
+            title += f"\n(the {most} largest of {len(sizes)} {segment_by} groups)"
+        ax.set_title(textwrap.fill(title, 60), fontsize="medium")
         if segment_by != "all":
-            ax.legend(title=segment_by)
+            ax.legend(title=segment_by, fontsize="small")
         return ax
 
 
@@ -302,10 +317,17 @@ class RetentionResult(Result):
         if cohorts.empty:
             ax.set_title("No first-order month has a retention curve")
             return ax
-        grid = (1 - cohorts.pivot_table(index="cohort", columns="day", values="survival")).sort_index()
+        # a cell read off a handful of customers says little: blank below 20 still followed
+        readable = cohorts[cohorts["at_risk"] >= 20]
+        if readable.empty:
+            ax.set_title("No first-order month has 20 customers followed long enough")
+            return ax
+        grid = (1 - readable.pivot_table(index="cohort", columns="day", values="survival")).sort_index()
+        # many first-order months: the latest 24, numbers only where they stay readable
+        grid = grid.iloc[-24:]
         sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=max(float(np.nanmax(grid.to_numpy())), 0.01),
-                    annot=len(grid) <= 24, fmt=".0%", cbar_kws={"label": "ordered again"})
-        ax.set_xlabel("days since the first order (blank: not observed that long yet)")
+                    annot=len(grid) <= 18, fmt=".0%", cbar_kws={"label": "ordered again"})
+        ax.set_xlabel("days since the first order (blank: fewer than 20 customers followed that long)")
         ax.set_ylabel("month of the first order")
         ax.set_title("Coming back, by month of the first order", fontsize="medium")
         return ax
@@ -366,7 +388,7 @@ def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (
         if cohort == "all" and len(group) >= 2:
             steps.append(_steps(group, max(days)).assign(segment_by=segment_by, segment=segment))
     curves = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
-        columns=["day", "survival", "ci_low", "ci_high", "segment_by", "segment"])
+        columns=["day", "survival", "ci_low", "ci_high", "customers", "segment_by", "segment"])
     return RetentionResult(pd.DataFrame(rows, columns=RETENTION_COLUMNS), curves=curves)
 
 
@@ -379,7 +401,7 @@ def _steps(group: pd.DataFrame, last_day: float) -> pd.DataFrame:
     bands = [_loglog_interval(s, e) for s, e in zip(fit.surv_prob[keep], fit.surv_prob_se[keep])]
     frame = pd.DataFrame({"day": np.r_[0.0, fit.surv_times[keep]], "survival": np.r_[1.0, fit.surv_prob[keep]],
                           "ci_low": np.r_[1.0, [b[0] for b in bands]], "ci_high": np.r_[1.0, [b[1] for b in bands]]})
-    return frame
+    return frame.assign(customers=len(group))
 
 
 def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: str, segment: str) -> list[dict]:
