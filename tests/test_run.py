@@ -180,3 +180,17 @@ def test_notebooks_copied_for_jupyterlab_point_at_the_data_and_write_to_their_ow
         assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
     again = gapkit_cli("notebooks", str(tmp_path / "analysis"), "--data", str(ROOT / "data" / "sample"))
     assert again.returncode == 2 and "--force" in again.stderr  # never overwrites an analyst's notebooks
+
+
+def test_a_second_run_joins_the_history_and_report_1_compares_them(report):
+    out, _ = report
+    earlier = out.parent / "2025-05-31"
+    done = gapkit_cli("run", "--config", "gapkit.yml", "--as-of", "2025-05-31", "--out", str(earlier))
+    assert done.returncode == 0, done.stdout + done.stderr
+    history = pd.read_parquet(out.parent / "history.parquet")
+    assert sorted(history["as_of"].unique()) == ["2025-05-31", "2025-06-30"]
+    assert history.groupby("as_of")["run_id"].nunique().eq(1).all()  # one run per as_of
+    page = (earlier / "01_current_state.html").read_text(encoding="utf-8")
+    assert "as of 2025-06-30" in page and "as of 2025-05-31" in page  # the revisions table
+    for name in ("alerts.csv", "retention.csv", "current.csv"):
+        assert list(pd.read_csv(earlier / name).columns[:len(ARTIFACT_COLUMNS[name])]) == ARTIFACT_COLUMNS[name]
