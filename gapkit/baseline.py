@@ -17,8 +17,7 @@ import pandas as pd
 
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError
-from gapkit.kpi_catalog import KPIS
-from gapkit.measure import OPEN_SHARE_LIMIT, as_params, empty_kpi_table, end_of_day, kpis
+from gapkit.measure import OPEN_SHARE_LIMIT, as_params, empty_kpi_table, end_of_day, kpis, unit_window
 
 
 def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.DataFrame, by: Sequence[str] = (),
@@ -54,11 +53,7 @@ def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.Data
     for kpi_id, group in rows.groupby("kpi", sort=False):
         # complete: the month has ended, and so has the KPI's window for its last units (the
         # customers who first bought on the 30th have their 90 days only 90 days later)
-        kpi = KPIS[kpi_id]
-        wait = pd.Timedelta(0)
-        if kpi.window:
-            amount = float(getattr(settings, kpi.window))
-            wait = pd.Timedelta(hours=amount) if kpi.window.endswith("hours") else pd.Timedelta(days=amount)
+        wait = unit_window(kpi_id, settings)
         ends = pd.PeriodIndex(group["period"], freq="M").end_time.tz_localize("UTC")
         eligible = group[np.asarray(ends + wait <= pd.Timestamp(eod))]
         if "open_share" in eligible and eligible["open_share"].notna().any():

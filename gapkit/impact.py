@@ -39,7 +39,7 @@ from gapkit import formatting
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
 from gapkit.kpi_catalog import KPIS, MEDIAN, clip
-from gapkit.measure import as_params, end_of_day, segment_labels
+from gapkit.measure import end_of_day, segment_labels, unit_window
 from gapkit.measure import units as kpi_units
 from gapkit.results import Result
 
@@ -118,7 +118,7 @@ def measure(
             rows += [_row(iv, kpi, Estimate(iv.design, note=str(err))) for iv in ivs]
             continue
         for iv in ivs:
-            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, _window(kpi, params))
+            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, unit_window(kpi, params))
             rows += one_rows
             series.append(one_series)
     table = pd.DataFrame(rows, columns=IMPACT_COLUMNS + EXTRA_COLUMNS)
@@ -279,15 +279,6 @@ def _formatter(kpi: str):
     if unit == "share":
         return (lambda v: f"{100 * v:+.1f}"), "points"
     return (lambda v: f"{v:+.3g}"), unit
-
-
-def _window(kpi: str, params) -> pd.Timedelta:
-    """How long after its anchor a unit of ``kpi`` keeps counting (e.g. repeat_days); 0 if not windowed."""
-    name = KPIS[kpi].window
-    if not name:
-        return pd.Timedelta(0)
-    amount = float(getattr(as_params(params), name))
-    return pd.Timedelta(hours=amount) if name.endswith("hours") else pd.Timedelta(days=amount)
 
 
 def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months: int,

@@ -258,6 +258,16 @@ def _with_segments(units: nw.LazyFrame, tables, by: Sequence[str]) -> tuple[nw.L
     return units, segments
 
 
+def unit_window(kpi_id: str, params=None) -> pd.Timedelta:
+    """How long after its anchor a unit of ``kpi_id`` keeps counting (its params window, e.g.
+    repeat_days); zero for a KPI without a window."""
+    name = KPIS[kpi_id].window
+    if not name:
+        return pd.Timedelta(0)
+    amount = float(getattr(as_params(params), name))
+    return pd.Timedelta(hours=amount) if name.endswith("hours") else pd.Timedelta(days=amount)
+
+
 def as_params(params) -> Params:
     if params is None:
         return Params()

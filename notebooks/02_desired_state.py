@@ -16,14 +16,13 @@ out: str = "../reports/interactive"  # folder this run writes its artifacts to (
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 from IPython.display import display
 
 import gapkit
 from gapkit import adapt, formatting, plots, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
-import pandas as pd
-
 kpi_table = publish.read_csv(out, "kpis.csv")
 current = publish.read_csv(out, "current.csv")
 dataset = gapkit.notebook.dataset(settings)
