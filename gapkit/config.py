@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from gapkit.business_hours import BusinessHours
 from gapkit.definitions import Params
 from gapkit.errors import ConfigError
 from gapkit.kpi_catalog import KPIS, bounds
@@ -73,7 +74,8 @@ class Config:
             "as_of": self.as_of,
             "out": self.out_dir,
             "segments": None if self.segments is None else list(self.segments),
-            "params": dataclasses.asdict(self.params),
+            "params": {k: v for k, v in dataclasses.asdict(self.params).items() if k != "business_hours"},
+            "business_hours": None if self.params.business_hours is None else self.params.business_hours.to_config(),
             "goals": [dataclasses.asdict(g) for g in self.goals],
             "impact": {"kpis": list(self.impact_kpis)},
             "valuation": [dict(v) for v in self.valuation],
@@ -127,12 +129,15 @@ def from_dict(raw: dict, source: str = "") -> Config:
     where = source or "config"
     known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
              "benchmarks", "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor",
-             "currency", "earliest"}
+             "currency", "earliest", "business_hours"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}{_did_you_mean(unknown[0], known)}; "
                           f"known keys: {sorted(known)}.")
     params = _params(raw.get("params"), f"{where}: params")
+    if raw.get("business_hours") is not None:
+        schedule = BusinessHours.from_config(raw["business_hours"], f"{where}: business_hours")
+        params = dataclasses.replace(params, business_hours=schedule)
     impact = _mapping(raw.get("impact"), f"{where}: impact", {"kpis"})
     impact_kpis = tuple(_columns(impact.get("kpis"), f"{where}: impact.kpis") or Config.impact_kpis)
     for kpi in impact_kpis:
@@ -188,7 +193,8 @@ def _currency(value, label: str) -> str:
 
 
 def _monitor(value, label: str) -> dict:
-    """The alert rules (gapkit.monitor.MONITOR_DEFAULTS): whole months, a rate in (0, 1), sigma > 0."""
+    """The alert rules and churn window (gapkit.monitor.MONITOR_DEFAULTS): whole months, a rate in
+    (0, 1), sigma > 0, churn_days >= 1."""
     from gapkit.monitor import MONITOR_DEFAULTS
 
     rules = _mapping(value, label, set(MONITOR_DEFAULTS))
@@ -201,6 +207,9 @@ def _monitor(value, label: str) -> dict:
             raise ConfigError(f"{label}: false_alarm = {number!r}: give a probability between 0 and 1, e.g. 0.05.")
         if key == "sigma" and number <= 0:
             raise ConfigError(f"{label}: sigma = {number!r}: give a positive number of standard deviations, e.g. 3.")
+        if key == "churn_days" and number < 1:
+            raise ConfigError(f"{label}: churn_days = {number!r}: give the days without an order after which a "
+                              f"customer counts as lost, e.g. 180.")
     return rules
 
 
@@ -329,7 +338,8 @@ def _entry(value, index: int, label: str) -> dict:
 
 def _params(value, label: str) -> Params:
     """KPI windows: known names, positive numbers (a window of 0 days counts nothing)."""
-    value = _mapping(value, label, set(Params.__dataclass_fields__))
+    # the schedule of the *_bh KPIs has its own top-level key, business_hours
+    value = _mapping(value, label, set(Params.__dataclass_fields__) - {"business_hours"})
     checked = {}
     for name, number in value.items():
         checked[name] = _number(number, f"{label}.{name}")

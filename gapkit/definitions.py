@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 
 import narwhals as nw
 
+from gapkit.business_hours import BusinessClock, BusinessHours
+
 F = nw.Float64
 HOUR, DAY = 3600.0, 86400.0
 
@@ -32,6 +34,8 @@ class Params:
     repeat_days: float = 90
     referral_days: float = 90
     response_days: float = 7
+    #: the support team's schedule for the ``*_bh`` KPIs (config ``business_hours``); None skips them
+    business_hours: BusinessHours | None = None
 
 
 Tables = Mapping[str, nw.LazyFrame]
@@ -104,6 +108,40 @@ def first_response_sla(t, p, eod):
 def resolution_hours(t, p, eod):
     # open tickets: null value, out of the median, counted in open_share (see first_response_hours)
     return _tickets(t).with_columns(_value=_seconds("resolved_at", "created_at") / HOUR)
+
+
+def _business_clock(t: Tables, p: Params, eod: datetime) -> BusinessClock:
+    """The schedule's clock over the tickets' span (from the first ticket to as_of), built once."""
+
+    def build():
+        first = t["tickets"].select(nw.col("created_at").min()).collect().item()
+        return p.business_hours.clock(first if first is not None else eod, eod)
+
+    return _shared(t, "business_clock", build)
+
+
+def _business_hours_between(clock: BusinessClock, later: str, earlier: str) -> nw.Expr:
+    return (clock.expr(later) - clock.expr(earlier)) / HOUR
+
+
+def first_response_hours_bh(t, p, eod):
+    # like first_response_hours, on the team's clock: an unanswered ticket keeps a null value
+    clock = _business_clock(t, p, eod)
+    return _tickets(t).with_columns(_value=_business_hours_between(clock, "first_response_at", "created_at"))
+
+
+def first_response_sla_bh(t, p, eod):
+    # sla_hours of business time: a ticket counts once that much business time has passed by as_of
+    clock = _business_clock(t, p, eod)
+    window = p.sla_hours * HOUR
+    aged = _tickets(t).filter(clock.expr("created_at") <= nw.lit(clock.at(eod) - window))
+    answered_in = clock.expr("first_response_at") - clock.expr("created_at")
+    return aged.with_columns(_value=_flag(answered_in <= window))
+
+
+def resolution_hours_bh(t, p, eod):
+    clock = _business_clock(t, p, eod)
+    return _tickets(t).with_columns(_value=_business_hours_between(clock, "resolved_at", "created_at"))
 
 
 def resolution_rate(t, p, eod):
@@ -282,6 +320,7 @@ DEFINITIONS: dict[str, Definition] = {
     for f in [
         csat, csat_mean, nps, ces_mean, survey_response_rate,
         first_response_hours, first_response_sla, resolution_hours, resolution_rate,
+        first_response_hours_bh, first_response_sla_bh, resolution_hours_bh,
         fcr_rate, reopen_rate, followup_coverage, followup_latency_days, personalization_rate,
         on_time_delivery_rate, delivery_days, repeat_purchase_rate, referral_rate, referral_conversion_rate,
     ]

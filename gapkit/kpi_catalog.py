@@ -60,6 +60,8 @@ class KPI:
     # the params entry (e.g. "repeat_days") of the window a unit needs before it is counted:
     # a month is complete for this KPI only once that window has passed after the month's end
     window: str | None = None
+    # "business": durations on the support team's schedule (config business_hours, the *_bh KPIs)
+    clock: str = "wall"
 
     @property
     def ci_method(self) -> str:
@@ -101,6 +103,20 @@ CATALOG: tuple[KPI, ...] = (
         ("tickets",), ("tickets.resolved_at",),
         "share of tickets resolved within resolution_days; only tickets at least that old at as_of",
         stage="support_ticket", window="resolution_days"),
+    KPI("first_response_hours_bh", "First response time, business hours (median)", MEDIAN, "hours", "lower",
+        "created_at", ("tickets",), ("tickets.first_response_at",),
+        "median business hours (config business_hours) from created_at to first_response_at, over tickets "
+        "with a first response (open_share: tickets still unanswered at as_of)", stage="support_ticket",
+        clock="business"),
+    KPI("first_response_sla_bh", "First response within SLA, business hours", SHARE, "share", "higher",
+        "created_at", ("tickets",), ("tickets.first_response_at",),
+        "share of tickets answered within sla_hours of business time; unanswered after that is a breach; "
+        "tickets with less than sla_hours of business time behind them at as_of are not counted",
+        stage="support_ticket", window="sla_hours", clock="business"),
+    KPI("resolution_hours_bh", "Resolution time, business hours (median)", MEDIAN, "hours", "lower", "created_at",
+        ("tickets",), ("tickets.resolved_at",),
+        "median business hours from created_at to resolved_at, over resolved tickets "
+        "(open_share: tickets still open at as_of)", stage="support_ticket", clock="business"),
     KPI("fcr_rate", "First-contact resolution", SHARE, "share", "higher", "created_at",
         ("tickets",), ("tickets.resolved_at", "tickets.contacts", "tickets.reopened"),
         "share of resolved tickets with contacts == 1 and not reopened", stage="support_ticket"),

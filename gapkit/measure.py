@@ -17,6 +17,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from gapkit.business_hours import BusinessHours
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
 from gapkit.intervals import attach_intervals, median_bound_ranks
@@ -114,7 +115,7 @@ def kpis(
     results, skipped = [], {}
     for kpi_id in wanted:
         kpi = KPIS[kpi_id]
-        reason = _why_not(kpi, tables)
+        reason = _why_not(kpi, tables, params)
         if reason:
             skipped[kpi_id] = reason
             log.info("kpi %s skipped: %s", kpi_id, reason)
@@ -183,7 +184,7 @@ def units(
         raise ConfigError(f"unknown KPI id {kpi!r}; known: {list(KPIS)}")
     eod = end_of_day(as_of)
     tables = _as_of_view(_lazy_tables(data, engine), eod)
-    reason = _why_not(KPIS[kpi], tables)
+    reason = _why_not(KPIS[kpi], tables, as_params(params))
     if reason:
         raise ConfigError(f"KPI {kpi} cannot be computed from these tables: {reason}")
     frame = DEFINITIONS[kpi](tables, as_params(params), eod)
@@ -264,7 +265,13 @@ def unit_window(kpi_id: str, params=None) -> pd.Timedelta:
     name = KPIS[kpi_id].window
     if not name:
         return pd.Timedelta(0)
-    amount = float(getattr(as_params(params), name))
+    settings = as_params(params)
+    amount = float(getattr(settings, name))
+    if KPIS[kpi_id].clock == "business" and settings.business_hours is not None:
+        # business time runs only in opening hours: bound the calendar time it can take by whole
+        # weeks of the schedule, plus a week for holidays
+        weeks = np.ceil(amount * 3600 / sum(e - s for s, e in filter(None, settings.business_hours.hours)))
+        return pd.Timedelta(days=7 * (weeks + 1))
     return pd.Timedelta(hours=amount) if name.endswith("hours") else pd.Timedelta(days=amount)
 
 
@@ -277,6 +284,9 @@ def as_params(params) -> Params:
     extra = set(params) - known
     if extra:
         raise ConfigError(f"unknown KPI parameter(s) {sorted(extra)}; known: {sorted(known)}")
+    params = dict(params)
+    if isinstance(params.get("business_hours"), Mapping):
+        params["business_hours"] = BusinessHours.from_config(params["business_hours"])
     return Params(**params)
 
 
@@ -328,7 +338,12 @@ def _as_of_view(tables: dict[str, nw.LazyFrame], eod: datetime) -> dict[str, nw.
     return cut
 
 
-def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame]) -> str | None:
+NO_SCHEDULE = "needs business_hours in the configuration (the support team's schedule)"
+
+
+def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame], params: Params | None = None) -> str | None:
+    if kpi.clock == "business" and (params is None or params.business_hours is None):
+        return NO_SCHEDULE
     missing = [t for t in kpi.tables if t not in tables]
     if missing:
         return f"needs table(s) {missing}"

@@ -42,7 +42,7 @@ RETENTION_COLUMNS = ["cohort", "segment_by", "segment", "day", "at_risk", "event
 RETENTION_DAYS = (7, 14, 30, 60, 90, 120, 180, 270, 365)
 
 #: Defaults of the config's ``monitor`` rules.
-MONITOR_DEFAULTS = {"months": 3, "baseline_min_months": 6, "false_alarm": 0.05, "sigma": 3.0}
+MONITOR_DEFAULTS = {"months": 3, "baseline_min_months": 6, "false_alarm": 0.05, "sigma": 3.0, "churn_days": 180}
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -261,6 +261,10 @@ class RetentionResult(Result):
     days; ``curves``: every step of the everyone and segment curves, for drawing)."""
 
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Kaplan-Meier of days from the first order to churn (``churn_days`` without an order),
+    #: the retention.csv columns plus ``churn_days`` (churn.csv)
+    churn: pd.DataFrame = field(default_factory=pd.DataFrame)
+    churn_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     title: ClassVar[str] = "Retention"
     artifact: ClassVar[str] = "retention.csv"
     kinds: ClassVar[dict] = {"survival": "share", "ci_low": "share", "ci_high": "share", "at_risk": "count",
@@ -276,8 +280,20 @@ class RetentionResult(Result):
                 f"(95% CI {1 - row['ci_high']:.1%} to {1 - row['ci_low']:.1%}; Kaplan-Meier, customers "
                 f"followed for less than 90 days count while observed).")
 
-    def plot(self, ax=None, segment_by: str = "all", most: int = 6):
-        """Share of customers who have ordered again, by days since the first order, with 95% bands.
+    def churn_summary(self) -> str:
+        """The share churned a year after the first order (``churn_days`` without an order)."""
+        everyone = self.churn[(self.churn["cohort"] == "all") & (self.churn["segment_by"] == "all")] \
+            if len(self.churn) else self.churn
+        if everyone.empty:
+            return "Too little follow-up for a churn curve."
+        row = everyone.iloc[-1]
+        return (f"{1 - row['survival']:.1%} of customers had churned (no order for {int(row['churn_days'])} days) "
+                f"{int(row['day'])} days after their first order (95% CI {1 - row['ci_high']:.1%} to "
+                f"{1 - row['ci_low']:.1%}; Kaplan-Meier, censored at the report date).")
+
+    def plot(self, ax=None, segment_by: str = "all", most: int = 6, churn: bool = False):
+        """Share of customers who have ordered again (``churn``: who have churned), by days since
+        the first order, with 95% bands.
 
         With many segments, the ``most`` largest are drawn (the table holds them all).
         """
@@ -286,7 +302,8 @@ class RetentionResult(Result):
         from gapkit.formatting import label
 
         ax = ax or plt.gca()
-        shown = self.curves[self.curves["segment_by"] == segment_by] if len(self.curves) else self.curves
+        source = self.churn_curves if churn else self.curves
+        shown = source[source["segment_by"] == segment_by] if len(source) else source
         if shown.empty:
             ax.set_title("No retention curve")
             return ax
@@ -297,8 +314,12 @@ class RetentionResult(Result):
             ax.fill_between(curve["day"], 1 - curve["ci_high"], 1 - curve["ci_low"], step="post", alpha=0.15,
                             color=line.get_color())
         ax.set_xlabel("days since the first order")
-        ax.set_ylabel("share who ordered again (Kaplan-Meier, 95% CI)")
-        title = self.summary().split(" (")[0] if len(self.table) else "No retention curve"
+        if churn:
+            ax.set_ylabel("share churned (Kaplan-Meier, 95% CI)")
+            title = self.churn_summary().split(" (95%")[0] if len(self.churn) else "No churn curve"
+        else:
+            ax.set_ylabel("share who ordered again (Kaplan-Meier, 95% CI)")
+            title = self.summary().split(" (")[0] if len(self.table) else "No retention curve"
         if len(sizes) > most:
             title += f"\n(the {most} largest of {len(sizes)} {segment_by} groups)"
         ax.set_title(textwrap.fill(title, 60), fontsize="medium")
@@ -363,8 +384,33 @@ def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[s
     return out
 
 
+def churn_durations(data: Mapping, as_of: str | date | datetime, churn_days: float,
+                    by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per customer: days from the first order to churn, or to as_of (censored).
+
+    A customer churns ``churn_days`` after an order not followed by another within ``churn_days``
+    (the moment the silence becomes long enough to call); ``churned`` says whether that moment
+    came by as_of. Columns as :func:`repeat_durations`, with ``churned`` for ``repeated``.
+    """
+    units = repeat_durations(data, as_of, by)
+    eod = pd.Timestamp(end_of_day(as_of))
+    window = pd.Timedelta(days=churn_days)
+    orders = data["orders"][["customer_id", "ordered_at"]]
+    orders = orders[orders["ordered_at"] <= eod].sort_values(["customer_id", "ordered_at"], kind="stable")
+    following = orders.groupby("customer_id")["ordered_at"].shift(-1)
+    # the silence after each order: until the next order, or until as_of after the last one
+    silent = (following.fillna(eod) - orders["ordered_at"]) > window
+    churn_at = (orders.loc[silent, "ordered_at"] + window).groupby(orders.loc[silent, "customer_id"]).min()
+    units = units.drop(columns=["next_at", "repeated", "days"]).set_index("customer_id")
+    units["churned"] = churn_at.reindex(units.index).notna()
+    end = churn_at.reindex(units.index).where(units["churned"], eod)
+    units["days"] = (end - units["first_at"]).dt.total_seconds() / 86400
+    return units.reset_index()
+
+
 def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (),
-              days: Sequence[int] = RETENTION_DAYS, cohorts: bool = True) -> RetentionResult:
+              days: Sequence[int] = RETENTION_DAYS, cohorts: bool = True,
+              churn_days: float = MONITOR_DEFAULTS["churn_days"]) -> RetentionResult:
     """Kaplan-Meier curves of days from first order to the next, censored at as_of.
 
     Curves for everyone and each segment of each ``by`` column (first order's or customer's
@@ -375,8 +421,23 @@ def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (
     and not yet returned just before the day, ``events`` the returns since the previous day read.
     1 - survival at day 90 is the 90-day repeat rate; where nobody is censored before 90 days it
     equals ``repeat_purchase_rate``.
+
+    ``churn`` holds the same for days from the first order to churn (:func:`churn_durations`,
+    ``churn_days`` without an order), for everyone and each segment.
     """
     units = repeat_durations(data, as_of, by)
+    table, curves = _km_tables(units, "repeated", by, days, cohorts)
+    lost = churn_durations(data, as_of, churn_days, by)
+    # nobody churns before churn_days: the churn curve is read from there on, for a year
+    read_at = [int(churn_days) + extra for extra in (0, 30, 90, 180, 365)]
+    churn, churn_curves = _km_tables(lost, "churned", by, read_at, cohorts=False)
+    return RetentionResult(table, curves=curves, churn=churn.assign(churn_days=churn_days),
+                           churn_curves=churn_curves)
+
+
+def _km_tables(units: pd.DataFrame, event: str, by: Sequence[str], days: Sequence[int], cohorts: bool):
+    """Kaplan-Meier read at ``days`` (RETENTION_COLUMNS) and whole step curves, per group."""
+    units = units.rename(columns={event: "repeated"})
     groups = [("all", "all", "all", units)]
     for column in by:
         groups += [("all", column, segment, g) for segment, g in units.groupby(column, sort=True)]
@@ -389,7 +450,7 @@ def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (
             steps.append(_steps(group, max(days)).assign(segment_by=segment_by, segment=segment))
     curves = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
         columns=["day", "survival", "ci_low", "ci_high", "customers", "segment_by", "segment"])
-    return RetentionResult(pd.DataFrame(rows, columns=RETENTION_COLUMNS), curves=curves)
+    return pd.DataFrame(rows, columns=RETENTION_COLUMNS), curves
 
 
 def _steps(group: pd.DataFrame, last_day: float) -> pd.DataFrame:

@@ -43,7 +43,7 @@ STEPS: tuple[Step, ...] = (
     Step("load", None, (), ("rejects.csv", "row_counts.csv", VALIDATED)),
     # current_state also shows the earlier runs' history.parquet (not an artifact of this run)
     Step("current_state", "01_current_state", (VALIDATED,),
-         ("kpis.csv", "current.csv", "rejects.csv", "row_counts.csv", "alerts.csv", "retention.csv")),
+         ("kpis.csv", "current.csv", "rejects.csv", "row_counts.csv", "alerts.csv", "retention.csv", "churn.csv")),
     Step("desired_state", "02_desired_state", (VALIDATED, "kpis.csv", "current.csv"),
          ("drivers.csv", "goals.csv", "milestones.csv")),
     Step("gap_identification", "03_gap_identification", (VALIDATED, "kpis.csv", "current.csv", "drivers.csv"),

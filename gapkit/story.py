@@ -40,6 +40,31 @@ def kpi_overview(kpi_table: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+#: Support KPIs measured on the wall clock and on the team's schedule (config business_hours).
+CLOCK_PAIRS = (("first_response_hours", "first_response_hours_bh"), ("first_response_sla", "first_response_sla_bh"),
+               ("resolution_hours", "resolution_hours_bh"))
+
+
+def support_clocks(kpi_table: pd.DataFrame) -> pd.DataFrame:
+    """Support KPIs on the wall clock beside the same KPIs in business hours (overall rows).
+
+    One row per pair of :data:`CLOCK_PAIRS` with values in the table; empty when the table has
+    no ``*_bh`` KPI (no ``business_hours`` configured, or no tickets).
+    """
+    rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")].set_index("kpi")
+    out = []
+    for wall, business in CLOCK_PAIRS:
+        if wall not in rows.index or business not in rows.index:
+            continue
+        out.append({"KPI": KPIS[wall].label, "unit": KPIS[wall].unit, "better": KPIS[wall].better})
+        for clock, kpi in (("wall clock", wall), ("business hours", business)):
+            row = rows.loc[kpi]
+            out[-1][f"{clock}"] = fmt(row["value"], kpi)
+            out[-1][f"{clock} 95% CI"] = fmt_ci(row["ci_low"], row["ci_high"], kpi)
+            out[-1][f"{clock} n"] = int(row["n"])
+    return pd.DataFrame(out)
+
+
 def key_numbers(kpi_table: pd.DataFrame) -> str:
     """Plain text of the overall KPIs (value, CI, n): the lines nbval guards."""
     rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]

@@ -39,10 +39,13 @@ publish.write_csv(dataset.counts, out, "row_counts.csv")
 alarms = gapkit.monitor.alerts(kpi_table, settings.as_of, settings.monitor)
 comeback = adapt.attempt(
     "Retention", "how many customers order again, and how soon, by segment and first-order month",
-    "export orders over a longer history", gapkit.monitor.retention, dataset, settings.as_of, by=segments[:1])
+    "export orders over a longer history", gapkit.monitor.retention, dataset, settings.as_of, by=segments[:1],
+    churn_days=settings.monitor.get("churn_days", gapkit.monitor.MONITOR_DEFAULTS["churn_days"]))
 past_runs = gapkit.history(gapkit.monitor.history_path(out))  # earlier runs of this report folder's family
 publish.write_csv(alarms.table, out, "alerts.csv")
-publish.write_csv(comeback.table, out, "retention.csv");
+publish.write_csv(comeback.table, out, "retention.csv")
+lost = comeback.churn if isinstance(comeback, gapkit.monitor.RetentionResult) else comeback.table
+publish.write_csv(lost, out, "churn.csv");
 
 # %%
 publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))
@@ -90,6 +93,26 @@ print(story.key_numbers(kpi_table))
 # %%
 plots.scorecard(kpi_table, targets)
 plt.show()
+
+# %% [markdown]
+# ## Support on the team's clock
+#
+# Response and resolution times on the wall clock, and in business hours: the clock of the
+# configuration's `business_hours` (time zone, opening hours, public holidays), which stops at
+# night, at weekends and on holidays. A ticket opened on Friday evening and answered on Monday
+# at 09:30 waited 60 hours on the wall clock and half an hour of business time.
+
+# %%
+clocks = story.support_clocks(kpi_table)
+if settings.params.business_hours is None:
+    display(adapt.Skipped("Business-hours support KPIs", "the configuration has no business_hours",
+                          "response and resolution times on the support team's schedule",
+                          "add business_hours (time_zone, days, hours, holidays) to gapkit.yml; see the README"))
+elif clocks.empty:
+    print("No ticket has a business-hours value by the report date.")
+else:
+    print(f"Business hours: {settings.params.business_hours.describe()}.")
+    display(formatting.table(clocks, {c: "count" for c in clocks.columns if c.endswith(" n")}))
 
 # %% [markdown]
 # ## Trends by month
@@ -149,12 +172,15 @@ else:
 #
 # The share of customers who have ordered again, by days since their first order (Kaplan-Meier:
 # customers whose first order is recent count for as long as they have been observed), by
-# segment; below, the same by the month of the first order.
+# segment; beside it, the same by the month of the first order. Then churn: a customer counts as
+# lost once `churn_days` (configuration `monitor`, default 180) pass without an order; the curve is
+# the share lost by days since the first order, censored at the report date.
 
 # %%
-fig, axes = plots.panels(2)
+fig, axes = plots.panels(3)
 comeback.plot(ax=axes[0], segment_by=segments[0] if segments else "all")
 comeback.plot_cohorts(ax=axes[1])
+comeback.plot(ax=axes[2], segment_by=segments[0] if segments else "all", churn=True)
 plt.show()
 
 # %% [markdown]

@@ -7,6 +7,11 @@ import gapkit
 from gapkit import sample
 
 AS_OF = "2025-06-30"
+# a schedule with a half day, a zone west of UTC (opening hours cross UTC midnight), daylight
+# saving and public holidays, so the *_bh KPIs are compared on every engine too
+SCHEDULE = {"time_zone": "America/Los_Angeles", "hours": {"Mon": "08:00-18:00", "Tue": "08:00-18:00",
+            "Wed": "08:00-18:00", "Thu": "08:00-18:00", "Fri": "08:00-18:00", "Sat": "10:00-14:00"},
+            "holidays": "US-CA"}
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +20,8 @@ def data():
 
 
 def compute(tables, engine):
-    table = gapkit.kpis(tables, as_of=AS_OF, by=["segment", "channel", "loyalty_member"], period="M", engine=engine)
+    table = gapkit.kpis(tables, as_of=AS_OF, by=["segment", "channel", "loyalty_member"], period="M", engine=engine,
+                        params={"business_hours": SCHEDULE})
     return table.sort_values(["kpi", "period", "segment_by", "segment"]).reset_index(drop=True)
 
 

@@ -133,3 +133,25 @@ def test_retention_by_segment_and_cohort_on_the_sample(sample_dir):
     # a later first-order month is followed for less time
     assert table[table["cohort"] == "2025-05"]["day"].max() < table[table["cohort"] == "2024-05"]["day"].max()
     assert "order again within 90 days" in result.summary()
+
+
+def test_time_to_churn_by_hand():
+    # as_of 2025-06-30; a customer is lost 100 days after an order with no order in those 100 days
+    data = gapkit.validate({"orders": orders([
+        ("a1", "A", "2024-01-01"), ("a2", "A", "2024-03-01"), ("a3", "A", "2024-12-01"),  # silent from 2024-03-01
+        ("b1", "B", "2024-01-01"), ("b2", "B", "2024-04-10"),   # 100 days exactly: still active, then silent
+        ("c1", "C", "2025-05-01"),                              # 60 days followed: censored
+        ("d1", "D", "2024-06-01"), ("d2", "D", "2025-06-01"),   # silent 2024-06-01 to 2025-06-01
+    ])})
+    lost = monitor.churn_durations(data, AS_OF, churn_days=100).set_index("customer_id")
+    # A: 2024-03-01 + 100 days = 2024-06-09, 160 days after 2024-01-01; B: 2024-04-10 + 100 days,
+    # 200 days after its first order; C: censored at the end of 2025-06-30; D: 100 days
+    assert lost["churned"].to_dict() == {"A": True, "B": True, "C": False, "D": True}
+    assert lost.loc[["A", "B", "D"], "days"].tolist() == [160.0, 200.0, 100.0]
+    assert lost.loc["C", "days"] == pytest.approx(60 + 86399.999999 / 86400)
+    result = monitor.retention(data, AS_OF, churn_days=100, cohorts=False)
+    at = result.churn.set_index("day")
+    # day 100: A, B, D still followed (C censored at ~61 days), D churns -> 2/3; day 190: A churns -> 1/3
+    assert at.loc[100, "survival"] == pytest.approx(2 / 3) and at.loc[190, "survival"] == pytest.approx(1 / 3)
+    assert (result.churn["churn_days"] == 100).all()
+    assert "churned (no order for 100 days)" in result.churn_summary()
