@@ -56,14 +56,16 @@ class Result:
 
     def __repr__(self) -> str:
         shown = self.shown()
-        body = (shown.to_string(index=False, float_format=lambda v: f"{v:.4g}") if not shown.columns.empty
+        body = (shown.to_string(index=False, float_format=lambda v: f"{v:.4g}") if len(shown)
                 else "(no rows)")
         return "\n".join([self.title, self.summary(), body, *self.footnotes()])
 
     def _repr_html_(self) -> str:
         summary = html.escape(self.summary()).replace("\n", "<br>")
         notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in self.footnotes() if n)
-        return (f"<p><b>{html.escape(self.title)}.</b> {summary}</p>" + self.styled().to_html() + notes)
+        # no rows: the summary says so; a table of bare headers would only look broken
+        body = self.styled().to_html() if len(self.shown()) else ""
+        return f"<p><b>{html.escape(self.title)}.</b> {summary}</p>" + body + notes
 
     def to_csv(self, folder: str | Path, name: str | None = None) -> Path:
         """Write ``table`` into ``folder`` (contract columns first, formula-safe); returns the path."""

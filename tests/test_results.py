@@ -30,6 +30,12 @@ def test_repr_and_html_come_from_the_table_and_escape_it():
     assert "&lt;b&gt;web&lt;/b&gt;" in page and "<b>web</b>" not in page
 
 
+def test_an_empty_result_shows_its_summary_not_bare_headers():
+    result = Result(pd.DataFrame({"kpi": pd.Series(dtype=str), "value": pd.Series(dtype=float)}))
+    assert "<table" not in result._repr_html_() and "Result: 0 rows" in result._repr_html_()
+    assert repr(result).splitlines()[-1] == "(no rows)"
+
+
 def test_to_csv_writes_the_contract_columns_first(tmp_path):
     table = pd.DataFrame({"extra": [1], "driver": ["speed"], "kpi": ["csat"], "importance": [0.5],
                           "importance_ci_low": [0.4], "importance_ci_high": [0.6], "p_value": [0.01], "n": [99]})
