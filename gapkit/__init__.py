@@ -28,10 +28,11 @@ __version__ = "0.1.0"
 # The analysis modules load on first use (gapkit.goals.smart(...) works after a plain
 # `import gapkit`), so that importing gapkit does not pay for statsmodels and matplotlib
 _MODULES = {
-    "actions", "adapt", "appraisal", "baseline", "config", "definitions", "drivers", "estimators", "formatting",
-    "gaps", "goals", "impact", "intervals", "ipa", "journey", "kernel", "kpi_catalog", "loading", "measure",
-    "money", "monitor", "notebook", "parsing", "pipeline", "plots", "publish", "reach", "reading", "results",
-    "runner", "sample", "schema", "sensitivity", "story", "targets", "text", "validation",
+    "actions", "adapt", "appraisal", "ar1", "baseline", "business_hours", "config", "definitions", "drivers",
+    "estimators", "formatting", "gaps", "goals", "impact", "intervals", "ipa", "journey", "kernel",
+    "kpi_catalog", "loading", "measure", "money", "monitor", "notebook", "parsing", "pipeline", "plots",
+    "publish", "reach", "reading", "results", "runner", "sample", "schema", "sensitivity", "story", "targets",
+    "text", "validation",
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit import estimators
+from gapkit import ar1, estimators
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 REPS = 500
@@ -179,11 +179,11 @@ def test_its_ar1_grid_is_statsmodels_gls_weighted_by_reml():
     post = (t >= 13).astype(float)
     x = np.column_stack([np.ones_like(t), t, post, (t - 13) * post])
     y = x @ [3.0, 0.05, 0.5, -0.02] + rng.normal(0, 1, len(t))
-    loglik, beta, se, df = estimators._ar1_gls_grid(y, x, t)
+    loglik, beta, se, df = ar1._ar1_gls_grid(y, x, t)
     assert df == len(t) - 4
     reml = []
     for g in (5, 30, 45, 58):
-        rho = estimators._RHO[g]
+        rho = ar1._RHO[g]
         sigma = rho ** np.abs(np.subtract.outer(t, t))
         fit = sm.GLS(y, x, sigma=sigma).fit()
         np.testing.assert_allclose(beta[g], fit.params, rtol=1e-8)
@@ -198,13 +198,13 @@ def test_its_ar1_grid_is_statsmodels_gls_weighted_by_reml():
 def test_its_interval_is_the_mixture_of_t_quantiles():
     # One weight on one rho: the mixture is a single t(df), so the CI is the textbook
     # centre +- t_{.975, df} se: 1 +- 2.22814 * 0.5 for df 10; p = 2 P(t_10 > 2) = 0.073388.
-    one = estimators._t_mixture(np.array([1.0, 0.0]), np.array([1.0, 5.0]), np.array([0.5, 1.0]), 10)
+    one = ar1._t_mixture(np.array([1.0, 0.0]), np.array([1.0, 5.0]), np.array([0.5, 1.0]), 10)
     assert (one.estimate, one.low, one.high) == pytest.approx((1.0, 1 - 1.114069, 1 + 1.114069), abs=1e-6)
     assert one.p_value == pytest.approx(0.073388, abs=1e-6)
     # two equal components at -1 and +1, se 1, df 1000 (nearly normal): symmetric, wider than
     # either alone; the 97.5% point solves (F(q - 1) + F(q + 1)) / 2 = 0.975, F the t_1000 CDF:
     # q = 2.64773 (2.64615 for the normal)
-    two = estimators._t_mixture(np.array([0.5, 0.5]), np.array([-1.0, 1.0]), np.array([1.0, 1.0]), 1000)
+    two = ar1._t_mixture(np.array([0.5, 0.5]), np.array([-1.0, 1.0]), np.array([1.0, 1.0]), 1000)
     assert two.estimate == pytest.approx(0.0, abs=1e-12)
     assert (two.low, two.high) == pytest.approx((-2.647732, 2.647732), abs=1e-6)
     assert two.p_value == pytest.approx(1.0)
