@@ -176,9 +176,14 @@ class BusinessClock:
     opens: tuple[float, ...]  # per weekday: opening second of the day (0 when closed)
     lengths: tuple[float, ...]  # per weekday: open seconds (0 when closed)
     closed: tuple[tuple[float, float], ...]  # per closed day: (local opening instant, length)
+    # the engine's timestamps are naive UTC (DuckDB's fast path): literals are then naive too
+    naive: bool = False
 
     @classmethod
     def build(cls, hours: BusinessHours, first: datetime, last: datetime) -> BusinessClock:
+        """The clock over ``first`` .. ``last``; naive datetimes are read as UTC (and make a naive clock)."""
+        naive = last.tzinfo is None
+        first, last = _aware(first), _aware(last)
         zone = ZoneInfo(hours.time_zone)
         start, stop = first - timedelta(days=2), last + timedelta(days=2)
         opens = tuple(float(s[0]) if s else 0.0 for s in hours.hours)
@@ -187,7 +192,7 @@ class BusinessClock:
             ((d - EPOCH.date()).days * DAY + opens[d.weekday()], lengths[d.weekday()])
             for d in hours.closed_days(start.astimezone(zone).date(), stop.astimezone(zone).date())
         )
-        return cls(_offset(start, zone), _offset_changes(start, stop, zone), opens, lengths, closed)
+        return cls(_offset(start, zone), _offset_changes(start, stop, zone), opens, lengths, closed, naive)
 
     @property
     def week(self) -> float:
@@ -200,10 +205,14 @@ class BusinessClock:
     def expr(self, column: str) -> nw.Expr:
         """The clock at each timestamp of ``column`` (null stays null), on any narwhals engine."""
         ts = nw.col(column)
+
+        def moment(instant: datetime) -> nw.Expr:
+            return nw.lit(instant.replace(tzinfo=None) if self.naive else instant)
+
         # microseconds: total_seconds() truncates to whole seconds on some engines
-        local = (ts - nw.lit(EPOCH)).dt.total_microseconds().cast(nw.Float64) / 1e6 + self.offset
+        local = (ts - moment(EPOCH)).dt.total_microseconds().cast(nw.Float64) / 1e6 + self.offset
         for instant, change in self.changes:
-            local = local + (ts >= nw.lit(instant)).cast(nw.Float64) * change
+            local = local + (ts >= moment(instant)).cast(nw.Float64) * change
         # float arithmetic is exact here: x - (x % 86400) is a multiple of 86400 below 2**53
         second = local % DAY
         shifted = (local - second) / DAY + _THURSDAY  # days since the Monday before the epoch
@@ -217,7 +226,8 @@ class BusinessClock:
         return value
 
     def at(self, instant: datetime) -> float:
-        """The clock at one instant, by the same arithmetic as :meth:`expr`."""
+        """The clock at one instant (naive: UTC), by the same arithmetic as :meth:`expr`."""
+        instant = _aware(instant)
         local = (instant - EPOCH).total_seconds() + self.offset
         local += sum(change for moment, change in self.changes if instant >= moment)
         second = local % DAY
@@ -226,6 +236,11 @@ class BusinessClock:
         value = (shifted - weekday) / 7 * self.week + self.before(weekday)
         value += min(max(second - self.opens[weekday], 0.0), self.lengths[weekday])
         return value - sum(min(max(local - opens, 0.0), length) for opens, length in self.closed)
+
+
+def _aware(instant: datetime) -> datetime:
+    """A naive datetime read as UTC (the contract's reading of a timestamp without a zone)."""
+    return instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else instant
 
 
 def _wall(midnight: datetime, seconds: int, zone: ZoneInfo) -> datetime:
