@@ -23,6 +23,7 @@ Opening hours are read on the local wall clock: a daylight-saving change inside 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -209,8 +210,9 @@ class BusinessClock:
         def moment(instant: datetime) -> nw.Expr:
             return nw.lit(instant.replace(tzinfo=None) if self.naive else instant)
 
-        # microseconds: total_seconds() truncates to whole seconds on some engines
-        local = (ts - moment(EPOCH)).dt.total_microseconds().cast(nw.Float64) / 1e6 + self.offset
+        # whole seconds, as every duration of the definitions (total_seconds truncates on every
+        # engine; total_microseconds is missing on some, e.g. Spark)
+        local = (ts - moment(EPOCH)).dt.total_seconds().cast(nw.Float64) + self.offset
         for instant, change in self.changes:
             local = local + (ts >= moment(instant)).cast(nw.Float64) * change
         # float arithmetic is exact here: x - (x % 86400) is a multiple of 86400 below 2**53
@@ -228,7 +230,7 @@ class BusinessClock:
     def at(self, instant: datetime) -> float:
         """The clock at one instant (naive: UTC), by the same arithmetic as :meth:`expr`."""
         instant = _aware(instant)
-        local = (instant - EPOCH).total_seconds() + self.offset
+        local = math.floor((instant - EPOCH).total_seconds()) + self.offset
         local += sum(change for moment, change in self.changes if instant >= moment)
         second = local % DAY
         shifted = (local - second) / DAY + _THURSDAY
