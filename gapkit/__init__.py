@@ -31,7 +31,7 @@ _MODULES = {
     "actions", "adapt", "appraisal", "baseline", "config", "definitions", "drivers", "estimators", "formatting",
     "gaps", "goals", "impact", "intervals", "ipa", "journey", "kernel", "kpi_catalog", "loading", "measure",
     "money", "monitor", "notebook", "parsing", "pipeline", "plots", "publish", "reach", "reading", "results",
-    "runner", "sample", "schema", "sensitivity", "story", "targets", "text", "validation",
+    "runner", "sample", "schema", "sensitivity", "spark", "story", "targets", "text", "validation",
 }
 
 
