@@ -195,6 +195,10 @@ def units(
         frame = frame.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
     frame = frame.with_columns(_period=nw.col("_anchor").dt.to_string("%Y-%m"))
     out = frame.collect("pandas").to_native()
+    if frame.implementation.is_spark_like():  # Spark hands back UTC wall times without their zone
+        from gapkit.spark import zoned_utc
+
+        out = zoned_utc(out)
     out = out.rename(columns={"_anchor": "anchor", "_value": "value", "_period": "period"})
     return out[[c for c in out.columns if not c.startswith("_")]].reset_index(drop=True)
 

@@ -98,6 +98,13 @@ def is_utc(zone: str | None) -> bool:
     return all(info.utcoffset(datetime(2025, month, 15)) == timedelta(0) for month in (1, 7))
 
 
+def zoned_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps collected from a UTC session (naive UTC wall times) marked as UTC, as gapkit's
+    pandas tables have them: comparing naive with zoned timestamps fails in pandas."""
+    naive = [c for c in frame.columns if pd.api.types.is_datetime64_dtype(frame[c]) and frame[c].dt.tz is None]
+    return frame.assign(**{c: frame[c].dt.tz_localize("UTC") for c in naive})
+
+
 def holds_spark_frames(data: Mapping) -> bool:
     """True when a table of ``data`` is a Spark DataFrame: such data runs on the Spark engine."""
     return any(_is_spark(data[name]) for name in data)

@@ -80,6 +80,17 @@ def test_pandas_tables_run_on_spark_when_asked(spark, data):
                                   check_exact=False, rtol=1e-9, atol=1e-12)
 
 
+def test_units_come_back_from_spark_as_the_pandas_engine_gives_them(spark, data):
+    # unit-level analyses (drivers, impact) take a KPI's units back to pandas
+    columns = ["ticket_id", "anchor", "created_at", "period", "segment", "value"]
+
+    def tickets(engine):
+        units = gapkit.units(data, "first_response_hours", AS_OF, by=["segment"], engine=engine)
+        return units[columns].sort_values("ticket_id").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(tickets("spark"), tickets("pandas"))
+
+
 def test_a_session_outside_utc_is_refused_with_the_fix(spark, data):
     spark.conf.set("spark.sql.session.timeZone", "America/Sao_Paulo")
     try:
