@@ -42,8 +42,10 @@ def local_session(master: str = "local[*]", **settings: str):
 
     Examples
     --------
-    >>> spark = gapkit.spark.local_session("local[2]")
-    >>> gapkit.kpis(gapkit.load("data/sample"), as_of="2025-06-30", engine="spark")
+    Skipped by the docstring test: they need pyspark and Java, and a Spark start takes tens of seconds.
+
+    >>> spark = gapkit.spark.local_session("local[2]")  # doctest: +SKIP
+    >>> gapkit.kpis(gapkit.load("data/sample"), as_of="2025-06-30", engine="spark")  # doctest: +SKIP
     """
     from pyspark.sql import SparkSession
 
