@@ -116,8 +116,10 @@ def holds_spark_frames(data: Mapping) -> bool:
 def cached(units: nw.LazyFrame) -> Iterator[nw.LazyFrame]:
     """A KPI's units cached in the cluster while its groupings read them, then released.
 
-    Each grouping (all, each segment column, by month) is a Spark job; without the cache each
-    would re-run the KPI's joins and windows (measured: about twice the time on the sample).
+    The groupings (all, each segment column, by month) are stacked into one job
+    (:func:`aggregate_in_one_job`), each branch reading the units: without the cache each branch
+    would re-run the KPI's joins and windows. Measured on 3,000 generated orders by segment and
+    month, a second run in one session: 71 s without, 43-46 s with.
     """
     native = units.to_native().cache()
     try:
