@@ -71,8 +71,11 @@ def session_for(data: Mapping):
 
 
 def to_spark(frame: pd.DataFrame, session) -> nw.LazyFrame:
-    """A pandas table as a Spark DataFrame in ``session`` (through Arrow, time zones kept)."""
-    return nw.from_native(frame).lazy(backend=nw.Implementation.PYSPARK, session=session)
+    """A pandas table as a Spark DataFrame in ``session``, classic or Spark Connect alike.
+
+    Zoned pandas timestamps (gapkit's tables hold UTC ones) become the same instants in Spark.
+    """
+    return nw.from_native(session.createDataFrame(frame)).lazy()
 
 
 def require_utc(session) -> None:
