@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import narwhals as nw
 import pandas as pd
 import pytest
 
@@ -85,6 +86,19 @@ def test_units_come_back_from_spark_as_the_pandas_engine_gives_them(spark, data)
         return units[columns].sort_values("ticket_id").reset_index(drop=True)
 
     pd.testing.assert_frame_equal(tickets("spark"), tickets("pandas"))
+
+
+def test_durations_are_whole_seconds_truncated_toward_zero_as_on_pandas(spark):
+    # narwhals leaves dt.total_seconds unimplemented on Spark; gapkit.spark supplies it
+    start = pd.Timestamp("2025-03-30 12:00:00", tz="UTC")
+    offsets = pd.to_timedelta([-90061.5, -1.5, -0.25, 0, 0.75, 2.5, 86400 * 400 + 0.999999], unit="s")
+    # microseconds, as gapkit's tables hold them
+    frame = pd.DataFrame({"start": [start] * len(offsets), "end": start + offsets}).astype("datetime64[us, UTC]")
+    seconds = (nw.col("end") - nw.col("start")).dt.total_seconds().cast(nw.Float64).alias("seconds")
+    on_pandas = nw.from_native(frame).select(seconds).to_native()["seconds"]
+    on_spark = gapkit.spark.spark_tables({"t": frame})["t"].select(seconds).collect("pandas").to_native()["seconds"]
+    assert on_pandas.tolist() == [-90061, -1, 0, 0, 0, 2, 86400 * 400]
+    assert on_spark.tolist() == on_pandas.tolist()
 
 
 def test_a_session_outside_utc_is_refused_with_the_fix(spark, data):
