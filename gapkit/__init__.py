@@ -31,8 +31,8 @@ _MODULES = {
     "actions", "adapt", "appraisal", "ar1", "baseline", "business_hours", "config", "definitions", "drivers",
     "estimators", "formatting", "gaps", "goals", "impact", "intervals", "ipa", "journey", "kernel",
     "kpi_catalog", "loading", "measure", "money", "monitor", "notebook", "parsing", "pipeline", "plots",
-    "publish", "reach", "reading", "results", "runner", "sample", "schema", "sensitivity", "story", "targets",
-    "text", "validation",
+    "publish", "reach", "reading", "results", "runner", "sample", "schema", "sensitivity", "spark", "story",
+    "targets", "text", "validation",
 }
 
 

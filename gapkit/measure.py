@@ -35,7 +35,7 @@ KPI_COLUMNS = [
 OPEN_SHARE_LIMIT = 0.05
 MISSING_SEGMENT = "(missing)"
 NO_UNITS = "no units by as_of (e.g. no window has elapsed yet)"
-ENGINES = ("pandas", "duckdb")
+ENGINES = ("pandas", "duckdb", "spark")
 
 
 def end_of_day(as_of: str | date | datetime) -> datetime:
@@ -74,7 +74,8 @@ def kpis(
     period : "M" for calendar months beside the "all" rows, None for "all" only.
     kpis : KPI ids to compute (default: the whole catalog).
     params : windows (sla_hours, resolution_days, followup_days, repeat_days, referral_days).
-    engine : "pandas" or "duckdb"; the same definitions run on both.
+    engine : "pandas", "duckdb" or "spark"; the same definitions run on each. "spark" takes
+        Spark DataFrames (e.g. metastore tables) and pandas tables alike; see :mod:`gapkit.spark`.
     months : (first, last) calendar months, "YYYY-MM": count only units anchored in them
         (e.g. the recent months that make a goal's current level, :func:`gapkit.baseline.current_levels`).
 
@@ -195,6 +196,10 @@ def units(
         frame = frame.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
     frame = frame.with_columns(_period=nw.col("_anchor").dt.to_string("%Y-%m"))
     out = frame.collect("pandas").to_native()
+    if frame.implementation.is_spark_like():  # Spark hands back UTC wall times without their zone
+        from gapkit.spark import zoned_utc
+
+        out = zoned_utc(out)
     out = out.rename(columns={"_anchor": "anchor", "_value": "value", "_period": "period"})
     return out[[c for c in out.columns if not c.startswith("_")]].reset_index(drop=True)
 
@@ -293,6 +298,10 @@ def as_params(params) -> Params:
 def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {ENGINES}, not {engine!r}")
+    from gapkit import spark  # imports pyspark only when the Spark engine runs
+
+    if engine == "spark" or spark.holds_spark_frames(data):
+        return spark.spark_tables(data)
     frames = {}
     connection = None
     for name in data:
@@ -366,6 +375,11 @@ def _summarise(
     # only what the aggregations read; month labels only when months are asked for
     keep = ["_value", *(["_open"] if kpi.kind == MEDIAN else []), *dict.fromkeys(segments)]
     units = units.select(*keep, *([nw.col("_anchor").dt.to_string("%Y-%m").alias("_period")] if period else []))
+    if units.implementation.is_spark_like():  # Spark: the units stay in the cluster, cached once per KPI
+        from gapkit.spark import cached
+
+        with cached(units) as stored:
+            return _summarise_units(kpi, stored, by, segments, period)
     if not materialize:
         return _summarise_units(kpi, units, by, segments, period)
     # DuckDB: run the KPI's pipeline (joins, windows) once and keep its units (the value and
@@ -379,12 +393,19 @@ def _summarise_units(
     kpi: KPI, units: nw.LazyFrame, by: Sequence[str], segments: list[str], period: str | None
 ) -> pd.DataFrame:
     units = units.with_columns(_all_periods=nw.lit("all"), _everyone=nw.lit("all"))
+    aggregate = _aggregate
+    if units.implementation.is_spark_like():  # one Spark job for all groupings, not one each
+        from gapkit.spark import aggregate_in_one_job
+
+        groupings = [[p, s or "_everyone"] for p in ["_all_periods"] + (["_period"] if period else [])
+                     for s in [None] + segments]
+        aggregate = aggregate_in_one_job(kpi, units, groupings, _aggregate)
 
     pieces = []
     for period_key in ["_all_periods"] + (["_period"] if period else []):
         for segment in [None] + segments:
             keys = [period_key, segment or "_everyone"]
-            stats_ = _aggregate(kpi, units, keys)
+            stats_ = aggregate(kpi, units, keys)
             stats_ = stats_.rename(columns={keys[0]: "period", keys[1]: "segment"})
             if period_key == "_all_periods":
                 stats_["period"] = "all"

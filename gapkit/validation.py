@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -314,9 +316,19 @@ def _validate_table(
     return frame[keep].reset_index(drop=True), rejects
 
 
+@contextmanager
+def _without_pyspark_pandas_warning():
+    """With pyspark installed (gapkit[spark]), pandera imports pyspark.pandas on first use, which
+    warns that it does not support pandas 3; gapkit uses Spark DataFrames, never pyspark.pandas."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        yield
+
+
 def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     """Required values, ranges, allowed values and unique keys, checked by pandera."""
-    import pandera.pandas as pa  # imported here: `import gapkit` stays quick
+    with _without_pyspark_pandas_warning():
+        import pandera.pandas as pa  # imported here: `import gapkit` stays quick
     columns = {}
     for col in spec.columns:
         if col.name not in frame.columns:
@@ -332,7 +344,8 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     unique = [spec.key] if spec.key else None
     schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")
     try:
-        schema.validate(frame, lazy=True)
+        with _without_pyspark_pandas_warning():
+            schema.validate(frame, lazy=True)
         return pd.DataFrame(columns=["index", "column", "reason"])
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
