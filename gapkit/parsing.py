@@ -16,6 +16,17 @@ from gapkit.schema import BOOLEAN, ID, INTEGER, NUMBER, TEXT, TIMESTAMP
 TRUE_WORDS = {"true", "t", "1", "yes", "y", "1.0"}
 FALSE_WORDS = {"false", "f", "0", "no", "n", "0.0"}
 
+# Arrow's casts read a plain ISO 8601 timestamp or decimal exactly as pandas does (checked value by
+# value: offsets, fractions, exponents, impossible dates and times, which Arrow refuses); texts it
+# refuses (other layouts, missing-value markers, blanks) are read by pandas as before, and so are
+# the few it reads differently: "nan"/"inf" (markers and overflow, told apart by pandas) and "-0".
+# A column mixing zoned and zone-less timestamps is split by these patterns first.
+ISO_WITH_ZONE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+ISO_WITHOUT_ZONE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?$"
+FLAG_SPELLINGS = {spelled: word in TRUE_WORDS for word in TRUE_WORDS | FALSE_WORDS
+                  for spelled in (word, word.upper(), word.capitalize())}
+CAST_CHUNK = 1 << 16  # a value Arrow refuses sends only its chunk of rows to pandas
+
 
 def typed_missing(values: pd.Series) -> pd.Series:
     """In a number, date or flag column given as text, pandas' missing-value markers ("NA",
@@ -42,6 +53,146 @@ def as_arrow_text(values: pd.Series) -> pyarrow.Array | None:
     if not (pyarrow.types.is_string(array.type) or pyarrow.types.is_large_string(array.type)):
         return None
     return array.cast(pyarrow.large_string())
+
+
+def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """``(given, parsed)`` for a timestamp, number or flag column: whether each row holds a
+    value (not empty, not a missing-value marker) and the value read (missing where it cannot be).
+
+    The same as ``typed_missing`` then :func:`parse`, which parse every value in Python-level
+    pandas code; text held in Arrow is read with Arrow's vectorized casts where it is in a plain
+    form, and only the other rows go through pandas.
+    """
+    text = as_arrow_text(values) if kind in (TIMESTAMP, NUMBER, INTEGER, BOOLEAN) else None
+    if text is None:
+        before = typed_missing(values)
+        return before.notna(), parse(before, kind)
+    plain, read_values = _read_plain(text, kind)
+    others = np.flatnonzero(~plain & ~text.is_null().to_numpy(zero_copy_only=False))
+    given = pd.Series(plain, index=values.index)
+    if kind == TIMESTAMP:
+        result = pd.Series(read_values.view("M8[us]"), index=values.index).dt.tz_localize("UTC")
+    elif kind == BOOLEAN:
+        result = pd.Series(pd.arrays.BooleanArray(read_values, ~plain), index=values.index)
+    else:
+        result = pd.Series(read_values, index=values.index)
+    if len(others):
+        before = typed_missing(values.iloc[others])
+        given.iloc[others] = before.notna().to_numpy()
+        if kind == TIMESTAMP:
+            parsed = parse(before, kind)
+            if not plain.any() or parsed.dt.unit not in ("us", "s"):
+                # pandas picks the column's unit from all its values (nanoseconds, or seconds
+                # when nothing could be read): read the whole column its way
+                before = typed_missing(values)
+                return before.notna(), parse(before, kind)
+            result.iloc[others] = parsed.dt.as_unit("us").array
+        elif kind == BOOLEAN:
+            result.iloc[others] = parse(before, kind).to_numpy()
+        else:
+            result.iloc[others] = pd.to_numeric(before, errors="coerce").astype("float64").to_numpy()
+    if kind in (NUMBER, INTEGER):
+        result = _as_number(result, kind)
+    return given, result
+
+
+def _read_plain(text: pyarrow.Array, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows Arrow read (a mask) and their values (int64 microseconds, float64 or bool)."""
+    if kind == BOOLEAN:
+        plain = pc.is_in(text, value_set=pyarrow.array(list(FLAG_SPELLINGS))).fill_null(False)
+        true = pc.is_in(text, value_set=pyarrow.array([w for w, v in FLAG_SPELLINGS.items() if v])).fill_null(False)
+        return plain.to_numpy(zero_copy_only=False), true.to_numpy(zero_copy_only=False)
+    plain = np.zeros(len(text), dtype=bool)
+    if kind == TIMESTAMP:
+        out = np.full(len(text), NAT, dtype="int64")
+        for start in range(0, len(text), CAST_CHUNK):
+            chunk = text.slice(start, CAST_CHUNK)
+            if not _cast_timestamps(chunk, np.arange(start, start + len(chunk)), out, plain):
+                for pattern, zoned in ((ISO_WITH_ZONE, True), (ISO_WITHOUT_ZONE, False)):
+                    rows = np.flatnonzero(pc.match_substring_regex(chunk, pattern).fill_null(False)
+                                          .to_numpy(zero_copy_only=False))
+                    _cast_timestamps(chunk.take(rows), start + rows, out, plain, zoned)
+        return plain, out
+    out = np.full(len(text), np.nan, dtype="float64")
+    for start in range(0, len(text), CAST_CHUNK):
+        chunk = text.slice(start, CAST_CHUNK)
+        try:
+            numbers = pc.cast(chunk, pyarrow.float64()).to_numpy(zero_copy_only=False)
+        except pyarrow.ArrowInvalid:  # some text in this chunk is not a plain number: pandas reads the chunk
+            continue
+        stop = start + len(chunk)
+        out[start:stop] = numbers
+        # nan and inf may be markers or overflow, and "-0" is 0 in pandas: pandas decides those
+        plain[start:stop] = np.isfinite(numbers) & ~((numbers == 0) & np.signbit(numbers))
+    return plain, out
+
+
+NAT = np.iinfo("int64").min
+
+
+def _cast_timestamps(chunk: pyarrow.Array, rows: np.ndarray, out: np.ndarray, plain: np.ndarray,
+                     zoned: bool | None = None) -> bool:
+    """Cast ``chunk`` (text) to UTC microseconds into ``out[rows]``; False if Arrow refused a value
+    (zone-less texts are UTC, as in pandas)."""
+    targets = [pyarrow.timestamp("us", "UTC"), pyarrow.timestamp("us")]
+    if zoned is not None:
+        targets = targets[:1] if zoned else targets[1:]
+    for target in targets:
+        try:
+            stamps = pc.cast(chunk, target)
+        except pyarrow.ArrowInvalid:
+            continue
+        out[rows] = stamps.cast(pyarrow.int64()).fill_null(NAT).to_numpy(zero_copy_only=False)
+        plain[rows] = chunk.is_valid().to_numpy(zero_copy_only=False)
+        return True
+    return False
+
+
+def _as_number(numbers: pd.Series, kind: str) -> pd.Series:
+    numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
+    if kind == INTEGER:
+        whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
+        return numbers.where(whole).astype("Int64")
+    return numbers
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """Values that hold only spaces (or nothing), as ``values.str.strip() == ""`` finds them."""
+    text = as_arrow_text(values)
+    if text is None:
+        return values.notna() & values.astype("str").str.strip().eq("")
+    # only values without a letter or digit can be blank; Python's strip decides for those few
+    candidates = np.flatnonzero(pc.match_substring_regex(text, r"^[^0-9A-Za-z]*$").fill_null(False)
+                                .to_numpy(zero_copy_only=False))
+    out = np.zeros(len(values), dtype=bool)
+    if len(candidates):
+        out[candidates] = values.iloc[candidates].astype("str").str.strip().eq("").to_numpy()
+    return pd.Series(out, index=values.index)
+
+
+def repeated(keys: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The positions of keys that repeat an earlier row's key, and that earlier row's position.
+
+    Found in Arrow; None when the keys are not text there or some are missing (the caller asks
+    pandas, which has its own rule for missing keys).
+    """
+    text = as_arrow_text(keys)
+    if text is None or text.null_count:
+        return None
+    none = np.array([], dtype="int64")
+    if len(text) < 2:
+        return none, none
+    # keys listed in increasing order, as exports by primary key are, cannot repeat: no hashing
+    if pc.all(pc.greater(text.slice(1), text.slice(0, len(text) - 1))).as_py():
+        return none, none
+    codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
+    # codes are numbered in order of first appearance: a row is a key's first row exactly when its
+    # code is larger than every code before it
+    highest = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[0], first[1:] = True, highest[1:] > highest[:-1]
+    again = np.flatnonzero(~first)
+    return again, np.flatnonzero(first)[codes[again]]
 
 
 def isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
@@ -103,13 +254,7 @@ def parse(values: pd.Series, kind: str) -> pd.Series:
         text = values.astype("str").where(values.notna())
         return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     if kind in (NUMBER, INTEGER):
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
-        if kind == INTEGER:
-            whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
-            numbers = numbers.where(whole)
-            return numbers.astype("Int64")
-        return numbers
+        return _as_number(pd.to_numeric(values, errors="coerce").astype("float64"), kind)
     if kind == BOOLEAN:
         if pd.api.types.is_bool_dtype(values.dtype):
             return values.astype("boolean")

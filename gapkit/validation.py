@@ -215,21 +215,23 @@ def _validate_table(
         if col.name not in frame.columns:
             continue
         before = frame[col.name]
-        if col.kind not in (ID, TEXT):
-            before = parsing.typed_missing(before)
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
             flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; "
                                                    f"store it as a number")
             frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
             continue
-        parsed = parsing.parse(before, col.kind)
-        bad = before.notna() & parsed.isna()
-        if col.kind in (NUMBER, INTEGER):
-            huge = bad & pd.to_numeric(before, errors="coerce").abs().eq(np.inf)
+        if col.kind in (ID, TEXT):
+            given, parsed = before.notna(), parsing.parse(before, col.kind)
+        else:
+            given, parsed = parsing.read(before, col.kind)
+        bad = given & parsed.isna()
+        if col.kind in (NUMBER, INTEGER) and bad.any():
+            unread = parsing.typed_missing(before[bad])
+            huge = pd.to_numeric(unread, errors="coerce").abs().eq(np.inf).reindex(before.index, fill_value=False)
             flag(huge, col.name, before, f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
             bad &= ~huge
         if col.kind == ID:
-            blank = before.notna() & before.astype("str").str.strip().eq("")
+            blank = parsing.blank(before)
             flag(blank, col.name, before, f"{col.name} is blank (only spaces); give the id or remove the row")
             parsed = parsed.where(~blank)
         elif col.kind not in (TEXT,):
@@ -244,7 +246,7 @@ def _validate_table(
             parsed = parsed.where(~(early | late))
         frame[col.name] = parsed
 
-    index_of = dict(zip(row.to_numpy(), row.index))
+    index_of = dict(zip(row.to_numpy(), row.index)) if problems else {}
     unreadable = {(index_of.get(p_row), column) for p in problems for p_row, column in zip(p["row"], p["column"])}
     failures = _pandera_failures(frame, spec)
     for case in failures.itertuples(index=False):
@@ -329,18 +331,27 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
         if col.allowed:
             checks.append(pa.Check.isin(col.allowed, error=f"{col.name} must be one of {list(col.allowed)}"))
         columns[col.name] = pa.Column(nullable=not col.required, checks=checks)
-    unique = [spec.key] if spec.key else None
+    # repeated keys are found in Arrow when the keys are text there (pandas' duplicated on Arrow
+    # strings took most of the load's checking time); the reason is the one pandera's case gets
+    repeated = parsing.repeated(frame[spec.key]) if spec.key else None
+    arrow_cases = pd.DataFrame(columns=["index", "column", "reason"])
+    if repeated is not None:
+        rows, firsts = repeated
+        arrow_cases = pd.DataFrame({"index": rows.astype("int64"), "column": spec.key,
+                                    "reason": [f"duplicate {spec.key} (first seen in row {first + 1}); the first is kept"
+                                               for first in firsts]})
+    unique = [spec.key] if spec.key and repeated is None else None
     schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")
     try:
         schema.validate(frame, lazy=True)
-        return pd.DataFrame(columns=["index", "column", "reason"])
+        return arrow_cases
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     cases = cases[cases["index"].notna()].copy()
     cases["index"] = cases["index"].astype("int64")
     cases["column"] = cases["column"].astype("str")
     first_row = {}
-    if spec.key:
+    if unique and cases["check"].astype("str").str.contains("uniqueness").any():
         dup = frame[spec.key][frame[spec.key].duplicated(keep=False)]
         first_row = dup.reset_index().drop_duplicates(spec.key).set_index(spec.key)["index"].to_dict()
     reasons = []
@@ -354,4 +365,6 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
         else:
             reasons.append(check)
     cases["reason"] = reasons
-    return cases[["index", "column", "reason"]].drop_duplicates()
+    cases = pd.concat([cases[["index", "column", "reason"]], arrow_cases], ignore_index=True) if len(arrow_cases) \
+        else cases[["index", "column", "reason"]]
+    return cases.drop_duplicates()
