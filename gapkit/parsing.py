@@ -161,9 +161,12 @@ def blank(values: pd.Series) -> pd.Series:
     text = as_arrow_text(values)
     if text is None:
         return values.notna() & values.astype("str").str.strip().eq("")
-    # only values without a letter or digit can be blank; Python's strip decides for those few
-    candidates = np.flatnonzero(pc.match_substring_regex(text, r"^[^0-9A-Za-z]*$").fill_null(False)
-                                .to_numpy(zero_copy_only=False))
+    # only values without a letter or digit can be blank (ids of ASCII letters and digits only are
+    # ruled out by the cheapest test first); Python's strip decides for those few
+    candidates = np.flatnonzero(pc.invert(pc.ascii_is_alnum(text)).fill_null(False).to_numpy(zero_copy_only=False))
+    if len(candidates):
+        without_alnum = pc.match_substring_regex(text.take(candidates), r"^[^0-9A-Za-z]*$").fill_null(False)
+        candidates = candidates[without_alnum.to_numpy(zero_copy_only=False)]
     out = np.zeros(len(values), dtype=bool)
     if len(candidates):
         out[candidates] = values.iloc[candidates].astype("str").str.strip().eq("").to_numpy()
@@ -209,13 +212,23 @@ def isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
 
 
-def lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series) -> pd.Series:
-    """``keys.map(parent_values indexed by parent_keys)``: the parent's value for each key (unique keys)."""
+def positions(keys: pd.Series, parent_keys: pd.Series) -> np.ndarray | None:
+    """Where each key is among ``parent_keys`` (-1: absent or missing), in Arrow; None if not text."""
     child, parent = as_arrow_text(keys), as_arrow_text(parent_keys)
     if child is None or parent is None:
+        return None
+    return pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1).to_numpy().astype("int64")
+
+
+def lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series, found=None) -> pd.Series:
+    """``keys.map(parent_values indexed by parent_keys)``: the parent's value for each key (unique keys).
+
+    ``found``: the keys' :func:`positions` among ``parent_keys``, when already known.
+    """
+    position = positions(keys, parent_keys) if found is None else found
+    if position is None:
         return keys.map(pd.Series(parent_values.to_numpy(), index=parent_keys.to_numpy()))
-    position = pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1)
-    taken = parent_values.array.take(position.to_numpy().astype("int64"), allow_fill=True)
+    taken = parent_values.array.take(position, allow_fill=True)
     return pd.Series(taken, index=keys.index)
 
 

@@ -112,12 +112,19 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     kept: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = []
     counts = []
+    horizon_of_kept_orders = None  # the same for every table after orders: computed once
     for name in LOAD_ORDER:
         if name not in raw:
             continue
         spec = TABLES[name]
         label = files.get(name, f"{name} table")
-        window = (floor, _horizon(kept.get("orders"), raw[name] if name == "orders" else None, floor))
+        if "orders" not in kept:
+            horizon = _horizon(None, raw[name] if name == "orders" else None, floor)
+        else:
+            if horizon_of_kept_orders is None:
+                horizon_of_kept_orders = _horizon(kept["orders"], None, floor)
+            horizon = horizon_of_kept_orders
+        window = (floor, horizon)
         frame, table_rejects = _validate_table(raw[name], spec, label, kept, positions.get(name),
                                                malformed.get(name, ()), window)
         kept[name] = frame
@@ -142,7 +149,8 @@ def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor
     if orders is not None and "ordered_at" in orders:
         stamps = orders["ordered_at"]
     elif raw_orders is not None and "ordered_at" in raw_orders:
-        stamps = parsing.parse(raw_orders["ordered_at"], TIMESTAMP)
+        # markers and blanks, which read() sets aside, are no timestamps to parse() either
+        stamps = parsing.read(raw_orders["ordered_at"], TIMESTAMP)[1]
     else:
         return limit
     stamps = stamps[(stamps >= floor) & (stamps < limit)].dropna()
@@ -265,6 +273,8 @@ def _validate_table(
                     f"{score} given but answered_at is empty; set answered_at or clear the score",
                 )
 
+    # a child's key looked up in its parent for the time order is not looked up again for the foreign key
+    found_in_parent: dict[tuple, np.ndarray | None] = {}
     for rule in spec.time_order:
         if rule.later not in frame.columns:
             continue
@@ -278,7 +288,10 @@ def _validate_table(
             if parent is None or rule.earlier not in parent.columns:
                 continue
             key = parent.columns[0] if rule.via is None else rule.via
-            earlier = parsing.lookup(frame[rule.via], parent[key], parent[rule.earlier])
+            if (rule.via, rule.parent, key) not in found_in_parent:
+                found_in_parent[rule.via, rule.parent, key] = parsing.positions(frame[rule.via], parent[key])
+            earlier = parsing.lookup(frame[rule.via], parent[key], parent[rule.earlier],
+                                     found_in_parent[rule.via, rule.parent, key])
             where = f"{rule.earlier} of its {rule.parent[:-1]}"
         if rule.whole_days:
             earlier = earlier.dt.floor("D")
@@ -293,7 +306,10 @@ def _validate_table(
         parent = parents.get(fk.parent)
         if parent is None or fk.column not in frame.columns:
             continue
-        orphan = frame[fk.column].notna() & ~parsing.isin(frame[fk.column], parent[fk.parent_column])
+        found = found_in_parent.get((fk.column, fk.parent, fk.parent_column))
+        known = pd.Series(found >= 0, index=frame.index) if found is not None else None
+        orphan = frame[fk.column].notna() & ~(known if known is not None else
+                                              parsing.isin(frame[fk.column], parent[fk.parent_column]))
         flag(
             orphan,
             fk.column,
