@@ -212,9 +212,10 @@ def isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
 
 
-def positions(keys: pd.Series, parent_keys: pd.Series) -> np.ndarray | None:
+def positions(keys: pd.Series | pyarrow.Array, parent_keys: pd.Series) -> np.ndarray | None:
     """Where each key is among ``parent_keys`` (-1: absent or missing), in Arrow; None if not text."""
-    child, parent = as_arrow_text(keys), as_arrow_text(parent_keys)
+    child = keys if isinstance(keys, pyarrow.Array) else as_arrow_text(keys)
+    parent = as_arrow_text(parent_keys)
     if child is None or parent is None:
         return None
     return pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1).to_numpy().astype("int64")

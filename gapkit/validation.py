@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow
 
 from gapkit import parsing
 from gapkit.errors import InputError
@@ -113,6 +114,7 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     rejects: list[pd.DataFrame] = []
     counts = []
     horizon_of_kept_orders = None  # the same for every table after orders: computed once
+    found_in_parents: dict[str, dict] = {}  # table -> its keys' positions among its parents' kept rows
     for name in LOAD_ORDER:
         if name not in raw:
             continue
@@ -126,8 +128,10 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
             horizon = horizon_of_kept_orders
         window = (floor, horizon)
         frame, table_rejects = _validate_table(raw[name], spec, label, kept, positions.get(name),
-                                               malformed.get(name, ()), window)
+                                               malformed.get(name, ()), window, found_in_parents.get(name))
         kept[name] = frame
+        for child, found in _keys_in_parent(name, frame, raw).items():
+            found_in_parents.setdefault(child, {}).update(found)
         n_rejected = table_rejects["row"].nunique() if len(table_rejects) else 0
         counts.append(
             {"table": name, "input_rows": len(raw[name]) + len(malformed.get(name, ())), "kept": len(frame),
@@ -141,6 +145,40 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     assert (counts_frame["input_rows"] == counts_frame["kept"] + counts_frame["rejected"]).all()
     log.info("loaded %s:\n%s", source or "tables", counts_frame.to_string(index=False))
     return Data(kept, all_rejects, counts_frame, source=source, files=files, notes=tuple(notes))
+
+
+def _keys_in_parent(parent: str, kept_rows: pd.DataFrame, raw: Mapping[str, pd.DataFrame]) -> dict[str, dict]:
+    """Where the keys of every later table that refer to ``parent`` are among its kept rows.
+
+    One Arrow lookup for all of them, so the parent's keys are hashed once rather than once per
+    referring column. The child's key as given is as good as the parsed one: parsing leaves an id
+    as it is, except that a blank id becomes missing, and neither is among a parent's kept keys.
+    Returns ``{table: {(column, parent, parent column): positions (-1: absent)}}``.
+    """
+    wanted: dict[str, list[tuple[str, str]]] = {}  # parent column -> [(table, column)]
+    for child in LOAD_ORDER[LOAD_ORDER.index(parent) + 1:]:
+        if child not in raw:
+            continue
+        spec = TABLES[child]
+        refs = {(fk.column, fk.parent_column) for fk in spec.foreign_keys if fk.parent == parent}
+        refs |= {(rule.via, rule.via) for rule in spec.time_order if rule.parent == parent and rule.via}
+        for column, parent_column in sorted(refs):
+            if column in raw[child].columns and parent_column in kept_rows.columns:
+                wanted.setdefault(parent_column, []).append((child, column))
+    found: dict[str, dict] = {}
+    for parent_column, refs in wanted.items():
+        texts = [(ref, parsing.as_arrow_text(raw[ref[0]][ref[1]])) for ref in refs]
+        texts = [(ref, text) for ref, text in texts if text is not None]
+        if not texts:
+            continue
+        where = parsing.positions(pyarrow.concat_arrays([text for _, text in texts]), kept_rows[parent_column])
+        if where is None:
+            continue
+        start = 0
+        for (child, column), text in texts:
+            found.setdefault(child, {})[column, parent, parent_column] = where[start:start + len(text)]
+            start += len(text)
+    return found
 
 
 def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor: pd.Timestamp) -> pd.Timestamp:
@@ -169,7 +207,7 @@ def _empty_rejects() -> pd.DataFrame:
 
 def _validate_table(
     raw: pd.DataFrame, spec: Table, label: str, parents: Mapping[str, pd.DataFrame], position=None,
-    malformed=(), window=(None, None),
+    malformed=(), window=(None, None), found_in_parents=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing = [c for c in spec.required_columns if c not in raw.columns]
     if missing:
@@ -273,8 +311,9 @@ def _validate_table(
                     f"{score} given but answered_at is empty; set answered_at or clear the score",
                 )
 
-    # a child's key looked up in its parent for the time order is not looked up again for the foreign key
-    found_in_parent: dict[tuple, np.ndarray | None] = {}
+    # keys already looked up in their parent (see _keys_in_parent); and a key looked up for the
+    # time order is not looked up again for the foreign key
+    found_in_parent: dict[tuple, np.ndarray | None] = dict(found_in_parents or {})
     for rule in spec.time_order:
         if rule.later not in frame.columns:
             continue
