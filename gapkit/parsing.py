@@ -40,19 +40,31 @@ def typed_missing(values: pd.Series) -> pd.Series:
     return values.where(~(marker & values.notna()))
 
 
-def as_arrow_text(values: pd.Series) -> pyarrow.Array | None:
-    """The values as an Arrow string array (ids are text after parsing), or None if not text."""
+def as_arrow_text(values: pd.Series, combine: bool = True) -> pyarrow.Array | pyarrow.ChunkedArray | None:
+    """The values as an Arrow string array (ids are text after parsing), or None if not text.
+
+    ``combine=False`` leaves the chunks as they are (a ChunkedArray when there are several).
+    """
     if not pd.api.types.is_string_dtype(values.dtype):
         return None
     try:
         array = pyarrow.array(values, from_pandas=True)
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
         return None
-    if isinstance(array, pyarrow.ChunkedArray):
+    if isinstance(array, pyarrow.ChunkedArray) and combine:
         array = array.combine_chunks()
     if not (pyarrow.types.is_string(array.type) or pyarrow.types.is_large_string(array.type)):
         return None
     return array.cast(pyarrow.large_string())
+
+
+def one_chunk(values: pd.Series) -> pd.Series:
+    """Text held in several Arrow chunks as one (same values), for columns handed to Arrow often."""
+    text = as_arrow_text(values, combine=False)
+    if not isinstance(text, pyarrow.ChunkedArray) or text.num_chunks < 2:
+        return values
+    return pd.Series(values.dtype.__from_arrow__(pyarrow.chunked_array([text.combine_chunks()])),
+                     index=values.index, name=values.name)
 
 
 def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:

@@ -159,8 +159,6 @@ def _arrow(raw: bytes, start: int, header: list[str], delimiter: str) -> pd.Data
         return None
     if table.column_names != header or table.num_rows != newlines:  # a quoted line break spans lines
         return None
-    # one chunk per column: the checks hand each column to Arrow several times
-    table = table.combine_chunks()
     return table.to_pandas(types_mapper=lambda t: TEXT if pyarrow.types.is_large_string(t) else None)
 
 

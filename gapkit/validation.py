@@ -167,11 +167,12 @@ def _keys_in_parent(parent: str, kept_rows: pd.DataFrame, raw: Mapping[str, pd.D
                 wanted.setdefault(parent_column, []).append((child, column))
     found: dict[str, dict] = {}
     for parent_column, refs in wanted.items():
-        texts = [(ref, parsing.as_arrow_text(raw[ref[0]][ref[1]])) for ref in refs]
+        texts = [(ref, parsing.as_arrow_text(raw[ref[0]][ref[1]], combine=False)) for ref in refs]
         texts = [(ref, text) for ref, text in texts if text is not None]
         if not texts:
             continue
-        where = parsing.positions(pyarrow.concat_arrays([text for _, text in texts]), kept_rows[parent_column])
+        chunks = [chunk for _, text in texts for chunk in getattr(text, "chunks", [text])]
+        where = parsing.positions(pyarrow.concat_arrays(chunks), kept_rows[parent_column])
         if where is None:
             continue
         start = 0
@@ -221,6 +222,9 @@ def _validate_table(
             f"found {list(raw.columns)}. Rename or add the column(s).{hint}"
         )
     frame = raw.reset_index(drop=True).copy()
+    for col in spec.columns:  # ids are handed to Arrow several times; other text columns stay as read
+        if col.kind == ID and col.name in frame.columns:
+            frame[col.name] = parsing.one_chunk(frame[col.name])
     # what the file said, for the rejects: "-25", not the parsed -25.0; "NA", not an empty value
     original = frame.copy()
     records, lines = position if position is not None else (np.arange(1, len(frame) + 1), None)
