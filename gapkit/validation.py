@@ -371,6 +371,8 @@ def _validate_table(
     if gone.any():
         rejects.loc[gone, "reason"] = rejects.loc[gone, "reason"].str.replace(
             "the first is kept", "that row is rejected too, so neither copy is kept", regex=False)
+    if not bad_rows:
+        return frame, rejects  # already indexed 0..n-1; selecting every row would copy every column
     keep = ~row.isin(bad_rows)
     return frame[keep].reset_index(drop=True), rejects
 
