@@ -224,9 +224,9 @@ def isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
 
 
-def positions(keys: pd.Series | pyarrow.Array, parent_keys: pd.Series) -> np.ndarray | None:
+def positions(keys: pd.Series | pyarrow.Array | pyarrow.ChunkedArray, parent_keys: pd.Series) -> np.ndarray | None:
     """Where each key is among ``parent_keys`` (-1: absent or missing), in Arrow; None if not text."""
-    child = keys if isinstance(keys, pyarrow.Array) else as_arrow_text(keys)
+    child = keys if isinstance(keys, (pyarrow.Array, pyarrow.ChunkedArray)) else as_arrow_text(keys)
     parent = as_arrow_text(parent_keys)
     if child is None or parent is None:
         return None

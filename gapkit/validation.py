@@ -171,8 +171,9 @@ def _keys_in_parent(parent: str, kept_rows: pd.DataFrame, raw: Mapping[str, pd.D
         texts = [(ref, text) for ref, text in texts if text is not None]
         if not texts:
             continue
+        # the chunks side by side (not copied into one array): one lookup, one hash of the parent's keys
         chunks = [chunk for _, text in texts for chunk in getattr(text, "chunks", [text])]
-        where = parsing.positions(pyarrow.concat_arrays(chunks), kept_rows[parent_column])
+        where = parsing.positions(pyarrow.chunked_array(chunks, type=pyarrow.large_string()), kept_rows[parent_column])
         if where is None:
             continue
         start = 0
