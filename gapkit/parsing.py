@@ -75,7 +75,8 @@ def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     pandas code; text held in Arrow is read with Arrow's vectorized casts where it is in a plain
     form, and only the other rows go through pandas.
     """
-    text = as_arrow_text(values) if kind in (TIMESTAMP, NUMBER, INTEGER, BOOLEAN) else None
+    # the reader's chunks as they are: each is cast on its own, so copying them into one is waste
+    text = as_arrow_text(values, combine=False) if kind in (TIMESTAMP, NUMBER, INTEGER, BOOLEAN) else None
     if text is None:
         before = typed_missing(values)
         return before.notna(), parse(before, kind)
@@ -108,7 +109,7 @@ def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     return given, result
 
 
-def _read_plain(text: pyarrow.Array, kind: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Which rows Arrow read (a mask) and their values (int64 microseconds, float64 or bool)."""
     if kind == BOOLEAN:
         plain = pc.is_in(text, value_set=pyarrow.array(list(FLAG_SPELLINGS))).fill_null(False)
@@ -142,7 +143,7 @@ def _read_plain(text: pyarrow.Array, kind: str) -> tuple[np.ndarray, np.ndarray]
 NAT = np.iinfo("int64").min
 
 
-def _cast_timestamps(chunk: pyarrow.Array, rows: np.ndarray, out: np.ndarray, plain: np.ndarray,
+def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarray, out: np.ndarray, plain: np.ndarray,
                      zoned: bool | None = None) -> bool:
     """Cast ``chunk`` (text) to UTC microseconds into ``out[rows]``; False if Arrow refused a value
     (zone-less texts are UTC, as in pandas)."""
