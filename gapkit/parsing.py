@@ -19,13 +19,16 @@ FALSE_WORDS = {"false", "f", "0", "no", "n", "0.0"}
 # Arrow's casts read a plain ISO 8601 timestamp or decimal exactly as pandas does (checked value by
 # value: offsets, fractions, exponents, impossible dates and times, which Arrow refuses); texts it
 # refuses (other layouts, missing-value markers, blanks) are read by pandas as before, and so are
-# the few it reads differently: "nan"/"inf" (markers and overflow, told apart by pandas) and "-0".
+# the few it reads differently: "nan"/"inf" (markers and overflow, told apart by pandas) and "-0"
+# (one corner stays: pandas reads "-0" as 0 or as -0.0 depending on the other values it parses
+# along, so a "-0" may now come out with the other sign of zero; the two compare equal).
 # A column mixing zoned and zone-less timestamps is split by these patterns first.
 ISO_WITH_ZONE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 ISO_WITHOUT_ZONE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?$"
 FLAG_SPELLINGS = {spelled: word in TRUE_WORDS for word in TRUE_WORDS | FALSE_WORDS
                   for spelled in (word, word.upper(), word.capitalize())}
 CAST_CHUNK = 1 << 16  # a value Arrow refuses sends only its chunk of rows to pandas
+NAT = np.iinfo("int64").min  # numpy's int64 code of a missing timestamp
 
 
 def typed_missing(values: pd.Series) -> pd.Series:
@@ -138,9 +141,6 @@ def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[
         # nan and inf may be markers or overflow, and "-0" is 0 in pandas: pandas decides those
         plain[start:stop] = np.isfinite(numbers) & ~((numbers == 0) & np.signbit(numbers))
     return plain, out
-
-
-NAT = np.iinfo("int64").min
 
 
 def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarray, out: np.ndarray, plain: np.ndarray,
