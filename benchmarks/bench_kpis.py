@@ -465,7 +465,11 @@ RATIOS = [
 ]
 
 
-def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool) -> list[dict]:
+LOAD_OPERATIONS = ("pandas.read_csv (bare)", "gapkit.load csv", "pandas.read_parquet (bare)", "gapkit.load parquet")
+
+
+def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool,
+             load_only: bool = False) -> list[dict]:
     csv_dir, parquet_dir = ensure_data(size, regenerate)
     data = gapkit.load(csv_dir)
     if len(data.rejects):
@@ -485,21 +489,26 @@ def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool
         "gapkit.kpis duckdb": lambda: gapkit.kpis(data, as_of, by=by, engine="duckdb"),
     }
 
+    if load_only:
+        operations = {name: operations[name] for name in LOAD_OPERATIONS}
     # correctness guard (also the warm-up run of every KPI operation)
-    results = {name: operations[name]() for name in ("plain pandas", "DuckDB SQL")}
-    results.update({name: gapkit_rows(operations[name]()) for name in ("gapkit.kpis pandas", "gapkit.kpis duckdb")})
-    problems = []
-    for ref in ("plain pandas", "DuckDB SQL"):
-        for got in ("gapkit.kpis pandas", "gapkit.kpis duckdb"):
-            problems += compare(results[ref], results[got], ref, got)
-    problems += compare(results["plain pandas"], results["DuckDB SQL"], "plain pandas", "DuckDB SQL")
-    if problems:
-        print(f"\nCORRECTNESS GUARD FAILED at {size:,} orders ({len(problems)} differences):", file=sys.stderr)
-        print("\n".join("  " + p for p in problems), file=sys.stderr)
-        raise SystemExit(1)
-    checked = results["plain pandas"][results["plain pandas"]["n"] > 0]
-    print(f"# correctness guard passed: {checked['kpi'].nunique()} KPIs, {len(checked)} rows (overall + by segment), "
-          "both references == both gapkit engines", flush=True)
+    results = {} if load_only else {name: operations[name]() for name in ("plain pandas", "DuckDB SQL")}
+    if not load_only:
+        results.update({name: gapkit_rows(operations[name]())
+                        for name in ("gapkit.kpis pandas", "gapkit.kpis duckdb")})
+        problems = []
+        for ref in ("plain pandas", "DuckDB SQL"):
+            for got in ("gapkit.kpis pandas", "gapkit.kpis duckdb"):
+                problems += compare(results[ref], results[got], ref, got)
+        problems += compare(results["plain pandas"], results["DuckDB SQL"], "plain pandas", "DuckDB SQL")
+        if problems:
+            print(f"\nCORRECTNESS GUARD FAILED at {size:,} orders ({len(problems)} differences):",
+                  file=sys.stderr)
+            print("\n".join("  " + p for p in problems), file=sys.stderr)
+            raise SystemExit(1)
+        checked = results["plain pandas"][results["plain pandas"]["n"] > 0]
+        print(f"# correctness guard passed: {checked['kpi'].nunique()} KPIs, {len(checked)} rows "
+              "(overall + by segment), both references == both gapkit engines", flush=True)
     del results
     gc.collect()
 
@@ -570,6 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also save the results as JSON")
     ap.add_argument("--no-memory", action="store_true", help="skip the untimed memory runs")
     ap.add_argument("--regenerate", action="store_true", help="regenerate the cached data")
+    ap.add_argument("--load-only", action="store_true",
+                    help="time only the load operations and their references (no KPIs, no correctness guard)")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.repeats = [20_000], 2
@@ -579,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
           f"narwhals {info['narwhals']}; sizes {args.sizes}, {args.repeats} repeats, as_of {args.as_of}", flush=True)
     rows = []
     for size in args.sizes:
-        rows += run_size(size, args.repeats, args.as_of, args.regenerate, memory=not args.no_memory)
+        rows += run_size(size, args.repeats, args.as_of, args.regenerate, memory=not args.no_memory,
+                         load_only=args.load_only)
     rss = max_rss_mb()
     print()
     print(render(rows, info, rss))

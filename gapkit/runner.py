@@ -44,6 +44,10 @@ class RunResult:
     out: Path
     status: str
     timings: dict = field(default_factory=dict)
+    # per notebook: seconds of each code cell (papermill's record, before it is stripped) and of
+    # the HTML export, for benchmarks/run_breakdown.py; not written to run.json
+    cell_seconds: dict = field(default_factory=dict)
+    html_seconds: dict = field(default_factory=dict)
 
 
 def notebook_parameters(config: Config, out: Path) -> dict:
@@ -89,6 +93,8 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     timings: dict[str, float] = {}
     parameters = notebook_parameters(config, staging)
     owned = kernel is None
+    cell_seconds: dict[str, list[tuple[str, float]]] = {}
+    html_seconds: dict[str, float] = {}
     try:
         tick = time.perf_counter()
         progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
@@ -119,8 +125,10 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                     f"The failed notebook is kept in {failed / (name + '.ipynb')}; the previous report "
                     f"in {out} is untouched."
                 ) from None
-            strip_run_metadata(target)
+            cell_seconds[name] = strip_run_metadata(target)
+            html_tick = time.perf_counter()
             export_html(target, keep_code=keep_code)
+            html_seconds[name] = round(time.perf_counter() - html_tick, 2)
             timings[name] = round(time.perf_counter() - tick, 2)
             progress(f"      done in {timings[name]:.1f} s")
         timings["total"] = round(time.perf_counter() - started, 2)
@@ -144,7 +152,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         if owned and kernel is not None:
             kernel.shutdown()
     progress(f"report written to {out} in {timings['total']:.1f} s")
-    return RunResult(out, "success", timings)
+    return RunResult(out, "success", timings, cell_seconds, html_seconds)
 
 
 def _quietly(function, *args):
@@ -233,14 +241,19 @@ def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dic
     (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
 
 
-def strip_run_metadata(path: Path) -> None:
-    """Drop papermill's timing metadata so stored notebooks diff cleanly."""
+def strip_run_metadata(path: Path) -> list[tuple[str, float]]:
+    """Drop papermill's timing metadata so stored notebooks diff cleanly; return what it
+    recorded: (source, seconds) per executed code cell."""
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("papermill", None)
+    durations = []
     for cell in notebook.cells:
-        cell.metadata.pop("papermill", None)
+        seconds = (cell.metadata.pop("papermill", None) or {}).get("duration")
+        if cell.cell_type == "code" and seconds is not None:
+            durations.append((cell.source, float(seconds)))
         cell.metadata.pop("execution", None)
     nbformat.write(notebook, path)
+    return durations
 
 
 def export_html(path: Path, keep_code: bool = False) -> Path:

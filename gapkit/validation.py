@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow
 
 from gapkit import parsing
 from gapkit.errors import InputError
@@ -114,15 +115,25 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     kept: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = []
     counts = []
+    horizon_of_kept_orders = None  # the same for every table after orders: computed once
+    found_in_parents: dict[str, dict] = {}  # table -> its keys' positions among its parents' kept rows
     for name in LOAD_ORDER:
         if name not in raw:
             continue
         spec = TABLES[name]
         label = files.get(name, f"{name} table")
-        window = (floor, _horizon(kept.get("orders"), raw[name] if name == "orders" else None, floor))
+        if "orders" not in kept:
+            horizon = _horizon(None, raw[name] if name == "orders" else None, floor)
+        else:
+            if horizon_of_kept_orders is None:
+                horizon_of_kept_orders = _horizon(kept["orders"], None, floor)
+            horizon = horizon_of_kept_orders
+        window = (floor, horizon)
         frame, table_rejects = _validate_table(raw[name], spec, label, kept, positions.get(name),
-                                               malformed.get(name, ()), window)
+                                               malformed.get(name, ()), window, found_in_parents.get(name))
         kept[name] = frame
+        for child, found in _keys_in_parent(name, frame, raw).items():
+            found_in_parents.setdefault(child, {}).update(found)
         n_rejected = table_rejects["row"].nunique() if len(table_rejects) else 0
         counts.append(
             {"table": name, "input_rows": len(raw[name]) + len(malformed.get(name, ())), "kept": len(frame),
@@ -138,13 +149,50 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
     return Data(kept, all_rejects, counts_frame, source=source, files=files, notes=tuple(notes))
 
 
+def _keys_in_parent(parent: str, kept_rows: pd.DataFrame, raw: Mapping[str, pd.DataFrame]) -> dict[str, dict]:
+    """Where the keys of every later table that refer to ``parent`` are among its kept rows.
+
+    One Arrow lookup for all of them, so the parent's keys are hashed once rather than once per
+    referring column. The child's key as given is as good as the parsed one: parsing leaves an id
+    as it is, except that a blank id becomes missing, and neither is among a parent's kept keys.
+    Returns ``{table: {(column, parent, parent column): positions (-1: absent)}}``.
+    """
+    wanted: dict[str, list[tuple[str, str]]] = {}  # parent column -> [(table, column)]
+    for child in LOAD_ORDER[LOAD_ORDER.index(parent) + 1:]:
+        if child not in raw:
+            continue
+        spec = TABLES[child]
+        refs = {(fk.column, fk.parent_column) for fk in spec.foreign_keys if fk.parent == parent}
+        refs |= {(rule.via, rule.via) for rule in spec.time_order if rule.parent == parent and rule.via}
+        for column, parent_column in sorted(refs):
+            if column in raw[child].columns and parent_column in kept_rows.columns:
+                wanted.setdefault(parent_column, []).append((child, column))
+    found: dict[str, dict] = {}
+    for parent_column, refs in wanted.items():
+        texts = [(ref, parsing.as_arrow_text(raw[ref[0]][ref[1]], combine=False)) for ref in refs]
+        texts = [(ref, text) for ref, text in texts if text is not None]
+        if not texts:
+            continue
+        # the chunks side by side (not copied into one array): one lookup, one hash of the parent's keys
+        chunks = [chunk for _, text in texts for chunk in getattr(text, "chunks", [text])]
+        where = parsing.positions(pyarrow.chunked_array(chunks, type=pyarrow.large_string()), kept_rows[parent_column])
+        if where is None:
+            continue
+        start = 0
+        for (child, column), text in texts:
+            found.setdefault(child, {})[column, parent, parent_column] = where[start:start + len(text)]
+            start += len(text)
+    return found
+
+
 def _horizon(orders: pd.DataFrame | None, raw_orders: pd.DataFrame | None, floor: pd.Timestamp) -> pd.Timestamp:
     """The latest plausible timestamp: far enough past the orders' span to allow slow events."""
     limit = pd.Timestamp(f"{PLACEHOLDER_YEAR}-01-01", tz="UTC")
     if orders is not None and "ordered_at" in orders:
         stamps = orders["ordered_at"]
     elif raw_orders is not None and "ordered_at" in raw_orders:
-        stamps = parsing.parse(raw_orders["ordered_at"], TIMESTAMP)
+        # markers and blanks, which read() sets aside, are no timestamps to parse() either
+        stamps = parsing.read(raw_orders["ordered_at"], TIMESTAMP)[1]
     else:
         return limit
     stamps = stamps[(stamps >= floor) & (stamps < limit)].dropna()
@@ -163,7 +211,7 @@ def _empty_rejects() -> pd.DataFrame:
 
 def _validate_table(
     raw: pd.DataFrame, spec: Table, label: str, parents: Mapping[str, pd.DataFrame], position=None,
-    malformed=(), window=(None, None),
+    malformed=(), window=(None, None), found_in_parents=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing = [c for c in spec.required_columns if c not in raw.columns]
     if missing:
@@ -177,6 +225,9 @@ def _validate_table(
             f"found {list(raw.columns)}. Rename or add the column(s).{hint}"
         )
     frame = raw.reset_index(drop=True).copy()
+    for col in spec.columns:  # ids are handed to Arrow several times; other text columns stay as read
+        if col.kind == ID and col.name in frame.columns:
+            frame[col.name] = parsing.one_chunk(frame[col.name])
     # what the file said, for the rejects: "-25", not the parsed -25.0; "NA", not an empty value
     original = frame.copy()
     records, lines = position if position is not None else (np.arange(1, len(frame) + 1), None)
@@ -217,21 +268,23 @@ def _validate_table(
         if col.name not in frame.columns:
             continue
         before = frame[col.name]
-        if col.kind not in (ID, TEXT):
-            before = parsing.typed_missing(before)
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
             flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; "
                                                    f"store it as a number")
             frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
             continue
-        parsed = parsing.parse(before, col.kind)
-        bad = before.notna() & parsed.isna()
-        if col.kind in (NUMBER, INTEGER):
-            huge = bad & pd.to_numeric(before, errors="coerce").abs().eq(np.inf)
+        if col.kind in (ID, TEXT):
+            given, parsed = before.notna(), parsing.parse(before, col.kind)
+        else:
+            given, parsed = parsing.read(before, col.kind)
+        bad = given & parsed.isna()
+        if col.kind in (NUMBER, INTEGER) and bad.any():
+            unread = parsing.typed_missing(before[bad])
+            huge = pd.to_numeric(unread, errors="coerce").abs().eq(np.inf).reindex(before.index, fill_value=False)
             flag(huge, col.name, before, f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
             bad &= ~huge
         if col.kind == ID:
-            blank = before.notna() & before.astype("str").str.strip().eq("")
+            blank = parsing.blank(before)
             flag(blank, col.name, before, f"{col.name} is blank (only spaces); give the id or remove the row")
             parsed = parsed.where(~blank)
         elif col.kind not in (TEXT,):
@@ -246,7 +299,7 @@ def _validate_table(
             parsed = parsed.where(~(early | late))
         frame[col.name] = parsed
 
-    index_of = dict(zip(row.to_numpy(), row.index))
+    index_of = dict(zip(row.to_numpy(), row.index)) if problems else {}
     unreadable = {(index_of.get(p_row), column) for p in problems for p_row, column in zip(p["row"], p["column"])}
     failures = _pandera_failures(frame, spec)
     for case in failures.itertuples(index=False):
@@ -265,6 +318,9 @@ def _validate_table(
                     f"{score} given but answered_at is empty; set answered_at or clear the score",
                 )
 
+    # keys already looked up in their parent (see _keys_in_parent); and a key looked up for the
+    # time order is not looked up again for the foreign key
+    found_in_parent: dict[tuple, np.ndarray | None] = dict(found_in_parents or {})
     for rule in spec.time_order:
         if rule.later not in frame.columns:
             continue
@@ -278,7 +334,10 @@ def _validate_table(
             if parent is None or rule.earlier not in parent.columns:
                 continue
             key = parent.columns[0] if rule.via is None else rule.via
-            earlier = parsing.lookup(frame[rule.via], parent[key], parent[rule.earlier])
+            if (rule.via, rule.parent, key) not in found_in_parent:
+                found_in_parent[rule.via, rule.parent, key] = parsing.positions(frame[rule.via], parent[key])
+            earlier = parsing.lookup(frame[rule.via], parent[key], parent[rule.earlier],
+                                     found_in_parent[rule.via, rule.parent, key])
             where = f"{rule.earlier} of its {rule.parent[:-1]}"
         if rule.whole_days:
             earlier = earlier.dt.floor("D")
@@ -293,7 +352,10 @@ def _validate_table(
         parent = parents.get(fk.parent)
         if parent is None or fk.column not in frame.columns:
             continue
-        orphan = frame[fk.column].notna() & ~parsing.isin(frame[fk.column], parent[fk.parent_column])
+        found = found_in_parent.get((fk.column, fk.parent, fk.parent_column))
+        known = pd.Series(found >= 0, index=frame.index) if found is not None else None
+        orphan = frame[fk.column].notna() & ~(known if known is not None else
+                                              parsing.isin(frame[fk.column], parent[fk.parent_column]))
         flag(
             orphan,
             fk.column,
@@ -312,6 +374,8 @@ def _validate_table(
     if gone.any():
         rejects.loc[gone, "reason"] = rejects.loc[gone, "reason"].str.replace(
             "the first is kept", "that row is rejected too, so neither copy is kept", regex=False)
+    if not bad_rows:
+        return frame, rejects  # already indexed 0..n-1; selecting every row would copy every column
     keep = ~row.isin(bad_rows)
     return frame[keep].reset_index(drop=True), rejects
 
@@ -341,19 +405,28 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
         if col.allowed:
             checks.append(pa.Check.isin(col.allowed, error=f"{col.name} must be one of {list(col.allowed)}"))
         columns[col.name] = pa.Column(nullable=not col.required, checks=checks)
-    unique = [spec.key] if spec.key else None
+    # repeated keys are found in Arrow when the keys are text there (pandas' duplicated on Arrow
+    # strings took most of the load's checking time); the reason is the one pandera's case gets
+    repeated = parsing.repeated(frame[spec.key]) if spec.key else None
+    arrow_cases = pd.DataFrame(columns=["index", "column", "reason"])
+    if repeated is not None:
+        rows, firsts = repeated
+        arrow_cases = pd.DataFrame({"index": rows.astype("int64"), "column": spec.key,
+                                    "reason": [f"duplicate {spec.key} (first seen in row {first + 1}); the first is kept"
+                                               for first in firsts]})
+    unique = [spec.key] if spec.key and repeated is None else None
     schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")
     try:
         with _without_pyspark_pandas_warning():
             schema.validate(frame, lazy=True)
-        return pd.DataFrame(columns=["index", "column", "reason"])
+        return arrow_cases
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     cases = cases[cases["index"].notna()].copy()
     cases["index"] = cases["index"].astype("int64")
     cases["column"] = cases["column"].astype("str")
     first_row = {}
-    if spec.key:
+    if unique and cases["check"].astype("str").str.contains("uniqueness").any():
         dup = frame[spec.key][frame[spec.key].duplicated(keep=False)]
         first_row = dup.reset_index().drop_duplicates(spec.key).set_index(spec.key)["index"].to_dict()
     reasons = []
@@ -367,4 +440,6 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
         else:
             reasons.append(check)
     cases["reason"] = reasons
-    return cases[["index", "column", "reason"]].drop_duplicates()
+    cases = pd.concat([cases[["index", "column", "reason"]], arrow_cases], ignore_index=True) if len(arrow_cases) \
+        else cases[["index", "column", "reason"]]
+    return cases.drop_duplicates()

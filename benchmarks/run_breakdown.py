@@ -1,0 +1,108 @@
+"""Where the time of one ``gapkit run`` goes, end to end, on synthetic data of a given size.
+
+Runs the notebook suite once (``gapkit.runner.run``, as ``gapkit run --config gapkit.yml --data
+<folder>`` does) on ``benchmarks/data/<size>/csv`` (the data ``bench_kpis.py`` generates) and
+prints the share of the run's wall time spent in each part: the load step (read, check,
+quarantine, write the checked tables as Parquet), the kernel start, and per notebook its cells
+(papermill's duration of each cell, with the cells that call ``gapkit.kpis`` shown apart), the
+HTML export and the rest (papermill's own work: reading, injecting parameters, writing).
+
+Usage::
+
+    python benchmarks/run_breakdown.py [--size 1000000] [--as-of 2025-06-30] [--out DIR] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_kpis import ensure_data  # noqa: E402
+
+import gapkit.config  # noqa: E402
+from gapkit import runner  # noqa: E402
+
+
+def breakdown(result, wall: float) -> list[tuple[str, float]]:
+    """(part, seconds) rows; the parts add up to the run's wall time."""
+    rows = [("load (read, check, quarantine, write Parquet)", result.timings["load"]),
+            ("kernel start (one for the run)", result.timings.get("kernel_start", 0.0))]
+    for name in runner.NOTEBOOKS:
+        cells = sum(seconds for _, seconds in result.cell_seconds.get(name, []))
+        html = result.html_seconds.get(name, 0.0)
+        rows.append((f"{name}: cells", cells))
+        rows.append((f"{name}: HTML export", html))
+        rows.append((f"{name}: papermill and kernel reset", result.timings[name] - cells - html))
+    rows.append(("history, publish and the rest", wall - sum(seconds for _, seconds in rows)))
+    return rows
+
+
+def time_kpis(config, csv_dir: Path) -> tuple[float, list[str]]:
+    """``gapkit.kpis`` as notebook 01 calls it, timed on its own after the run (the notebook's
+    first cell also reads the tables, computes baselines, alerts and retention)."""
+    import gapkit
+    from gapkit import adapt
+
+    data = gapkit.load(csv_dir, earliest=config.earliest)
+    segments = adapt.segment_columns(data, config.segments)
+    started = time.perf_counter()
+    gapkit.kpis(data, as_of=config.as_of, by=segments, period="M", params=config.params)
+    return time.perf_counter() - started, list(segments)
+
+
+def slowest_cells(result, count: int = 8) -> list[tuple[str, str, float]]:
+    cells = [(name, source.strip().splitlines()[0][:80] if source.strip() else "", seconds)
+             for name, sources in result.cell_seconds.items() for source, seconds in sources]
+    return sorted(cells, key=lambda cell: -cell[2])[:count]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=1_000_000, help="number of orders")
+    ap.add_argument("--as-of", default="2025-06-30", help="report date")
+    ap.add_argument("--out", help="report folder (default: a temporary folder, removed afterwards)")
+    ap.add_argument("--json", metavar="FILE", help="also save the timings as JSON")
+    args = ap.parse_args(argv)
+
+    csv_dir, _ = ensure_data(args.size)
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gapkit-run-breakdown-")) / "report"
+    config = gapkit.config.read(HERE.parent / "gapkit.yml", data=str(csv_dir), as_of=args.as_of, out=str(out))
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    result = runner.run(config)
+    wall = time.perf_counter() - started
+    load_after = os.getloadavg()
+
+    rows = breakdown(result, wall)
+    print(f"\ngapkit run on {args.size:,} orders (as_of {args.as_of}): {wall:.1f} s wall; load average "
+          f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
+          f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after (1/5/15 min)\n")
+    print("| part | seconds | share |\n|---|---:|---:|")
+    for part, seconds in rows:
+        print(f"| {part} | {seconds:.1f} | {100 * seconds / wall:.1f}% |")
+    print(f"| **total** | **{wall:.1f}** | 100% |\n")
+    kpis, segments = time_kpis(config, csv_dir)
+    print(f"gapkit.kpis as notebook 01 calls it (by {segments}, period M), timed on its "
+          f"own after the run: {kpis:.1f} s ({100 * kpis / wall:.1f}% of the run's wall time)\n")
+    print("slowest cells:")
+    for name, first_line, seconds in slowest_cells(result):
+        print(f"  {seconds:7.1f} s  {name}: {first_line}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "size": args.size, "as_of": args.as_of, "wall_s": wall, "loadavg_before": load_before,
+            "loadavg_after": load_after, "timings": result.timings, "html_seconds": result.html_seconds,
+            "cell_seconds": result.cell_seconds, "breakdown": rows,
+            "kpis_alone_s": kpis}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
