@@ -363,12 +363,15 @@ def _fit(x: pd.DataFrame, fixed: pd.DataFrame, y: pd.Series, binary: bool, notes
 
 def _partial_corr(z: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """Correlations of z's columns after removing what the controls explain (Frisch-Waugh)."""
-    k = z.shape[1]
     both = np.c_[z, fixed]
     both = both - both.mean(axis=0)
     # einsum's own loop, not BLAS: a threaded BLAS on a busy machine made this 30x slower
-    s = np.einsum("ij,ik->jk", both, both) / (len(both) - 1)
-    if not fixed.shape[1]:
+    return _partial_corr_of(np.einsum("ij,ik->jk", both, both) / (len(both) - 1), z.shape[1])
+
+
+def _partial_corr_of(s: np.ndarray, k: int) -> np.ndarray:
+    """Partial correlations of the first ``k`` variables of covariance ``s`` given the rest."""
+    if s.shape[0] == k:
         scale = np.sqrt(np.diag(s))
         return s / np.outer(scale, scale)
     # residual covariance given the controls (Schur complement); pinv copes with a dummy
@@ -380,16 +383,59 @@ def _partial_corr(z: np.ndarray, fixed: np.ndarray) -> np.ndarray:
 
 def _importance(z: np.ndarray, fixed: np.ndarray, weigh, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     weights = weigh(_partial_corr(z, fixed))
-    rng = np.random.default_rng(seed)
     boot = []
-    for _ in range(n_boot):
-        pick = rng.integers(0, len(z), len(z))
-        sample = z[pick]
-        if np.any(sample.std(axis=0) == 0):  # a resample without variation says nothing
+    for s in _resampled_covariances(np.c_[z, fixed], n_boot, seed):
+        if np.any(np.diag(s)[: z.shape[1]] <= 0):  # a resample without variation says nothing
             continue
-        w = weigh(_partial_corr(sample, fixed[pick]))
+        w = weigh(_partial_corr_of(s, z.shape[1]))
         boot.append(w / w.sum() if w.sum() > 0 else np.full(len(w), np.nan))
     return weights, np.array(boot)
+
+
+def _row_products(block: np.ndarray) -> np.ndarray:
+    """Each row's products x_j x_k for j <= k, in ``np.triu_indices`` order (a column at a time:
+    faster than gathering both factors with fancy indexing)."""
+    rows, p = block.shape
+    out = np.empty((rows, p * (p + 1) // 2))
+    at = 0
+    for j in range(p):
+        np.multiply(block[:, j:j + 1], block[:, j:], out=out[:, at:at + p - j])
+        at += p - j
+    return out
+
+
+def _resampled_covariances(x: np.ndarray, n_boot: int, seed: int):
+    """The covariance matrix of each of ``n_boot`` bootstrap resamples of the rows of ``x``.
+
+    A resample is the rows drawn with replacement (``rng.integers`` per resample, as a loop of
+    ``x[pick]`` would draw them); its covariance is computed from how often each row was drawn,
+    ``sum c_i x_i x_i'``, for a batch of resamples at once as one matrix product over the rows'
+    cross-products, instead of copying and centering n rows per resample. At 590,000 customers
+    and 30 columns this took the bootstrap of the key-driver model from minutes to seconds.
+    """
+    n, p = x.shape
+    x = x - x.mean(axis=0)  # moments about the sample's mean: no cancellation in sum c x x' - n m m'
+    upper = np.triu_indices(p)
+    rows_at_once = max(1000, int(8e6 // len(upper[0])))  # about 64 MB of cross-products at a time
+    rng = np.random.default_rng(seed)
+    batch = max(1, min(n_boot, int(2e8 // max(n, 1))))  # resamples whose counts are held at once (<= 800 MB)
+    for first in range(0, n_boot, batch):
+        size = min(batch, n_boot - first)
+        counts = np.empty((size, n), dtype=np.float32)  # exact: a row is drawn a handful of times
+        for b in range(size):
+            counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+        sums = np.zeros((size, p))
+        cross = np.zeros((size, len(upper[0])))
+        for lo in range(0, n, rows_at_once):
+            block, c = x[lo:lo + rows_at_once], counts[:, lo:lo + rows_at_once].astype(float)
+            sums += c @ block
+            cross += c @ _row_products(block)
+        for b in range(size):
+            s = np.empty((p, p))
+            s[upper] = cross[b]
+            s.T[upper] = cross[b]
+            mean = sums[b] / n
+            yield (s - n * np.outer(mean, mean)) / (n - 1)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -239,3 +239,25 @@ def test_inputs_are_not_changed(planted):
     key_drivers(planted, "2025-06-30", drivers=["followup_covered"], controls=["segment"], n_boot=5)
     for name, table in planted.items():
         pd.testing.assert_frame_equal(table, before[name])
+
+
+def test_bootstrap_from_draw_counts_equals_copying_the_resamples():
+    """The bootstrap's covariances come from how often each row was drawn; the same resamples
+    copied row by row (the plain way, and gapkit's before) give the same importances."""
+    from gapkit import drivers as D
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(3000, 5)) + 40  # far from 0: the moments must not cancel
+    z[:, 0] += 0.5 * z[:, 1]
+    fixed = (rng.random((3000, 3)) < 0.3).astype(float)
+    weigh = D.METHODS["relative_weights"]
+    draws = np.random.default_rng(0)
+    plain = []
+    for _ in range(50):
+        pick = draws.integers(0, len(z), len(z))
+        w = weigh(D._partial_corr(z[pick], fixed[pick]))
+        plain.append(w / w.sum())
+    weights, boot = D._importance(z, fixed, weigh, 50, seed=0)
+    assert boot.shape == (50, 4)
+    np.testing.assert_allclose(boot, np.array(plain), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(weights, weigh(D._partial_corr(z, fixed)), atol=0)
