@@ -17,7 +17,6 @@ shares) or ci_low, ci_high (medians), open_share.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -47,35 +46,40 @@ def summarise(
     definition reads (orders alone is read four times by repeat_purchase_rate).
     """
     by = list(dict.fromkeys(by))
-    customers = tables["customers"] if "customers" in tables else None
-    customer_columns = set(customers.collect_schema().names()) if customers is not None else set()
-    shapes: dict[tuple, list[tuple[str, object]]] = {}
+    customers = tables["customers"].to_native() if "customers" in tables else None
+    customer_columns = set(customers.columns) if customers is not None else set()
+    # Each KPI's relation contributes its SQL text: DuckDB's Python relations bind every
+    # relational step (a view, a filter, a select) at ~10 ms each, which at 19 KPIs cost more
+    # than the aggregation itself on small data; one query over the texts binds once.
+    shapes: dict[tuple, list[tuple[str, str]]] = {}
+    runner = None
     for kpi_id, (kpi, units) in units_by_kpi.items():
-        units = units.filter(~nw.col("_anchor").is_null())
-        if kpi.kind != MEDIAN:  # an unfinished median unit (null value) is counted as open instead
-            units = units.filter(~nw.col("_value").is_null())
-        columns = units.collect_schema().names()
-        own = [c for c in by if c in columns]  # the unit's own column first, as the pandas engine
-        joined = [c for c in by if c not in columns and c in customer_columns and "customer_id" in columns]
-        relation = units.select("_value", "_anchor", *own, *(["customer_id"] if joined else [])).to_native()
+        relation = units.to_native()
+        if runner is None:  # any one relation runs the queries (not `or`: a relation's truth value counts its rows)
+            runner = relation
         types = dict(zip(relation.columns, (str(t) for t in relation.types)))
+        own = [c for c in by if c in types]  # the unit's own column first, as the pandas engine
+        joined = [c for c in by if c not in types and c in customer_columns and "customer_id" in types]
+        carried = [_quote(c) for c in own] + (["customer_id"] if joined else [])
+        month = "year(_anchor) * 12 + month(_anchor) - 1" if period else "0"
+        # an unfinished median unit (null value) is kept: it counts as open, not measured
+        finished = "" if kpi.kind == MEDIAN else " AND _value IS NOT NULL"
+        select = (f"SELECT {{index}} AS _kpi, CAST(_value AS DOUBLE) AS _value, {month} AS _month"
+                  f"{''.join(', ' + c for c in carried)} FROM ({relation.sql_query()}) AS _units "
+                  f"WHERE _anchor IS NOT NULL{finished}")
         # KPIs stack into one query when their segment columns agree in name, source and type:
         # a UNION ALL would otherwise cast one to the other (a boolean to 'true', not "True")
         shape = (kpi.kind == MEDIAN, tuple((c, types[c]) for c in own), tuple(joined))
-        shapes.setdefault(shape, []).append((kpi_id, relation))
+        shapes.setdefault(shape, []).append((kpi_id, select))
 
     out = {kpi_id: pd.DataFrame() for kpi_id in units_by_kpi}
     for (is_median, own, joined), members in shapes.items():
         segments = [c for c, _ in own] + list(joined)
-        stacked, views = _stacked_units(members, [c for c, _ in own], list(joined), customers, period)
-        try:
-            if is_median:
-                found = _median_statistics(stacked, len(members), segments, period)
-            else:
-                found = _moment_statistics(stacked, segments, period)
-        finally:
-            for view in views:  # run from a member's relation: the stacked one reads the views
-                members[0][1].query("_gapkit_drop", f'DROP VIEW IF EXISTS "{view}"')
+        stacked = _stacked_units([select for _, select in members], [c for c, _ in own], list(joined), customers)
+        if is_median:
+            found = _median_statistics(runner, stacked, len(members), segments, period)
+        else:
+            found = _moment_statistics(runner, stacked, segments, period)
         out.update({members[index][0]: rows for index, rows in found.items()})
     return out
 
@@ -102,31 +106,18 @@ def naive_utc(tables: Mapping[str, nw.LazyFrame]) -> dict[str, nw.LazyFrame]:
     return converted
 
 
-def _stacked_units(members, own: list[str], joined: list[str], customers, period: str | None):
-    """One relation stacking the members' units: _kpi (position in ``members``), _value, _month
-    (months since year 0, in the session's time zone like the pandas engine's UTC months) and
-    the segment columns, the ``joined`` ones from customers."""
-    views, selects = [], []
-    month = "year(_anchor) * 12 + month(_anchor) - 1" if period else "0"
-    carried = [_quote(c) for c in own] + (["customer_id"] if joined else [])
-    for index, (_, relation) in enumerate(members):
-        view = f"_gapkit_units_{uuid.uuid4().hex}"
-        relation.create_view(view)
-        views.append(view)
-        selects.append(
-            f"SELECT {index} AS _kpi, CAST(_value AS DOUBLE) AS _value, {month} AS _month"
-            f"{''.join(', ' + c for c in carried)} FROM \"{view}\""
-        )
-    query = "\nUNION ALL\n".join(selects)
+def _stacked_units(selects: list[str], own: list[str], joined: list[str], customers) -> str:
+    """SQL stacking the units of a shape's KPIs: _kpi (position in ``selects``), _value,
+    _month (months since year 0 of the naive UTC anchor) and the segment columns, the
+    ``joined`` ones from customers."""
+    query = "\nUNION ALL\n".join(select.format(index=index) for index, select in enumerate(selects))
     if joined:
-        view = f"_gapkit_customers_{uuid.uuid4().hex}"
-        customers.select("customer_id", *joined).to_native().create_view(view)
-        views.append(view)
-        segments = ", ".join(f"u.{_quote(c)}" for c in own) + "".join(f", c.{_quote(c)}" for c in joined)
-        query = (f"SELECT u._kpi, u._value, u._month, {segments.lstrip(', ')} FROM ({query}) AS u "
-                 f"LEFT JOIN \"{view}\" AS c ON u.customer_id = c.customer_id")
-    stacked = members[0][1].query("_gapkit_any", query)
-    return stacked, views
+        segments = "".join(f", u.{_quote(c)}" for c in own) + "".join(f", c.{_quote(c)}" for c in joined)
+        customer_columns = ", ".join(["customer_id", *(_quote(c) for c in joined)])
+        query = (f"SELECT u._kpi, u._value, u._month{segments} FROM ({query}) AS u LEFT JOIN "
+                 f"(SELECT {customer_columns} FROM ({customers.sql_query()}) AS _customers) AS c "
+                 "ON u.customer_id = c.customer_id")
+    return query
 
 
 def _groupings(segments: list[str], period: str | None) -> list[tuple[bool, str | None]]:
@@ -135,7 +126,7 @@ def _groupings(segments: list[str], period: str | None) -> list[tuple[bool, str 
             for segment in [None, *segments]]
 
 
-def _moment_statistics(stacked, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
+def _moment_statistics(runner, stacked: str, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
     """n, mean and sd of the shares, means and NPS of one shape, in one GROUPING SETS query."""
     columns = [_quote(s) for s in segments]
     sets = []
@@ -149,9 +140,9 @@ def _moment_statistics(stacked, segments: list[str], period: str | None) -> dict
     query = (
         f"SELECT _kpi{''.join(', ' + c for c in keys)}{flags}, "
         "count(_value) AS n, avg(_value) AS mean, stddev_samp(_value) AS sd "
-        f"FROM _gapkit_units GROUP BY GROUPING SETS ({', '.join(sets)})"
+        f"FROM ({stacked}) AS _stacked GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
-    grouped = stacked.query("_gapkit_units", query).df()
+    grouped = runner.query("_gapkit_runner", query).df()
     flag_of = {key: f"_g{i}" for i, key in enumerate([*([None] if period else []), *segments])}
     pieces = []
     for per_period, segment in _groupings(segments, period):
@@ -168,7 +159,7 @@ def _moment_statistics(stacked, segments: list[str], period: str | None) -> dict
     return _by_kpi(pieces)
 
 
-def _median_statistics(stacked, kpi_count: int, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
+def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
     """Exact median, order-statistic bounds and open share of every median KPI of one shape.
 
     The units (kpi, value, month, segments) are fetched once; every grouping is then integer
@@ -176,7 +167,7 @@ def _median_statistics(stacked, kpi_count: int, segments: list[str], period: str
     grouping's codes in that order lists every group's values in ascending order, so the value
     of rank r in group g is read at the group's start + r - 1.
     """
-    fetched: pa.Table = stacked.to_arrow_table()
+    fetched: pa.Table = runner.query("_gapkit_runner", stacked).to_arrow_table()
     value = fetched["_value"]
     is_open = value.is_null().to_numpy(zero_copy_only=False)
     values = value.fill_null(0.0).to_numpy(zero_copy_only=False).astype("float64", copy=False)
