@@ -5,7 +5,7 @@ Compared, in one process, on synthetic data from ``gapkit.sample`` (seed fixed, 
 * load:  ``gapkit.load(csv_folder)`` vs a bare ``pandas.read_csv`` of every CSV in the folder
          (no options, no validation); the same for the Parquet copy (extra row);
 * kpis:  ``gapkit.kpis(data, as_of, by=["segment"])`` on the pandas and the DuckDB engines vs
-         (a) a plain, vectorized pandas script computing the 18 contract KPIs overall and by
+         (a) a plain, vectorized pandas script computing the 19 contract KPIs overall and by
              customers' ``segment`` (n and value, no CIs), and
          (b) a hand-written DuckDB SQL query over the same pandas DataFrames.
 
@@ -34,6 +34,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -59,7 +60,7 @@ KPI_ORDER = [
     "csat", "csat_mean", "nps", "ces_mean", "survey_response_rate",
     "first_response_hours", "first_response_sla", "resolution_hours", "resolution_rate",
     "fcr_rate", "reopen_rate", "followup_coverage", "followup_latency_days", "personalization_rate",
-    "on_time_delivery_rate", "delivery_days", "repeat_purchase_rate", "referral_rate",
+    "on_time_delivery_rate", "delivery_days", "repeat_purchase_rate", "referral_rate", "referral_conversion_rate",
 ]
 
 
@@ -97,6 +98,63 @@ def ensure_data(size: int, regenerate: bool = False) -> tuple[Path, Path]:
     return folders["csv"], folders["parquet"]
 
 
+def ensure_parquet_only(size: int, regenerate: bool = False) -> Path:
+    """``benchmarks/data/<size>/parquet`` alone, for sizes only read through ``gapkit.scan``.
+
+    ``gapkit.sample.generate`` makes at most ``MAX_ORDERS`` orders at a time, so a larger size is
+    generated in chunks (seed SEED + chunk) whose ids get a chunk prefix ("a-O0000001",
+    "b-O0000001", ...): each chunk brings its own customers, and DuckDB concatenates the chunks
+    into one Parquet file per table. The interventions and costs of the first chunk are kept.
+    No CSV is written (10M orders would be ~3 GB of CSV that no benchmark reads).
+    """
+    folder = DATA_ROOT / str(size) / "parquet"
+    params = {"n_orders": size, "seed": SEED, "bad_rows": False}
+    truth = folder / "ground_truth.json"
+    if not regenerate and truth.exists() and (folder / "orders.parquet").exists():
+        try:
+            generated = json.loads(truth.read_text())["generated"]
+        except (ValueError, KeyError):
+            generated = {}
+        if all(generated.get(k) == v for k, v in params.items()):
+            return folder
+    t0 = time.perf_counter()
+    chunk_size = gapkit.sample.parameters.MAX_ORDERS
+    chunks = [min(chunk_size, size - start) for start in range(0, size, chunk_size)]
+    parts = folder.parent / "chunks"
+    for i, n in enumerate(chunks):
+        tables = gapkit.sample.generate(n_orders=n, seed=SEED + i, bad_rows=False)
+        gapkit.sample.write(tables, parts / str(i), fmt="parquet", params={**params, "chunk": i})
+        del tables
+        gc.collect()
+        print(f"# generated chunk {i + 1}/{len(chunks)} ({n:,} orders) in {time.perf_counter() - t0:.0f} s", flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    counts = {}
+    for table in sorted(p.stem for p in (parts / "0").glob("*.parquet")):
+        if table in ("interventions", "costs"):  # the same few rows in every chunk
+            selects = [f"SELECT * FROM read_parquet('{parts / '0' / f'{table}.parquet'}')"]
+        else:
+            columns = con.execute(f"SELECT * FROM read_parquet('{parts / '0' / f'{table}.parquet'}') LIMIT 0").description
+            selects = []
+            for i in range(len(chunks)):
+                prefix = chr(ord("a") + i)
+                exprs = [f"'{prefix}-' || \"{c[0]}\" AS \"{c[0]}\"" if c[0].endswith("_id") and c[0] != "intervention_id"
+                         else f'"{c[0]}"' for c in columns]
+                selects.append(f"SELECT {', '.join(exprs)} FROM read_parquet('{parts / str(i) / f'{table}.parquet'}')")
+        con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO '{folder / f'{table}.parquet'}' (FORMAT parquet)")
+        counts[table] = con.execute(f"SELECT count(*) FROM read_parquet('{folder / f'{table}.parquet'}')").fetchone()[0]
+    con.close()
+    truth.write_text(json.dumps({"generated": {**params, "format": "parquet", "chunks": chunks,
+                                               "row_counts": counts}}, indent=2) + "\n")
+    for part in sorted(parts.glob("*/*")):
+        part.unlink()
+    for part in sorted(parts.glob("*")):
+        part.rmdir()
+    parts.rmdir()
+    print(f"# wrote {size:,} orders as Parquet into {folder} in {time.perf_counter() - t0:.0f} s: {counts}", flush=True)
+    return folder
+
+
 def bare_read_csv(folder: Path) -> dict[str, pd.DataFrame]:
     """What a user does without gapkit: read every table file, no options, no checks."""
     return {f.stem: pd.read_csv(f) for f in sorted(folder.glob("*.csv"))}
@@ -129,12 +187,12 @@ def plain_pandas_kpis(data, as_of: str, p: Params = Params()) -> pd.DataFrame:
         return df
 
     orders = events("orders", "ordered_at", ["delivered_at"],
-                    ["order_id", "customer_id", "ordered_at", "promised_at", "delivered_at"])
+                    ["order_id", "customer_id", "ordered_at", "promised_at", "delivered_at", "status"])
     followups = events("followups", "sent_at", [], ["order_id", "customer_id", "sent_at", "personalized"])
     tickets = events("tickets", "created_at", ["first_response_at", "resolved_at"],
                      ["customer_id", "created_at", "first_response_at", "resolved_at", "contacts", "reopened"])
     surveys = events("surveys", "sent_at", ["answered_at"], ["customer_id", "sent_at", "answered_at", "csat", "nps", "ces"])
-    referrals = events("referrals", "referred_at", [], ["customer_id", "referred_at"])
+    referrals = events("referrals", "referred_at", [], ["customer_id", "referred_at", "converted"])
 
     rows = []
 
@@ -164,7 +222,9 @@ def plain_pandas_kpis(data, as_of: str, p: Params = Params()) -> pd.DataFrame:
     rows.extend(("nps", s, n, 100 * (pr - de)) for s, n, pr, de in shares.itertuples())
     with_ces = answered[answered["ces"].notna()]
     add("ces_mean", with_ces["segment"], with_ces["ces"])
-    add("survey_response_rate", surveys["segment"], surveys["answered_at"].notna())
+    # only surveys whose response window has closed by as_of; a late answer is no response
+    sent = surveys[surveys["sent_at"] <= eod - p.response_days * day]
+    add("survey_response_rate", sent["segment"], sent["answered_at"] - sent["sent_at"] <= p.response_days * day)
 
     # tickets
     responded = tickets[tickets["first_response_at"].notna()]
@@ -197,27 +257,32 @@ def plain_pandas_kpis(data, as_of: str, p: Params = Params()) -> pd.DataFrame:
     # delivery
     promised = orders["promised_at"].dropna()
     whole_days = len(promised) > 0 and bool((promised == promised.dt.normalize()).all())
-    promise = delivered[delivered["promised_at"].notna()]
-    deadline = promise["promised_at"] + day if whole_days else promise["promised_at"]
-    on_time = promise["delivered_at"] < deadline if whole_days else promise["delivered_at"] <= deadline
-    add("on_time_delivery_rate", promise["segment"], on_time)
+    promise = orders[orders["promised_at"].notna()]
+    promise = promise[~promise["status"].str.strip().str.lower().isin(["canceled", "cancelled"])]
+    # a whole-day promise falls due at the end of its day; still undelivered when due = late
+    due = promise[promise["promised_at"] <= (eod.normalize() if whole_days else eod)]
+    late_by = due["delivered_at"] - due["promised_at"]
+    add("on_time_delivery_rate", due["segment"], late_by < day if whole_days else late_by <= pd.Timedelta(0))
     add("delivery_days", delivered["segment"], days(delivered["delivered_at"], delivered["ordered_at"]), "median")
 
     # first-order cohorts
     first = orders.groupby("customer_id", sort=False)["ordered_at"].min().rename("first_at")
 
-    def cohort(kpi, event_times: pd.DataFrame, when: str, window_days: float, needed: int):
+    def cohort(kpi, event_times: pd.DataFrame, when: str, window_days: float, strictly_later: bool):
         cohort_ = first[first <= eod - window_days * day]
         ev = event_times[["customer_id", when]].merge(cohort_, left_on="customer_id", right_index=True)
         lag_ = ev[when] - ev["first_at"]
-        ev = ev[(lag_ >= pd.Timedelta(0)) & (lag_ <= window_days * day)]
+        # a second order at the first order's instant is the same purchase occasion
+        ev = ev[((lag_ > pd.Timedelta(0)) if strictly_later else (lag_ >= pd.Timedelta(0))) & (lag_ <= window_days * day)]
         hits = ev.groupby("customer_id", sort=False).size()
-        flag = cohort_.index.map(hits).fillna(0).to_numpy() >= needed
+        flag = cohort_.index.map(hits).fillna(0).to_numpy() >= 1
         segment = pd.Series(cohort_.index.map(segment_of)).fillna(MISSING)
         add(kpi, segment, pd.Series(flag))
 
-    cohort("repeat_purchase_rate", orders, "ordered_at", p.repeat_days, needed=2)  # the first order counts itself
-    cohort("referral_rate", referrals, "referred_at", p.referral_days, needed=1)
+    cohort("repeat_purchase_rate", orders, "ordered_at", p.repeat_days, strictly_later=True)
+    cohort("referral_rate", referrals, "referred_at", p.referral_days, strictly_later=False)
+    converted = referrals[referrals["converted"].notna()]
+    add("referral_conversion_rate", converted["segment"], converted["converted"])
 
     return pd.DataFrame(rows, columns=["kpi", "segment", "n", "value"])
 
@@ -228,7 +293,7 @@ def plain_pandas_kpis(data, as_of: str, p: Params = Params()) -> pd.DataFrame:
 SQL = """
 WITH
 orders_ AS (
-    SELECT order_id, customer_id, ordered_at, promised_at,
+    SELECT order_id, customer_id, ordered_at, promised_at, status,
            CASE WHEN delivered_at <= {eod} THEN delivered_at END AS delivered_at
     FROM orders WHERE ordered_at <= {eod}),
 followups_ AS (SELECT order_id, customer_id, sent_at, personalized FROM followups WHERE sent_at <= {eod}),
@@ -238,9 +303,9 @@ tickets_ AS (
            CASE WHEN resolved_at <= {eod} THEN resolved_at END AS resolved_at
     FROM tickets WHERE created_at <= {eod}),
 surveys_ AS (
-    SELECT customer_id, csat, nps, ces, CASE WHEN answered_at <= {eod} THEN answered_at END AS answered_at
+    SELECT customer_id, sent_at, csat, nps, ces, CASE WHEN answered_at <= {eod} THEN answered_at END AS answered_at
     FROM surveys WHERE sent_at <= {eod}),
-referrals_ AS (SELECT customer_id, referred_at FROM referrals WHERE referred_at <= {eod}),
+referrals_ AS (SELECT customer_id, referred_at, converted FROM referrals WHERE referred_at <= {eod}),
 delivered AS (
     SELECT o.customer_id, o.delivered_at,
            min(f.sent_at) FILTER (WHERE f.sent_at >= o.delivered_at) AS first_sent
@@ -252,9 +317,9 @@ whole_day_promises AS (
     FROM orders_ WHERE promised_at IS NOT NULL),
 firsts AS (SELECT customer_id, min(ordered_at) AS first_at FROM orders_ GROUP BY customer_id),
 repeat_ AS (
-    SELECT c.customer_id, count(o.customer_id) >= 2 AS hit
+    SELECT c.customer_id, count(o.customer_id) >= 1 AS hit
     FROM firsts c LEFT JOIN orders_ o
-      ON o.customer_id = c.customer_id AND o.ordered_at >= c.first_at
+      ON o.customer_id = c.customer_id AND o.ordered_at > c.first_at
      AND o.ordered_at <= c.first_at + INTERVAL ({repeat_days} * 86400) SECOND
     WHERE c.first_at <= {eod} - INTERVAL ({repeat_days} * 86400) SECOND
     GROUP BY c.customer_id),
@@ -272,7 +337,9 @@ means AS (
     UNION ALL SELECT 'nps', customer_id, 100.0 * ((nps >= 9)::INT - (nps <= 6)::INT) FROM surveys_
         WHERE answered_at IS NOT NULL AND nps IS NOT NULL
     UNION ALL SELECT 'ces_mean', customer_id, ces FROM surveys_ WHERE answered_at IS NOT NULL AND ces IS NOT NULL
-    UNION ALL SELECT 'survey_response_rate', customer_id, (answered_at IS NOT NULL)::DOUBLE FROM surveys_
+    UNION ALL SELECT 'survey_response_rate', customer_id,
+        coalesce(answered_at - sent_at <= INTERVAL ({response_days} * 86400) SECOND, false)::DOUBLE
+        FROM surveys_ WHERE sent_at <= {eod} - INTERVAL ({response_days} * 86400) SECOND
     UNION ALL SELECT 'first_response_sla', customer_id,
         coalesce(first_response_at - created_at <= INTERVAL ({sla_hours} * 3600) SECOND, false)::DOUBLE
         FROM tickets_ WHERE created_at <= {eod} - INTERVAL ({sla_hours} * 3600) SECOND
@@ -288,11 +355,14 @@ means AS (
     UNION ALL SELECT 'personalization_rate', customer_id, personalized::DOUBLE FROM followups_
         WHERE personalized IS NOT NULL
     UNION ALL SELECT 'on_time_delivery_rate', customer_id,
-        (CASE WHEN (SELECT yes FROM whole_day_promises) THEN delivered_at < promised_at + INTERVAL 1 DAY
-              ELSE delivered_at <= promised_at END)::DOUBLE
-        FROM orders_ WHERE delivered_at IS NOT NULL AND promised_at IS NOT NULL
+        coalesce(CASE WHEN (SELECT yes FROM whole_day_promises) THEN delivered_at < promised_at + INTERVAL 1 DAY
+                      ELSE delivered_at <= promised_at END, false)::DOUBLE
+        FROM orders_ WHERE promised_at IS NOT NULL AND NOT coalesce(lower(trim(status)) IN ('canceled', 'cancelled'), false)
+        AND promised_at <= CASE WHEN (SELECT yes FROM whole_day_promises) THEN date_trunc('day', {eod}) ELSE {eod} END
     UNION ALL SELECT 'repeat_purchase_rate', customer_id, hit::DOUBLE FROM repeat_
-    UNION ALL SELECT 'referral_rate', customer_id, hit::DOUBLE FROM referral_),
+    UNION ALL SELECT 'referral_rate', customer_id, hit::DOUBLE FROM referral_
+    UNION ALL SELECT 'referral_conversion_rate', customer_id, converted::DOUBLE FROM referrals_
+        WHERE converted IS NOT NULL),
 medians AS (
     SELECT 'first_response_hours' AS kpi, customer_id,
         (epoch_us(first_response_at) - epoch_us(created_at)) / 3.6e9 AS v
@@ -460,20 +530,26 @@ RATIOS = [
     ("gapkit.load csv", "pandas.read_csv (bare)", 3.0),
     ("gapkit.load parquet", "pandas.read_parquet (bare)", None),
     ("gapkit.kpis pandas", "plain pandas", 1.0),
-    ("gapkit.kpis duckdb", "DuckDB SQL", 1.5),
+    ("gapkit.kpis duckdb", "DuckDB SQL", 1.0),
     ("gapkit.kpis pandas", "DuckDB SQL", None),
 ]
 
 
-LOAD_OPERATIONS = ("pandas.read_csv (bare)", "gapkit.load csv", "pandas.read_parquet (bare)", "gapkit.load parquet")
+OPERATIONS = [
+    "pandas.read_csv (bare)", "gapkit.load csv", "pandas.read_parquet (bare)", "gapkit.load parquet",
+    "plain pandas", "DuckDB SQL", "gapkit.kpis pandas", "gapkit.kpis duckdb",
+]
+REFERENCES, ENGINES = ("plain pandas", "DuckDB SQL"), ("gapkit.kpis pandas", "gapkit.kpis duckdb")
 
 
 def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool,
-             load_only: bool = False) -> list[dict]:
+             selected: list[str] = OPERATIONS) -> list[dict]:
     csv_dir, parquet_dir = ensure_data(size, regenerate)
-    data = gapkit.load(csv_dir)
+    # the same kept rows either way; Parquet loads faster when no CSV operation is timed
+    source = csv_dir if any("csv" in name for name in selected) else parquet_dir
+    data = gapkit.load(source)
     if len(data.rejects):
-        raise SystemExit(f"{csv_dir}: {len(data.rejects)} rows rejected; the benchmark needs clean data")
+        raise SystemExit(f"{source}: {len(data.rejects)} rows rejected; the benchmark needs clean data")
     counts = {name: len(frame) for name, frame in data.items()}
     print(f"# {size:,} orders: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
@@ -488,36 +564,38 @@ def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool
         "gapkit.kpis pandas": lambda: gapkit.kpis(data, as_of, by=by),
         "gapkit.kpis duckdb": lambda: gapkit.kpis(data, as_of, by=by, engine="duckdb"),
     }
+    operations = {name: fn for name, fn in operations.items() if name in selected}
+    references = [name for name in REFERENCES if name in operations]
+    engines = [name for name in ENGINES if name in operations]
 
-    if load_only:
-        operations = {name: operations[name] for name in LOAD_OPERATIONS}
     # correctness guard (also the warm-up run of every KPI operation)
-    results = {} if load_only else {name: operations[name]() for name in ("plain pandas", "DuckDB SQL")}
-    if not load_only:
-        results.update({name: gapkit_rows(operations[name]())
-                        for name in ("gapkit.kpis pandas", "gapkit.kpis duckdb")})
-        problems = []
-        for ref in ("plain pandas", "DuckDB SQL"):
-            for got in ("gapkit.kpis pandas", "gapkit.kpis duckdb"):
-                problems += compare(results[ref], results[got], ref, got)
+    results = {name: operations[name]() for name in references}
+    results.update({name: gapkit_rows(operations[name]()) for name in engines})
+    problems = []
+    for ref in references:
+        for got in engines:
+            problems += compare(results[ref], results[got], ref, got)
+    if len(references) == 2:
         problems += compare(results["plain pandas"], results["DuckDB SQL"], "plain pandas", "DuckDB SQL")
-        if problems:
-            print(f"\nCORRECTNESS GUARD FAILED at {size:,} orders ({len(problems)} differences):",
-                  file=sys.stderr)
-            print("\n".join("  " + p for p in problems), file=sys.stderr)
-            raise SystemExit(1)
-        checked = results["plain pandas"][results["plain pandas"]["n"] > 0]
-        print(f"# correctness guard passed: {checked['kpi'].nunique()} KPIs, {len(checked)} rows "
-              "(overall + by segment), both references == both gapkit engines", flush=True)
+    if problems:
+        print(f"\nCORRECTNESS GUARD FAILED at {size:,} orders ({len(problems)} differences):", file=sys.stderr)
+        print("\n".join("  " + p for p in problems), file=sys.stderr)
+        raise SystemExit(1)
+    if references and engines:
+        checked = results[references[0]][results[references[0]]["n"] > 0]
+        print(f"# correctness guard passed: {checked['kpi'].nunique()} KPIs, {len(checked)} rows (overall + by "
+              f"segment), {' and '.join(references)} == {' and '.join(engines)}", flush=True)
     del results
     gc.collect()
 
     rows = []
     for name, fn in operations.items():
+        load_before = os.getloadavg()[0]
         times = timed(fn, repeats)
         rows.append({
             "operation": name, "size": size, "repeats": repeats,
             "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "times_s": times,
+            "load": (load_before, os.getloadavg()[0]),
             "peak_mb": peak_mb(fn) if memory else None,
             "rss_growth_mb": rss_growth_mb(fn) if memory else None,
             "max_rss_so_far_mb": max_rss_mb(),
@@ -546,8 +624,8 @@ def render(rows: list[dict], info: dict, rss: float) -> str:
         f"pandas {info['pandas']}, numpy {info['numpy']}, duckdb {info['duckdb']}, narwhals {info['narwhals']}, "
         f"gapkit {info['gapkit']}"
     )
-    head = (f"{'operation':<28} {'orders':>9} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MB':>8} {'RSS +MB':>8}"
-            "  ratio vs reference (target)")
+    head = (f"{'operation':<28} {'orders':>10} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MB':>8} {'RSS +MB':>8}"
+            f" {'load':>9}  ratio vs reference (target)")
     lines = [header, "", head, "-" * len(head)]
     last_size = None
     for r in rows:
@@ -560,28 +638,91 @@ def render(rows: list[dict], info: dict, rss: float) -> str:
                 target = r[key.replace("ratio", "target")]
                 verdict = "" if target is None else (f" (<= {target:g}: ok)" if r[key] <= target else f" (<= {target:g}: MISSED)")
                 ratios.append(f"{r[key]:.2f}x {r[key.replace('ratio', 'reference')]}{verdict}")
-        lines.append(f"{r['operation']:<28} {r['size']:>9,} {r['median_s']:>9.3f} {r['min_s']:>8.3f} {r['max_s']:>8.3f} "
-                     f"{_mb(r['peak_mb']):>8} {_mb(r['rss_growth_mb']):>8}  {'; '.join(ratios)}".rstrip())
+        load = "-" if "load" not in r else f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
+        lines.append(f"{r['operation']:<28} {r['size']:>10,} {r['median_s']:>9.3f} {r['min_s']:>8.3f} {r['max_s']:>8.3f} "
+                     f"{_mb(r['peak_mb']):>8} {_mb(r['rss_growth_mb']):>8} {load:>9}  {'; '.join(ratios)}".rstrip())
     lines += ["", f"process max RSS at the end: {rss:,.0f} MB",
               "peak MB: Python/NumPy allocations traced by tracemalloc in a separate untimed run "
               "(Arrow and DuckDB native memory not seen)",
               "RSS +MB: peak growth of the process RSS in another untimed run, sampled every 5 ms "
-              "(sees native memory; a lower bound, as memory freed earlier is reused)"]
+              "(sees native memory; a lower bound, as memory freed earlier is reused)",
+              "load: 1-minute load average before and after the timed runs (2 cores: above 2 means waiting)",
+              "scan rows: each run in a fresh process (scan + kpis, no import); RSS +MB there is the "
+              "child's peak RSS (VmHWM), imports included"]
     return "\n".join(lines)
+
+
+def scan_kpis_child(folder: str, as_of: str, period: str | None) -> None:
+    """One timed ``gapkit.kpis(gapkit.scan(folder), ...)`` in this process; prints JSON."""
+    t0 = time.perf_counter()
+    table = gapkit.kpis(gapkit.scan(folder), as_of, by=["segment"], period=period, engine="duckdb")
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"seconds": seconds, "max_rss_mb": peak_rss_since_exec_mb(), "rows": len(table),
+                      "kpis": int(table["kpi"].nunique())}))
+
+
+def peak_rss_since_exec_mb() -> float:
+    """Peak RSS of this process image (VmHWM), which exec resets.
+
+    Not ``ru_maxrss``: Linux keeps it across exec, so a child started by a parent holding
+    gigabytes of frames reports the parent's RSS at the fork (the first 10M run did: 6,584 MB).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return max_rss_mb()
+
+
+def run_scan(size: int, repeats: int, as_of: str, period: str | None, regenerate: bool) -> dict:
+    """``gapkit.kpis(gapkit.scan(parquet), ..., engine="duckdb")``, each run in a fresh process.
+
+    A fresh process per run, so its peak RSS (VmHWM, DuckDB's native memory included, which
+    tracemalloc misses) is that run's alone; the time is taken inside the child, after its
+    imports.
+    """
+    folder = ensure_parquet_only(size, regenerate)
+    command = [sys.executable, __file__, "--scan-child", str(folder), "--as-of", as_of,
+               "--scan-period", period or "none"]
+    runs, loads = [], []
+    for _ in range(repeats):
+        loads.append(os.getloadavg()[0])
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        loads.append(os.getloadavg()[0])
+        print(f"#   scan kpis {size:,}: {runs[-1]['seconds']:.1f} s, peak RSS {runs[-1]['max_rss_mb']:,.0f} MB, "
+              f"{runs[-1]['rows']} rows, load {loads[-2]:.1f}-{loads[-1]:.1f}", flush=True)
+    times = [r["seconds"] for r in runs]
+    return {"operation": f"scan+kpis duckdb period={period or 'None'}", "size": size, "repeats": repeats,
+            "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "times_s": times,
+            "peak_mb": None, "rss_growth_mb": max(r["max_rss_mb"] for r in runs),
+            "child_max_rss_mb": [r["max_rss_mb"] for r in runs], "load": (min(loads), max(loads)),
+            "rows": runs[-1]["rows"]}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="numbers of orders")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000], help="numbers of orders")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per operation (median reported)")
     ap.add_argument("--as-of", default="2025-06-30", help="report date")
     ap.add_argument("--quick", action="store_true", help="20,000 orders, 2 repeats (well under a minute)")
     ap.add_argument("--json", metavar="FILE", help="also save the results as JSON")
     ap.add_argument("--no-memory", action="store_true", help="skip the untimed memory runs")
     ap.add_argument("--regenerate", action="store_true", help="regenerate the cached data")
-    ap.add_argument("--load-only", action="store_true",
-                    help="time only the load operations and their references (no KPIs, no correctness guard)")
+    ap.add_argument("--operations", nargs="+", choices=OPERATIONS, default=OPERATIONS, metavar="NAME",
+                    help=f"time only these operations (default all: {', '.join(OPERATIONS)})")
+    ap.add_argument("--scan-sizes", type=int, nargs="*", default=[],
+                    help="also time gapkit.kpis(gapkit.scan(parquet), engine='duckdb') at these sizes "
+                         "(Parquet only, generated in chunks past 5M orders)")
+    ap.add_argument("--scan-repeats", type=int, default=2, help="fresh-process runs per scan size")
+    ap.add_argument("--scan-period", choices=["M", "none"], default="M", help="period of the scan runs")
+    ap.add_argument("--scan-child", metavar="FOLDER", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.scan_child:
+        scan_kpis_child(args.scan_child, args.as_of, None if args.scan_period == "none" else args.scan_period)
+        return 0
     if args.quick:
         args.sizes, args.repeats = [20_000], 2
 
@@ -591,7 +732,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for size in args.sizes:
         rows += run_size(size, args.repeats, args.as_of, args.regenerate, memory=not args.no_memory,
-                         load_only=args.load_only)
+                         selected=args.operations)
+    for size in args.scan_sizes:
+        rows.append(run_scan(size, args.scan_repeats, args.as_of,
+                             None if args.scan_period == "none" else args.scan_period, args.regenerate))
     rss = max_rss_mb()
     print()
     print(render(rows, info, rss))
