@@ -114,6 +114,16 @@ def revisions(past: pd.DataFrame, kpi_table: pd.DataFrame, as_of: str,
     return wide.reset_index()
 
 
+def show_revisions(changed: pd.DataFrame, months: int = 4):
+    """The last ``months`` of each KPI of :func:`revisions`, formatted: each run's column in the
+    KPI's own units, ``revised`` as a difference."""
+    from gapkit import formatting
+
+    runs = {column: "kpi" for column in changed.columns if column.startswith("as of")}
+    recent = changed.sort_values(["kpi", "period"]).groupby("kpi").tail(months)
+    return formatting.table(recent, {**runs, "revised": "gap"})
+
+
 # --- alerts -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False, repr=False)

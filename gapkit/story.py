@@ -6,11 +6,15 @@ Every sentence here is computed from a table, so a report's executive summary ch
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
 from gapkit.formatting import money, p_phrase
 from gapkit.kpi_catalog import KPIS
+from gapkit.results import Result
 
 
 def fmt(value: float, kpi: str) -> str:
@@ -45,12 +49,34 @@ CLOCK_PAIRS = (("first_response_hours", "first_response_hours_bh"), ("first_resp
                ("resolution_hours", "resolution_hours_bh"))
 
 
-def support_clocks(kpi_table: pd.DataFrame) -> pd.DataFrame:
-    """Support KPIs on the wall clock beside the same KPIs in business hours (overall rows).
+@dataclass(frozen=True, eq=False, repr=False)
+class SupportClocks(Result):
+    """Support KPIs on the wall clock beside the same KPIs in business hours (overall rows)."""
 
-    One row per pair of :data:`CLOCK_PAIRS` with values in the table; empty when the table has
-    no ``*_bh`` KPI (no ``business_hours`` configured, or no tickets).
+    schedule: str = ""
+    title: ClassVar[str] = "Support on the team's clock"
+
+    @property
+    def kinds(self) -> dict:  # the n columns are counts; the values come formatted
+        return {c: "count" for c in self.table.columns if c.endswith(" n")}
+
+    def summary(self) -> str:
+        if self.table.empty:
+            return f"Business hours: {self.schedule}. No ticket has a business-hours value by the report date."
+        return f"Business hours: {self.schedule}."
+
+
+def support_clocks(kpi_table: pd.DataFrame, schedule=None):
+    """The wall-clock and business-hours values of each pair of :data:`CLOCK_PAIRS`, as a
+    :class:`SupportClocks`; a :class:`gapkit.adapt.Skipped` when no ``schedule``
+    (config ``business_hours``) is set.
     """
+    from gapkit.adapt import Skipped
+
+    if schedule is None:
+        return Skipped("Business-hours support KPIs", "the configuration has no business_hours",
+                       "response and resolution times on the support team's schedule",
+                       "add business_hours (time_zone, days, hours, holidays) to gapkit.yml; see the README")
     rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")].set_index("kpi")
     out = []
     for wall, business in CLOCK_PAIRS:
@@ -59,10 +85,10 @@ def support_clocks(kpi_table: pd.DataFrame) -> pd.DataFrame:
         out.append({"KPI": KPIS[wall].label, "unit": KPIS[wall].unit, "better": KPIS[wall].better})
         for clock, kpi in (("wall clock", wall), ("business hours", business)):
             row = rows.loc[kpi]
-            out[-1][f"{clock}"] = fmt(row["value"], kpi)
+            out[-1][clock] = fmt(row["value"], kpi)
             out[-1][f"{clock} 95% CI"] = fmt_ci(row["ci_low"], row["ci_high"], kpi)
             out[-1][f"{clock} n"] = int(row["n"])
-    return pd.DataFrame(out)
+    return SupportClocks(pd.DataFrame(out), schedule=schedule.describe())
 
 
 def key_numbers(kpi_table: pd.DataFrame) -> str:

@@ -103,16 +103,7 @@ plt.show()
 # at 09:30 waited 60 hours on the wall clock and half an hour of business time.
 
 # %%
-clocks = story.support_clocks(kpi_table)
-if settings.params.business_hours is None:
-    display(adapt.Skipped("Business-hours support KPIs", "the configuration has no business_hours",
-                          "response and resolution times on the support team's schedule",
-                          "add business_hours (time_zone, days, hours, holidays) to gapkit.yml; see the README"))
-elif clocks.empty:
-    print("No ticket has a business-hours value by the report date.")
-else:
-    print(f"Business hours: {settings.params.business_hours.describe()}.")
-    display(formatting.table(clocks, {c: "count" for c in clocks.columns if c.endswith(" n")}))
+story.support_clocks(kpi_table, settings.params.business_hours)
 
 # %% [markdown]
 # ## Trends by month
@@ -139,10 +130,7 @@ else:
 
 # %%
 if len(past_runs):
-    changed = gapkit.monitor.revisions(past_runs, kpi_table, settings.as_of, trends)
-    runs = {column: "kpi" for column in changed.columns if column.startswith("as of")}
-    display(formatting.table(changed.sort_values(["kpi", "period"]).groupby("kpi").tail(4),
-                             {**runs, "revised": "gap"}))
+    display(gapkit.monitor.show_revisions(gapkit.monitor.revisions(past_runs, kpi_table, settings.as_of, trends)))
 else:
     print("This is the first run kept in the history, so there is nothing to compare with yet; each "
           "`gapkit run` adds its KPIs to history.parquet beside the report folders.")

@@ -155,3 +155,11 @@ def test_time_to_churn_by_hand():
     assert at.loc[100, "survival"] == pytest.approx(2 / 3) and at.loc[190, "survival"] == pytest.approx(1 / 3)
     assert (result.churn["churn_days"] == 100).all()
     assert "churned (no order for 100 days)" in result.churn_summary()
+
+
+def test_show_revisions_keeps_the_last_months_of_each_kpi():
+    changed = pd.DataFrame({"kpi": ["csat"] * 6, "period": [f"2025-0{m}" for m in range(1, 7)],
+                            "as of 2025-05-31": [0.7] * 5 + [np.nan], "as of 2025-06-30": [0.7] * 4 + [0.75, 0.8],
+                            "revised": [0.0] * 4 + [0.05, 0.0]})
+    shown = monitor.show_revisions(changed, months=4).data
+    assert shown["period"].tolist() == ["2025-03", "2025-04", "2025-05", "2025-06"]
