@@ -368,8 +368,7 @@ NO_SCHEDULE = "needs business_hours in the configuration (the support team's sch
 
 
 def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame], params: Params | None = None) -> str | None:
-    if kpi.clock == "business" and (params is None or params.business_hours is None):
-        return NO_SCHEDULE
+    # what the data lacks first: a schedule cannot help a KPI without its table
     missing = [t for t in kpi.tables if t not in tables]
     if missing:
         return f"needs table(s) {missing}"
@@ -377,6 +376,8 @@ def _why_not(kpi: KPI, tables: Mapping[str, nw.LazyFrame], params: Params | None
         table, column = needed.split(".")
         if column not in tables[table].collect_schema().names():
             return f"needs column {column} in {table}"
+    if kpi.clock == "business" and (params is None or params.business_hours is None):
+        return NO_SCHEDULE
     return None
 
 

@@ -73,6 +73,11 @@ def support_clocks(kpi_table: pd.DataFrame, schedule=None):
     """
     from gapkit.adapt import Skipped
 
+    measured = set(kpi_table["kpi"])
+    if not any(wall in measured for wall, _ in CLOCK_PAIRS):
+        return Skipped("Business-hours support KPIs", "no support ticket has a response or resolution by the "
+                       "report date", "response and resolution times on the wall clock and on the support "
+                       "team's schedule", "export tickets.csv with created_at, first_response_at and resolved_at")
     if schedule is None:
         return Skipped("Business-hours support KPIs", "the configuration has no business_hours",
                        "response and resolution times on the support team's schedule",

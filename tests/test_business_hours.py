@@ -158,6 +158,9 @@ def test_without_a_schedule_the_bh_kpis_are_skipped_with_the_reason():
                         kpis=["first_response_hours", "first_response_hours_bh"])
     assert list(table.kpi) == ["first_response_hours"]
     assert "business_hours" in table.attrs["skipped"]["first_response_hours_bh"]
+    # without tickets the missing table is the reason, with a schedule or without
+    orders_only = gapkit.kpis({"orders": tickets([])["orders"]}, as_of="2025-02-28", kpis=["first_response_hours_bh"])
+    assert orders_only.attrs["skipped"]["first_response_hours_bh"] == "needs table(s) ['tickets']"
 
 
 def test_a_business_sla_window_is_bounded_in_calendar_time():
@@ -184,3 +187,5 @@ def test_report_section_sets_both_clocks_side_by_side_or_says_what_is_missing():
     assert "<table" in section._repr_html_()
     assert isinstance(story.support_clocks(table, None), Skipped)
     assert "business_hours" in story.support_clocks(table, None).sentence()
+    no_tickets = table[~table["kpi"].str.startswith(("first_response", "resolution"))]
+    assert "tickets.csv" in story.support_clocks(no_tickets, BusinessHours.from_config(BERLIN)).sentence()
