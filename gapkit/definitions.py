@@ -167,13 +167,16 @@ def _shared(t: Tables, key: str, build: Callable[[], nw.LazyFrame]) -> nw.LazyFr
     """An intermediate that several definitions use, built once per ``gapkit.kpis`` call.
 
     ``gapkit.kpis`` passes tables with a ``shared`` dict; on the pandas engine the frame is then
-    computed once, on DuckDB the same lazy query is reused. Plain mappings just build it.
+    computed once. A lazy engine would re-run the query in every definition that reads it (DuckDB
+    does not share work between the branches of a query), so tables with a ``keep`` method
+    (``gapkit.kpis`` on DuckDB) compute it once into a temporary table. Plain mappings just build it.
     """
     cache = getattr(t, "shared", None)
     if cache is None:
         return build()
     if key not in cache:
-        cache[key] = build()
+        built, keep = build(), getattr(t, "keep", None)
+        cache[key] = keep(built) if keep is not None and isinstance(built, nw.LazyFrame) else built
     return cache[key]
 
 

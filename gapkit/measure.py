@@ -119,7 +119,20 @@ def kpis(
         lazy, eod = naive_utc(lazy), eod.replace(tzinfo=None)
     # on DuckDB, gapkit.sql joins customers' by columns once per query instead of into every table
     tables = _SegmentedTables(_as_of_view(lazy, eod), by if engine_used != "duckdb" else ())
+    if engine_used == "duckdb":
+        from gapkit.sql import TempTables
 
+        kept = TempTables()
+        tables.keep = kept.keep
+        try:
+            return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used)
+        finally:
+            kept.drop()
+    return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used)
+
+
+def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used) -> pd.DataFrame:
+    """The KPI table of :func:`kpis` from the call's as_of-cut tables."""
     reasons, built = {}, {}
     for kpi_id in wanted:
         kpi = KPIS[kpi_id]

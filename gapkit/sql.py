@@ -17,6 +17,7 @@ shares) or ci_low, ci_high (medians), open_share.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -82,6 +83,30 @@ def summarise(
             found = _moment_statistics(runner, stacked, segments, period)
         out.update({members[index][0]: rows for index, rows in found.items()})
     return out
+
+
+class TempTables:
+    """Intermediates kept as temporary tables for one ``gapkit.kpis`` call (``keep``), then dropped.
+
+    A shared intermediate (each customer's first order, each delivery's first follow-up) is
+    read by several KPIs; as a view its joins and aggregations would run once per reader.
+    """
+
+    def __init__(self):
+        self._made: list[tuple[object, str]] = []
+
+    def keep(self, frame: nw.LazyFrame) -> nw.LazyFrame:
+        relation = frame.to_native()
+        name = f"_gapkit_kept_{uuid.uuid4().hex}"
+        relation.query("_gapkit_source", f"CREATE TEMPORARY TABLE {name} AS SELECT * FROM _gapkit_source")
+        self._made.append((relation, name))
+        return nw.from_native(relation.query("_gapkit_source", f"SELECT * FROM {name}")).lazy()
+
+    def drop(self) -> None:
+        """Free the tables' memory: a ``gapkit.scan`` connection outlives the call."""
+        while self._made:
+            relation, name = self._made.pop()
+            relation.query("_gapkit_source", f"DROP TABLE IF EXISTS {name}")
 
 
 def naive_utc(tables: Mapping[str, nw.LazyFrame]) -> dict[str, nw.LazyFrame]:
@@ -162,29 +187,33 @@ def _moment_statistics(runner, stacked: str, segments: list[str], period: str | 
 def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
     """Exact median, order-statistic bounds and open share of every median KPI of one shape.
 
-    The units (kpi, value, month, segments) are fetched once; every grouping is then integer
-    group codes over them. The finished values are sorted once; a stable sort of each
-    grouping's codes in that order lists every group's values in ascending order, so the value
-    of rank r in group g is read at the group's start + r - 1.
+    The units (kpi, value, month, segments) are fetched once, sorted by value in DuckDB (in
+    parallel; open units, with no value, last); every grouping is then integer group codes
+    over them. A stable sort of a grouping's codes in that order lists every group's values in
+    ascending order, so the value of rank r in group g is read at the group's start + r - 1.
     """
-    fetched: pa.Table = runner.query("_gapkit_runner", stacked).to_arrow_table()
+    fetched: pa.Table = runner.query(
+        "_gapkit_runner",
+        f"SELECT * REPLACE (CAST(_kpi AS INTEGER) AS _kpi, CAST(_month AS INTEGER) AS _month) "
+        f"FROM ({stacked}) AS _units ORDER BY _value NULLS LAST",
+    ).to_arrow_table()
     value = fetched["_value"]
-    is_open = value.is_null().to_numpy(zero_copy_only=False)
-    values = value.fill_null(0.0).to_numpy(zero_copy_only=False).astype("float64", copy=False)
+    finished = len(value) - value.null_count  # the first `finished` rows have a value, ascending
+    sorted_values = value.slice(0, finished).to_numpy(zero_copy_only=False).astype("float64", copy=False)
     kpi_codes = fetched["_kpi"].to_numpy(zero_copy_only=False).astype("int64")
-    month_codes, months = np.zeros(len(values), "int64"), np.zeros(1, "int64")
-    if period:
+    month_codes, months = np.zeros(len(value), "int64"), np.zeros(1, "int64")
+    if period and len(value):
         month = fetched["_month"].to_numpy(zero_copy_only=False).astype("int64")
-        months, month_codes = np.unique(month, return_inverse=True)
+        first = month.min()
+        present = np.bincount(month - first) > 0  # months as codes without sorting every unit
+        months = np.flatnonzero(present) + first
+        month_codes = (np.cumsum(present) - 1)[month - first]
     segment_codes, segment_values = {}, {}
     for column in segments:
         encoded = fetched[column].combine_chunks().dictionary_encode(null_encoding="encode")
         segment_codes[column] = encoded.indices.to_numpy(zero_copy_only=False).astype("int64")
         segment_values[column] = encoded.dictionary.to_pandas()
 
-    finished = ~is_open
-    ascending = np.argsort(values[finished], kind="stable")
-    sorted_values = values[finished][ascending]
     pieces = []
     for per_period, segment in _groupings(segments, period):
         code, size = kpi_codes, kpi_count
@@ -193,13 +222,13 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
         if segment:
             levels = len(segment_values[segment])
             code, size = code * levels + segment_codes[segment], size * levels
-        units = np.bincount(code, minlength=size)
-        opened = np.bincount(code, weights=is_open.astype("float64"), minlength=size)
+        opened = np.bincount(code[finished:], minlength=size)
         # a small code type lets NumPy's stable sort use radix sort
         code_type = "uint16" if size <= np.iinfo("uint16").max else "int64"
-        code_by_value = code[finished][ascending].astype(code_type)
+        code_by_value = code[:finished].astype(code_type)
         positions = np.argsort(code_by_value, kind="stable")
         n = np.bincount(code_by_value, minlength=size).astype("int64")
+        units = n + opened
         starts = np.concatenate([[0], np.cumsum(n)[:-1]])
         groups = np.flatnonzero(n > 0)  # a group whose units are all still open has no median
         n, starts = n[groups], starts[groups]
