@@ -187,23 +187,24 @@ def _moment_statistics(runner, stacked: str, segments: list[str], period: str | 
 def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
     """Exact median, order-statistic bounds and open share of every median KPI of one shape.
 
-    The units (kpi, value, month, segments) are fetched once, sorted by value in DuckDB (in
-    parallel; open units, with no value, last); every grouping is then integer group codes
-    over them. A stable sort of a grouping's codes in that order lists every group's values in
+    The units (kpi, value, month, segments) are fetched once and sorted by value (open units,
+    with no value, last); every grouping is then integer group codes over them. A stable sort of a grouping's codes in that order lists every group's values in
     ascending order, so the value of rank r in group g is read at the group's start + r - 1.
     """
     fetched: pa.Table = runner.query(
         "_gapkit_runner",
-        f"SELECT * REPLACE (CAST(_kpi AS INTEGER) AS _kpi, CAST(_month AS INTEGER) AS _month) "
-        f"FROM ({stacked}) AS _units ORDER BY _value NULLS LAST",
+        f"SELECT * REPLACE (CAST(_kpi AS INTEGER) AS _kpi, CAST(_month AS INTEGER) AS _month) FROM ({stacked}) AS _units",
     ).to_arrow_table()
     value = fetched["_value"]
-    finished = len(value) - value.null_count  # the first `finished` rows have a value, ascending
-    sorted_values = value.slice(0, finished).to_numpy(zero_copy_only=False).astype("float64", copy=False)
-    kpi_codes = fetched["_kpi"].to_numpy(zero_copy_only=False).astype("int64")
+    finished = len(value) - value.null_count
+    # finished units first, ascending, then the open ones (no value; durations are finite).
+    # Sorting here, not in DuckDB: as fast on two cores, and about 1 GB less at 20M units.
+    order = np.argsort(value.fill_null(np.inf).to_numpy(zero_copy_only=False))
+    sorted_values = value.to_numpy(zero_copy_only=False)[order[:finished]].astype("float64", copy=False)
+    kpi_codes = fetched["_kpi"].to_numpy(zero_copy_only=False)[order].astype("int64")
     month_codes, months = np.zeros(len(value), "int64"), np.zeros(1, "int64")
     if period and len(value):
-        month = fetched["_month"].to_numpy(zero_copy_only=False).astype("int64")
+        month = fetched["_month"].to_numpy(zero_copy_only=False)[order].astype("int64")
         first = month.min()
         present = np.bincount(month - first) > 0  # months as codes without sorting every unit
         months = np.flatnonzero(present) + first
@@ -211,8 +212,9 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
     segment_codes, segment_values = {}, {}
     for column in segments:
         encoded = fetched[column].combine_chunks().dictionary_encode(null_encoding="encode")
-        segment_codes[column] = encoded.indices.to_numpy(zero_copy_only=False).astype("int64")
+        segment_codes[column] = encoded.indices.to_numpy(zero_copy_only=False)[order].astype("int64")
         segment_values[column] = encoded.dictionary.to_pandas()
+    del fetched, value, order
 
     pieces = []
     for per_period, segment in _groupings(segments, period):
