@@ -42,3 +42,38 @@ def test_duckdb_over_parquet_matches_pandas(data, tmp_path):
 def test_boolean_segments_read_the_same_on_both_engines(data):
     table = compute(data, "duckdb")
     assert set(table.loc[table.segment_by == "loyalty_member", "segment"]) <= {"True", "False", "(missing)"}
+
+
+def _kept_tables(connection) -> list[str]:
+    return [row[0] for row in connection.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '_gapkit_kept_%'").fetchall()]
+
+
+def test_duckdb_keeps_shared_intermediates_only_during_the_call(data, tmp_path, monkeypatch):
+    """First orders and first follow-ups are temporary tables while a call runs, dropped after it,
+    also when it fails: a gapkit.scan connection outlives the call and would hold their memory."""
+    from gapkit import measure, sql
+
+    gapkit.write_parquet(data, tmp_path)
+    connection = measure.duckdb_connection()
+    lazy = gapkit.scan(tmp_path, connection=connection)
+    seen = []
+    real_summarise = sql.summarise
+
+    def summarise(*args, **kwargs):
+        seen.append(_kept_tables(connection))
+        return real_summarise(*args, **kwargs)
+
+    monkeypatch.setattr(sql, "summarise", summarise)
+    first = compute(lazy, "duckdb")
+    assert len(seen[0]) == 2  # delivered orders with their first follow-up; customers' first orders
+    assert _kept_tables(connection) == []
+    pd.testing.assert_frame_equal(first, compute(lazy, "duckdb"))  # the scan still serves a second call
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("stopped midway")
+
+    monkeypatch.setattr(sql, "summarise", failing)
+    with pytest.raises(RuntimeError, match="stopped midway"):
+        compute(lazy, "duckdb")
+    assert _kept_tables(connection) == []
