@@ -27,10 +27,12 @@ from gapkit import adapt, formatting, plots, publish, story
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 dataset = gapkit.notebook.dataset(settings)
 segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
-kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params)
+kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params,
+                        engine=settings.engine)
 # goals compare today's level (the last complete months), not the whole history, with their targets
 current = gapkit.baseline.current_levels(dataset, settings.as_of, kpi_table, by=segments,
-                                         params=settings.params, months=settings.baseline_months)
+                                         params=settings.params, months=settings.baseline_months,
+                                         engine=settings.engine)
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(current, out, "current.csv")

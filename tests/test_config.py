@@ -11,6 +11,8 @@ def test_defaults_and_overrides():
     assert (settings.data, settings.as_of, settings.baseline_months, settings.params.response_days) == (
         "elsewhere", "2025-06-30", 3, 7)
     assert settings.out_dir == "reports/2025-06-30" and Config().monitor == {}
+    assert (settings.engine, from_dict({"engine": "duckdb"}).engine) == ("pandas", "duckdb")
+    assert settings.to_dict()["engine"] == "pandas"
 
 
 def test_a_goal_is_read_with_its_segment_and_checked_against_its_kpi():
@@ -33,6 +35,7 @@ def test_a_goal_is_read_with_its_segment_and_checked_against_its_kpi():
     ({"monitor": {"months": 1.5}}, "whole number"),
     ({"segments": 5}, "segments"),
     ({"currency": 12}, "currency"),
+    ({"engine": "spark"}, "engine is 'spark'; write pandas"),
 ])
 def test_bad_values_are_refused_with_the_key_named(raw, words):
     with pytest.raises(ConfigError, match=words):

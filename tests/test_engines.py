@@ -77,3 +77,15 @@ def test_duckdb_keeps_shared_intermediates_only_during_the_call(data, tmp_path, 
     with pytest.raises(RuntimeError, match="stopped midway"):
         compute(lazy, "duckdb")
     assert _kept_tables(connection) == []
+
+
+def test_goal_baselines_are_the_same_on_both_engines(data):
+    """Report 1 computes the goals' current levels on the configured engine (``engine: duckdb``)."""
+    by = ["segment", "channel"]
+    levels = {}
+    for engine in ("pandas", "duckdb"):
+        monthly = gapkit.kpis(data, as_of=AS_OF, by=by, period="M", engine=engine)
+        levels[engine] = gapkit.baseline.current_levels(data, AS_OF, monthly, by=by, engine=engine).sort_values(
+            ["kpi", "segment_by", "segment"]).reset_index(drop=True)
+    assert len(levels["pandas"]) > 50
+    pd.testing.assert_frame_equal(levels["pandas"], levels["duckdb"], check_exact=False, rtol=1e-9, atol=1e-12)
