@@ -54,7 +54,7 @@ def time_kpis(config, csv_dir: Path) -> tuple[float, list[str]]:
     data = gapkit.load(csv_dir, earliest=config.earliest)
     segments = adapt.segment_columns(data, config.segments)
     started = time.perf_counter()
-    gapkit.kpis(data, as_of=config.as_of, by=segments, period="M", params=config.params)
+    gapkit.kpis(data, as_of=config.as_of, by=segments, period="M", params=config.params, engine=config.engine)
     return time.perf_counter() - started, list(segments)
 
 
@@ -70,11 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", default="2025-06-30", help="report date")
     ap.add_argument("--out", help="report folder (default: a temporary folder, removed afterwards)")
     ap.add_argument("--json", metavar="FILE", help="also save the timings as JSON")
+    ap.add_argument("--engine", choices=["pandas", "duckdb"], help="the configuration's engine key "
+                    "(default: what gapkit.yml says)")
     args = ap.parse_args(argv)
 
     csv_dir, _ = ensure_data(args.size)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gapkit-run-breakdown-")) / "report"
-    config = gapkit.config.read(HERE.parent / "gapkit.yml", data=str(csv_dir), as_of=args.as_of, out=str(out))
+    config = gapkit.config.read(HERE.parent / "gapkit.yml", data=str(csv_dir), as_of=args.as_of, out=str(out),
+                                 engine=args.engine)
     load_before = os.getloadavg()
     started = time.perf_counter()
     result = runner.run(config)
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
 
     rows = breakdown(result, wall)
-    print(f"\ngapkit run on {args.size:,} orders (as_of {args.as_of}): {wall:.1f} s wall; load average "
+    print(f"\ngapkit run on {args.size:,} orders (as_of {args.as_of}, engine {config.engine}): {wall:.1f} s wall; "
+          f"load average "
           f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
           f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after (1/5/15 min)\n")
     print("| part | seconds | share |\n|---|---:|---:|")
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {seconds:7.1f} s  {name}: {first_line}")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "size": args.size, "as_of": args.as_of, "wall_s": wall, "loadavg_before": load_before,
+            "size": args.size, "as_of": args.as_of, "engine": config.engine, "wall_s": wall, "loadavg_before": load_before,
             "loadavg_after": load_after, "timings": result.timings, "html_seconds": result.html_seconds,
             "cell_seconds": result.cell_seconds, "breakdown": rows,
             "kpis_alone_s": kpis}, indent=1) + "\n")
