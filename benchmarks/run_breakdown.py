@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -76,8 +77,13 @@ def main(argv: list[str] | None = None) -> int:
 
     csv_dir, _ = ensure_data(args.size)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gapkit-run-breakdown-")) / "report"
-    config = gapkit.config.read(HERE.parent / "gapkit.yml", data=str(csv_dir), as_of=args.as_of, out=str(out),
-                                 engine=args.engine)
+    config_file = HERE.parent / "gapkit.yml"
+    if args.engine:
+        # the notebooks read the configuration file, not the runner's Config: a copy with the key set
+        text = re.sub(r"^engine:.*$", "", config_file.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        config_file = Path(tempfile.mkdtemp(prefix="gapkit-run-breakdown-")) / "gapkit.yml"
+        config_file.write_text(text + f"\nengine: {args.engine}\n", encoding="utf-8")
+    config = gapkit.config.read(config_file, data=str(csv_dir), as_of=args.as_of, out=str(out))
     load_before = os.getloadavg()
     started = time.perf_counter()
     result = runner.run(config)
