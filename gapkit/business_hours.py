@@ -204,8 +204,35 @@ class BusinessClock:
         return sum(self.lengths[:weekday])
 
     def expr(self, column: str) -> nw.Expr:
-        """The clock at each timestamp of ``column`` (null stays null), on any narwhals engine."""
-        ts = nw.col(column)
+        """The clock at each timestamp of ``column`` (null stays null), on any narwhals engine.
+
+        One expression, in which the local time recurs in every term; to compute clocks over a
+        whole table, :meth:`with_clocks` computes each part once.
+        """
+        local = self._local(nw.col(column))
+        second = local % DAY
+        shifted = (local - second) / DAY + _THURSDAY
+        return self._from_parts(local, second, shifted, shifted % 7)
+
+    def with_clocks(self, frame: nw.LazyFrame, clocks: dict[str, str]) -> nw.LazyFrame:
+        """``frame`` with a column ``name`` holding the clock at each timestamp of ``column``, for
+        each ``name: column`` of ``clocks``; the same arithmetic as :meth:`expr`, in stages, so
+        that the local time, its second of the day and its weekday are computed once a row
+        (one expression repeats them in each of its ~20 terms: 3x slower on DuckDB and pandas)."""
+        parts = {name: [f"_{name}_{part}" for part in ("local", "second", "shifted", "weekday")]
+                 for name in clocks}
+        frame = frame.with_columns(*[self._local(nw.col(column)).alias(parts[name][0])
+                                     for name, column in clocks.items()])
+        frame = frame.with_columns(*[expr for name in clocks for expr in (
+            (nw.col(parts[name][0]) % DAY).alias(parts[name][1]),
+            ((nw.col(parts[name][0]) - nw.col(parts[name][0]) % DAY) / DAY + _THURSDAY).alias(parts[name][2]))])
+        frame = frame.with_columns(*[(nw.col(parts[name][2]) % 7).alias(parts[name][3]) for name in clocks])
+        frame = frame.with_columns(*[self._from_parts(*(nw.col(c) for c in parts[name])).alias(name)
+                                     for name in clocks])
+        return frame.drop(*[c for name in clocks for c in parts[name]])
+
+    def _local(self, ts: nw.Expr) -> nw.Expr:
+        """Wall-clock seconds since the epoch in the schedule's zone."""
 
         def moment(instant: datetime) -> nw.Expr:
             return nw.lit(instant.replace(tzinfo=None) if self.naive else instant)
@@ -215,10 +242,12 @@ class BusinessClock:
         local = (ts - moment(EPOCH)).dt.total_seconds().cast(nw.Float64) + self.offset
         for instant, change in self.changes:
             local = local + (ts >= moment(instant)).cast(nw.Float64) * change
-        # float arithmetic is exact here: x - (x % 86400) is a multiple of 86400 below 2**53
-        second = local % DAY
-        shifted = (local - second) / DAY + _THURSDAY  # days since the Monday before the epoch
-        weekday = shifted % 7
+        return local
+
+    def _from_parts(self, local: nw.Expr, second: nw.Expr, shifted: nw.Expr, weekday: nw.Expr) -> nw.Expr:
+        """The clock from the local time, its second of the day, its day number (days since the
+        Monday before the epoch) and weekday. Float arithmetic is exact here: local - second is a
+        multiple of 86400 below 2**53."""
         value = (shifted - weekday) / 7 * self.week
         for w in range(7):
             today = self.before(w) + (second - self.opens[w]).clip(0.0, self.lengths[w])

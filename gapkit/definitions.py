@@ -120,28 +120,31 @@ def _business_clock(t: Tables, p: Params, eod: datetime) -> BusinessClock:
     return _shared(t, "business_clock", build)
 
 
-def _business_hours_between(clock: BusinessClock, later: str, earlier: str) -> nw.Expr:
-    return (clock.expr(later) - clock.expr(earlier)) / HOUR
+def _business_hours_between(t: Tables, p: Params, eod: datetime, later: str, earlier: str) -> nw.LazyFrame:
+    """The tickets with ``_value``: business hours from ``earlier`` to ``later`` (null while ``later`` is)."""
+    clock = _business_clock(t, p, eod)
+    tickets = clock.with_clocks(_tickets(t), {"_clock_later": later, "_clock_earlier": earlier})
+    return tickets.with_columns(_value=(nw.col("_clock_later") - nw.col("_clock_earlier")) / HOUR).drop(
+        "_clock_later", "_clock_earlier")
 
 
 def first_response_hours_bh(t, p, eod):
     # like first_response_hours, on the team's clock: an unanswered ticket keeps a null value
-    clock = _business_clock(t, p, eod)
-    return _tickets(t).with_columns(_value=_business_hours_between(clock, "first_response_at", "created_at"))
+    return _business_hours_between(t, p, eod, "first_response_at", "created_at")
 
 
 def first_response_sla_bh(t, p, eod):
     # sla_hours of business time: a ticket counts once that much business time has passed by as_of
     clock = _business_clock(t, p, eod)
     window = p.sla_hours * HOUR
-    aged = _tickets(t).filter(clock.expr("created_at") <= nw.lit(clock.at(eod) - window))
-    answered_in = clock.expr("first_response_at") - clock.expr("created_at")
-    return aged.with_columns(_value=_flag(answered_in <= window))
+    tickets = clock.with_clocks(_tickets(t), {"_clock_answered": "first_response_at", "_clock_opened": "created_at"})
+    aged = tickets.filter(nw.col("_clock_opened") <= nw.lit(clock.at(eod) - window))
+    answered_in = nw.col("_clock_answered") - nw.col("_clock_opened")
+    return aged.with_columns(_value=_flag(answered_in <= window)).drop("_clock_answered", "_clock_opened")
 
 
 def resolution_hours_bh(t, p, eod):
-    clock = _business_clock(t, p, eod)
-    return _tickets(t).with_columns(_value=_business_hours_between(clock, "resolved_at", "created_at"))
+    return _business_hours_between(t, p, eod, "resolved_at", "created_at")
 
 
 def resolution_rate(t, p, eod):

@@ -128,6 +128,11 @@ def test_clock_expression_equals_the_day_by_day_reference(zone, holidays):
         lazy = nw.from_native(native).lazy()
         got = lazy.select(v=clock.expr("end") - clock.expr("start")).collect().to_pandas()["v"].to_numpy()
         assert np.abs(got - reference).max() < 1e-3  # seconds
+        # the staged form the definitions use: the same arithmetic, so the same clocks exactly
+        staged = clock.with_clocks(lazy, {"_end": "end", "_start": "start"})
+        assert staged.collect_schema().names() == ["start", "end", "_end", "_start"]
+        staged = staged.select(v=nw.col("_end") - nw.col("_start")).collect().to_pandas()["v"].to_numpy()
+        np.testing.assert_array_equal(staged, got)
     assert (reference > 0).mean() > 0.5 and (reference == 0).any()  # the draw reached both kinds of span
 
 
