@@ -201,10 +201,10 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
     # Sorting here, not in DuckDB: as fast on two cores, and about 1 GB less at 20M units.
     order = np.argsort(value.fill_null(np.inf).to_numpy(zero_copy_only=False))
     sorted_values = value.to_numpy(zero_copy_only=False)[order[:finished]].astype("float64", copy=False)
-    kpi_codes = fetched["_kpi"].to_numpy(zero_copy_only=False)[order].astype("int64")
+    kpi_codes = fetched["_kpi"].to_numpy(zero_copy_only=False)
     month_codes, months = np.zeros(len(value), "int64"), np.zeros(1, "int64")
     if period and len(value):
-        month = fetched["_month"].to_numpy(zero_copy_only=False)[order].astype("int64")
+        month = fetched["_month"].to_numpy(zero_copy_only=False).astype("int64")
         first = month.min()
         present = np.bincount(month - first) > 0  # months as codes without sorting every unit
         months = np.flatnonzero(present) + first
@@ -212,22 +212,27 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
     segment_codes, segment_values = {}, {}
     for column in segments:
         encoded = fetched[column].combine_chunks().dictionary_encode(null_encoding="encode")
-        segment_codes[column] = encoded.indices.to_numpy(zero_copy_only=False)[order].astype("int64")
+        segment_codes[column] = encoded.indices.to_numpy(zero_copy_only=False)
         segment_values[column] = encoded.dictionary.to_pandas()
+    # group codes in 16 bits when every grouping's fit: NumPy's stable sort is then a radix sort,
+    # and the arrays a quarter of int64's
+    largest = kpi_count * len(months) * max([len(v) for v in segment_values.values()], default=1)
+    work = np.uint16 if largest <= np.iinfo(np.uint16).max else np.int64
+    kpi_codes = kpi_codes.astype(work)[order]
+    month_codes = month_codes.astype(work)[order]
+    segment_codes = {column: codes.astype(work)[order] for column, codes in segment_codes.items()}
     del fetched, value, order
 
     pieces = []
     for per_period, segment in _groupings(segments, period):
         code, size = kpi_codes, kpi_count
         if per_period:
-            code, size = code * len(months) + month_codes, size * len(months)
+            code, size = code * work(len(months)) + month_codes, size * len(months)
         if segment:
             levels = len(segment_values[segment])
-            code, size = code * levels + segment_codes[segment], size * levels
+            code, size = code * work(levels) + segment_codes[segment], size * levels
         opened = np.bincount(code[finished:], minlength=size)
-        # a small code type lets NumPy's stable sort use radix sort
-        code_type = "uint16" if size <= np.iinfo("uint16").max else "int64"
-        code_by_value = code[:finished].astype(code_type)
+        code_by_value = code[:finished]
         positions = np.argsort(code_by_value, kind="stable")
         n = np.bincount(code_by_value, minlength=size).astype("int64")
         units = n + opened
