@@ -104,6 +104,8 @@ def kpis(
         raise ConfigError(f"unknown KPI id(s) {unknown}; known: {list(KPIS)}")
     eod = end_of_day(as_of)
     lazy = _lazy_tables(data, engine)
+    if all(f.implementation is nw.Implementation.PANDAS for f in lazy.values()):
+        lazy = _coded_keys(lazy, by)
     present = {c for frame in lazy.values() for c in frame.collect_schema().names()}
     absent = [c for c in by if c not in present]
     if absent:
@@ -342,6 +344,38 @@ def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
             native = connection.from_df(native)
         frames[name] = nw.from_native(native).lazy()
     return frames
+
+
+#: identifier columns that definitions only join, group and take the minimum on
+KEY_COLUMNS = ("customer_id", "order_id")
+
+
+def _coded_keys(tables: dict[str, nw.LazyFrame], by: Sequence[str]) -> dict[str, nw.LazyFrame]:
+    """Pandas tables with their key columns as integer codes, for one ``kpis`` call.
+
+    Every join and group-by on a text id would hash the strings again (a dozen times per call);
+    the codes are made once per column over all tables and sorted like the ids, so joins,
+    groups and minima (the first order's tie-break) come out the same. A missing id stays
+    missing; a column asked for as a segment (``by``) keeps its text.
+    """
+    natives = {name: frame.to_native() for name, frame in tables.items()}
+    for column in KEY_COLUMNS:
+        names = [n for n, df in natives.items() if column in df.columns and column not in by]
+        if not names:
+            continue
+        values = [natives[n][column] for n in names]
+        try:
+            codes, _ = pd.factorize(pd.concat(values, ignore_index=True), sort=True)
+        except TypeError:  # ids of mixed types that do not sort: leave them as they are
+            continue
+        start = 0
+        for name, original in zip(names, values):
+            part, start = codes[start:start + len(original)], start + len(original)
+            coded = pd.array(part, dtype="Int64") if (part < 0).any() else part
+            if (part < 0).any():
+                coded[part < 0] = pd.NA
+            natives[name] = natives[name].assign(**{column: pd.Series(coded, index=original.index)})
+    return {name: nw.from_native(df).lazy() for name, df in natives.items()}
 
 
 def duckdb_connection():
