@@ -42,3 +42,14 @@ def test_duckdb_over_parquet_matches_pandas(data, tmp_path):
 def test_boolean_segments_read_the_same_on_both_engines(data):
     table = compute(data, "duckdb")
     assert set(table.loc[table.segment_by == "loyalty_member", "segment"]) <= {"True", "False", "(missing)"}
+
+
+def test_missing_ids_read_the_same_on_both_engines(data):
+    # the pandas engine joins on integer codes of customer_id and order_id: a missing id stays missing
+    tables = {name: frame.copy() for name, frame in data.items()}
+    tables["followups"].loc[tables["followups"].index[::7], "order_id"] = None
+    tables["tickets"].loc[tables["tickets"].index[::5], "customer_id"] = None
+    tables["referrals"].loc[tables["referrals"].index[::3], "customer_id"] = None
+    on_pandas, on_duckdb = compute(tables, "pandas"), compute(tables, "duckdb")
+    assert "(missing)" in set(on_pandas.loc[on_pandas.segment_by == "segment", "segment"])
+    pd.testing.assert_frame_equal(on_pandas, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-12)
