@@ -356,7 +356,9 @@ def _coded_keys(tables: dict[str, nw.LazyFrame], by: Sequence[str]) -> dict[str,
     Every join and group-by on a text id would hash the strings again (a dozen times per call);
     the codes are made once per column over all tables and sorted like the ids, so joins,
     groups and minima (the first order's tie-break) come out the same. A missing id stays
-    missing; a column asked for as a segment (``by``) keeps its text.
+    missing; an id asked for as a segment (``by``) keeps its text. Customers' text ``by``
+    columns become categoricals: joined onto the tables, each KPI groups them by their codes
+    instead of hashing the text again (the labels are the same).
     """
     natives = {name: frame.to_native() for name, frame in tables.items()}
     for column in KEY_COLUMNS:
@@ -375,6 +377,11 @@ def _coded_keys(tables: dict[str, nw.LazyFrame], by: Sequence[str]) -> dict[str,
             if (part < 0).any():
                 coded[part < 0] = pd.NA
             natives[name] = natives[name].assign(**{column: pd.Series(coded, index=original.index)})
+    customers = natives.get("customers")
+    if customers is not None:  # the segments joined onto every table, grouped once per KPI
+        text = [c for c in dict.fromkeys(by) if c in customers.columns and pd.api.types.is_string_dtype(customers[c])]
+        if text:
+            natives["customers"] = customers.assign(**{c: customers[c].astype("category") for c in text})
     return {name: nw.from_native(df).lazy() for name, df in natives.items()}
 
 
