@@ -116,3 +116,14 @@ def test_medians_agree_when_the_groups_outgrow_16_bit_codes(data):
               for engine in ("pandas", "duckdb")]
     assert (tables[0]["segment_by"] == "customer_id").sum() > 1000
     pd.testing.assert_frame_equal(*tables, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_missing_ids_read_the_same_on_both_engines(data):
+    # the pandas engine joins on integer codes of customer_id and order_id: a missing id stays missing
+    tables = {name: frame.copy() for name, frame in data.items()}
+    tables["followups"].loc[tables["followups"].index[::7], "order_id"] = None
+    tables["tickets"].loc[tables["tickets"].index[::5], "customer_id"] = None
+    tables["referrals"].loc[tables["referrals"].index[::3], "customer_id"] = None
+    on_pandas, on_duckdb = compute(tables, "pandas"), compute(tables, "duckdb")
+    assert "(missing)" in set(on_pandas.loc[on_pandas.segment_by == "segment", "segment"])
+    pd.testing.assert_frame_equal(on_pandas, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-12)
