@@ -185,11 +185,16 @@ def from_dict(raw: dict, source: str = "") -> Config:
 
 
 def _engine(value, label: str) -> str:
-    # Spark is left out: a run reads its tables from a folder, which the local engines read faster
-    if value not in ("pandas", "duckdb"):
-        raise ConfigError(f"{label} is {value!r}; write pandas (the default) or duckdb (faster from about "
-                          f"100,000 orders; the KPIs are the same).")
-    return value
+    word = value.strip().lower() if isinstance(value, str) else value  # "DuckDB" is meant as duckdb
+    if word in ("pandas", "duckdb"):
+        return word
+    if word == "spark":
+        # a run reads its tables from a folder, which the local engines read faster than a cluster
+        raise ConfigError(f"{label} is {value!r}; gapkit run computes on pandas or duckdb. Spark runs from "
+                          f"Python on Spark tables: gapkit.kpis(tables, as_of=..., engine=\"spark\"), "
+                          f"see docs/scale.md.")
+    raise ConfigError(f"{label} is {value!r}{_did_you_mean(str(value).lower(), ('pandas', 'duckdb'))}; write "
+                      f"pandas (the default) or duckdb (faster from about 100,000 orders; the KPIs are the same).")
 
 
 def _currency(value, label: str) -> str:

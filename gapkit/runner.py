@@ -103,6 +103,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         rejected = int(data.counts["rejected"].sum())
         progress(f"      {int(data.counts['input_rows'].sum()):,} rows in {len(data)} tables; {rejected:,} set aside"
                  + (" (each with its reason in rejects.csv)" if rejected else ""))
+        progress(f"      KPIs on the {config.engine} engine (engine in the configuration)")
         del data  # the notebooks read the checked tables from the staging folder
         timings["load"] = round(time.perf_counter() - tick, 2)
         if owned:

@@ -163,6 +163,13 @@ def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segmen
     return lines[:5]
 
 
+def engine_note(engine: str) -> str:
+    """One sentence for the report on where its KPIs were computed (the configuration's ``engine``)."""
+    other = "duckdb" if engine == "pandas" else "pandas"
+    return (f"The KPIs were computed on the {engine} engine (engine: {engine} in the configuration); "
+            f"engine: {other} gives the same figures (n and medians exactly, other values to 1e-9 relative).")
+
+
 def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
     letters = ["specific", "measurable", "attainable", "relevant", "time_bound"]
     if goals_table.empty:

@@ -72,8 +72,8 @@ alarms
 
 # %%
 display(formatting.table(dataset.counts))
-if dataset.notes:  # how the files were read, and files in the folder that were not
-    display(publish.findings(list(dataset.notes), title="How the files were read"))
+# how the files were read, files in the folder that were not, and where the KPIs were computed
+display(publish.findings([*dataset.notes, story.engine_note(settings.engine)], title="How this report was computed"))
 display(formatting.table(story.reject_summary(dataset.rejects)))
 
 # %% [markdown]

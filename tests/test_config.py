@@ -12,6 +12,7 @@ def test_defaults_and_overrides():
         "elsewhere", "2025-06-30", 3, 7)
     assert settings.out_dir == "reports/2025-06-30" and Config().monitor == {}
     assert (settings.engine, from_dict({"engine": "duckdb"}).engine) == ("pandas", "duckdb")
+    assert from_dict({"engine": " DuckDB "}).engine == "duckdb"  # as the product writes it
     assert settings.to_dict()["engine"] == "pandas"
 
 
@@ -35,7 +36,9 @@ def test_a_goal_is_read_with_its_segment_and_checked_against_its_kpi():
     ({"monitor": {"months": 1.5}}, "whole number"),
     ({"segments": 5}, "segments"),
     ({"currency": 12}, "currency"),
-    ({"engine": "spark"}, "engine is 'spark'; write pandas"),
+    ({"engine": "spark"}, r"engine is 'spark'; gapkit run computes on pandas or duckdb\. Spark runs from Python"),
+    ({"engine": "duckbd"}, r"engine is 'duckbd' \(did you mean 'duckdb'\?\); write pandas"),
+    ({"engine": None}, "engine is None"),
 ])
 def test_bad_values_are_refused_with_the_key_named(raw, words):
     with pytest.raises(ConfigError, match=words):

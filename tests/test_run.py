@@ -147,6 +147,9 @@ def test_run_console_shows_progress_not_library_warnings(report):
     _, stdout = report
     assert "Kernel is running over TCP" not in stdout and "Alternative text is missing" not in stdout
     assert "report written to" in stdout
+    assert "KPIs on the pandas engine" in stdout  # the report's HTML names it too (report 1, data quality)
+    html = (report[0] / "01_current_state.html").read_text()
+    assert "The KPIs were computed on the pandas engine" in html
 
 
 def test_configured_columns_the_data_lacks_fail_before_any_notebook_runs(tmp_path):
