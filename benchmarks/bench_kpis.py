@@ -5,8 +5,8 @@ Compared, in one process, on synthetic data from ``gapkit.sample`` (seed fixed, 
 * load:  ``gapkit.load(csv_folder)`` vs a bare ``pandas.read_csv`` of every CSV in the folder
          (no options, no validation); the same for the Parquet copy (extra row);
 * kpis:  ``gapkit.kpis(data, as_of, by=["segment"])`` on the pandas and the DuckDB engines vs
-         (a) a plain, vectorized pandas script computing the 19 contract KPIs overall and by
-             customers' ``segment`` (n and value, no CIs), and
+         (a) a plain, vectorized pandas script computing the 18 contract KPIs and
+             referral_conversion_rate overall and by customers' ``segment`` (n and value, no CIs), and
          (b) a hand-written DuckDB SQL query over the same pandas DataFrames.
 
 Before anything is timed, both references must agree with both gapkit engines on n (exactly)
