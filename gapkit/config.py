@@ -194,7 +194,7 @@ def _engine(value, label: str) -> str:
                           f"Python on Spark tables: gapkit.kpis(tables, as_of=..., engine=\"spark\"), "
                           f"see docs/scale.md.")
     raise ConfigError(f"{label} is {value!r}{_did_you_mean(str(value).lower(), ('pandas', 'duckdb'))}; write "
-                      f"pandas (the default) or duckdb (faster from a few hundred thousand orders; the KPIs are the same).")
+                      f"pandas (the default) or duckdb (faster from about 100,000 orders; the KPIs are the same).")
 
 
 def _currency(value, label: str) -> str:

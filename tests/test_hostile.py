@@ -396,7 +396,7 @@ def test_a_stale_staging_folder_of_a_dead_run_is_removed(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("after", [0.3, 1.0])  # in the load step (where -2 was seen), and later
+@pytest.mark.parametrize("after", [0.3, 1.0])  # mostly in the load step (where -2 was seen), and later
 def test_sigterm_leaves_no_half_report(tmp_path, after):
     out = tmp_path / "report"
     process = subprocess.Popen([sys.executable, "-m", "gapkit.cli", "run", "--config", str(ROOT / "gapkit.yml"),
