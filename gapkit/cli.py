@@ -127,7 +127,13 @@ def _run(args) -> int:
         print(f"gapkit run failed: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:
-        print(f"gapkit run interrupted ({err or 'Ctrl-C'}); the previous report is untouched.", file=sys.stderr)
+        from gapkit.runner import Interrupted
+
+        if isinstance(err, Interrupted):  # the runner knows what it had published when stopped
+            print(f"gapkit run interrupted: {err}.", file=sys.stderr)
+        else:  # stopped before the run began: nothing was written
+            print(f"gapkit run interrupted ({err or 'Ctrl-C'}) before it began; nothing was written.",
+                  file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)

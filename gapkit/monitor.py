@@ -55,10 +55,25 @@ def history_path(report_folder: str | Path) -> Path:
 def append_history(kpi_table: pd.DataFrame, as_of: str, path: str | Path) -> pd.DataFrame:
     """Add one run's KPI table to the history at ``path``; a run with the same as_of is replaced.
 
-    Returns the whole history. Written to a temporary file and renamed, so a killed run
-    cannot leave half a file.
+    Returns the whole history. Runs sharing the file append one at a time (a file lock), and
+    the file is written to a temporary name and renamed, so a killed run cannot leave half a file.
     """
+    from gapkit.report_folder import history_lock
+
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with history_lock(path):
+        combined, temporary = write_history_aside(kpi_table, as_of, path)
+        temporary.replace(path)
+    return combined
+
+
+def write_history_aside(kpi_table: pd.DataFrame, as_of: str, path: Path) -> tuple[pd.DataFrame, Path]:
+    """The history at ``path`` with this run added, and a temporary file beside it holding it.
+
+    Call under :func:`gapkit.report_folder.history_lock`; renaming the file over ``path`` is the
+    caller's step (``gapkit run`` does it together with publishing the report).
+    """
     run = kpi_table[[c for c in KPI_COLUMNS if c in kpi_table.columns]].copy()
     run["as_of"] = str(pd.Timestamp(as_of).date())
     run["run_id"] = uuid.uuid4().hex[:12]
@@ -67,11 +82,13 @@ def append_history(kpi_table: pd.DataFrame, as_of: str, path: str | Path) -> pd.
         past = past[past["as_of"] != run["as_of"].iloc[0]] if len(run) else past
     combined = pd.concat([past, run], ignore_index=True) if len(past) else run
     combined = combined.sort_values(["as_of", "kpi", "segment_by", "segment", "period"], kind="stable")
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    combined.to_parquet(temporary, index=False)
-    temporary.replace(path)
-    return combined.reset_index(drop=True)
+    try:
+        combined.to_parquet(temporary, index=False)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return combined.reset_index(drop=True), temporary
 
 
 def history(path: str | Path) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 A run writes into a fresh temporary folder beside the output folder and only moves it into
 place when every notebook succeeded, so a failed run never replaces the last good report; the
 failed notebook is kept in ``<out>.failed/`` for inspection. Each run has its own temporary
-folder and kernels, so two runs into different folders do not meet.
+folder and kernels, so two runs into different folders do not meet. What ``--out`` may be, and
+how publishing stays all-or-nothing, is :mod:`gapkit.report_folder`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gapkit.config import Config
 from gapkit.errors import ConfigError, GapkitError, InputError
 from gapkit.kernel import SHARED_KERNEL_ENGINE, SharedKernel
 from gapkit.loading import last_complete_day
+from gapkit.report_folder import PublishError, Target
 
 # package data (gapkit.notebooks, mapped to the top-level notebooks/ folder in pyproject.toml),
 # so that an installed wheel finds the suite wherever it runs from
@@ -39,6 +41,13 @@ class RunError(GapkitError):
     """A notebook failed; the message names the notebook and the cell."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM; the message says what was left published.
+
+    A subclass, not KeyboardInterrupt itself, for the reason :class:`gapkit.cli.Stopped` gives.
+    """
+
+
 @dataclass
 class RunResult:
     out: Path
@@ -50,14 +59,24 @@ class RunResult:
     html_seconds: dict = field(default_factory=dict)
 
 
-def notebook_parameters(config: Config, out: Path) -> dict:
-    """What papermill injects into each notebook's ``parameters`` cell."""
+def notebook_parameters(config: Config, out: Path, history: Path | None = None) -> dict:
+    """What papermill injects into the notebooks' ``parameters`` cells (each gets those it declares)."""
     return {
         "data": str(Path(config.data).resolve()),
         "as_of": config.as_of,
         "config": str(Path(config.source).resolve()) if config.source else "",
         "out": str(out),
+        "history": str(history) if history is not None else "",
     }
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """The names a notebook's ``parameters`` cell declares (``name: str = ...`` lines)."""
+    import re
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    source = "\n".join(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
+    return set(re.findall(r"^(\w+)\s*:", source, flags=re.MULTILINE))
 
 
 def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_DIR, progress=print,
@@ -76,6 +95,8 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     # kernels inherit this: on a busy small machine OpenBLAS threads fighting over two cores made
     # the statsmodels fits in the notebooks many times slower (measured: 107 s against 3.6 s)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from gapkit import report_folder
+
     data_dir = Path(config.data)
     if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
         raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
@@ -87,14 +108,16 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         as_of_source = f"not given: the last complete day in the orders (latest order {latest})"
         progress(f"no as_of given: reporting as of {day}, the last complete day in the orders "
                  f"(latest order {latest}); pass --as-of YYYY-MM-DD to choose another")
-    out = Path(config.out_dir).resolve()
+    target = report_folder.check_target(config.out_dir, config.data)
+    out = target.folder
     staging = _staging(out)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    parameters = notebook_parameters(config, staging)
+    parameters = notebook_parameters(config, staging, target.history)
     owned = kernel is None
     cell_seconds: dict[str, list[tuple[str, float]]] = {}
     html_seconds: dict[str, float] = {}
+    state = {"step": "reading the input", "notebooks_done": False}
     try:
         tick = time.perf_counter()
         progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
@@ -106,17 +129,20 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         progress(f"      KPIs on the {config.engine} engine (engine in the configuration)")
         del data  # the notebooks read the checked tables from the staging folder
         timings["load"] = round(time.perf_counter() - tick, 2)
+        state["step"] = "running the notebooks"
         if owned:
             kernel = SharedKernel(notebooks_dir)
             timings["kernel_start"] = kernel.started_in
         for index, name in enumerate(NOTEBOOKS, start=1):
             progress(f"[{index}/{len(NOTEBOOKS)}] {name} ...")
             tick = time.perf_counter()
-            target = staging / f"{name}.ipynb"
+            source = notebooks_dir / f"{name}.ipynb"
+            target_notebook = staging / f"{name}.ipynb"
             kernel.reset()
             try:
                 papermill.execute_notebook(
-                    str(notebooks_dir / f"{name}.ipynb"), str(target), parameters=parameters,
+                    str(source), str(target_notebook),
+                    parameters={k: v for k, v in parameters.items() if k in declared_parameters(source)},
                     kernel_name="python3", progress_bar=False, km=kernel.manager, engine_name=SHARED_KERNEL_ENGINE,
                 )
             except papermill.PapermillExecutionError as err:
@@ -126,27 +152,42 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                     f"The failed notebook is kept in {failed / (name + '.ipynb')}; the previous report "
                     f"in {out} is untouched."
                 ) from None
-            cell_seconds[name] = strip_run_metadata(target)
+            cell_seconds[name] = strip_run_metadata(target_notebook)
             html_tick = time.perf_counter()
-            export_html(target, keep_code=keep_code)
+            export_html(target_notebook, keep_code=keep_code)
             html_seconds[name] = round(time.perf_counter() - html_tick, 2)
             timings[name] = round(time.perf_counter() - tick, 2)
             progress(f"      done in {timings[name]:.1f} s")
+        state["notebooks_done"] = True
         timings["total"] = round(time.perf_counter() - started, 2)
-        _write_run_json(staging, config, parameters | {"out": str(out), "as_of_source": as_of_source}, timings,
-                        "success", counts)
+        _write_run_json(staging, config, parameters | {"out": str(out), "history": str(target.history),
+                                                       "as_of_source": as_of_source}, timings, "success", counts)
         # the checked rows hold the customers' own words and ids: the published report keeps
         # only what the notebooks chose to show (a failed run keeps them for debugging)
         shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
-        _publish(staging, out)
-        tick = time.perf_counter()
-        from gapkit.monitor import append_history, history_path
-        from gapkit.publish import read_csv
-
-        kept = append_history(read_csv(out, "kpis.csv"), config.as_of, history_path(out))
-        progress(f"      history: {kept['as_of'].nunique()} run(s) in {history_path(out)}")
+        kept = _publish(staging, target, config.as_of, state)
+        progress(f"      history: {kept['as_of'].nunique()} run(s) in {target.history}")
+    except KeyboardInterrupt as stop:
+        if state["step"] == "published":
+            report_folder.remove_own(report_folder.aside_name(out))
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise Interrupted(_interrupted_message(stop, state, target)) from None
+    except OSError as error:
+        if state["step"] == "reading the input":
+            raise
+        if state["step"] == "published":
+            raise PublishError(f"the report is published in {out} and the history updated, but removing the "
+                               f"previous report failed ({report_folder.describe_os_error(error)}); a later run "
+                               f"removes what is left of it.") from None
+        kept_in = _keep_unpublished(staging, out)
+        what = "the finished report" if state["notebooks_done"] else "what the run had made"
+        raise PublishError(f"cannot publish to {out}: {report_folder.describe_os_error(error)}. "
+                           f"{what[0].upper() + what[1:]} is kept in {kept_in}; the previous report in {out} and "
+                           f"the history in {target.history} are as they were. Free space or fix the permission "
+                           f"and run again, or copy the report from there.") from None
     except BaseException:
-        if staging.exists():
+        if staging.exists() and state["step"] != "published":
             shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
@@ -154,6 +195,61 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
             kernel.shutdown()
     progress(f"report written to {out} in {timings['total']:.1f} s")
     return RunResult(out, "success", timings, cell_seconds, html_seconds)
+
+
+def _publish(staging: Path, target: Target, as_of: str, state: dict):
+    """Mark the report as gapkit's, take the history lock, and swap report and history in together."""
+    from gapkit import report_folder
+    from gapkit.monitor import write_history_aside
+    from gapkit.publish import read_csv
+
+    os.chmod(staging, report_folder.folder_mode(target.folder))
+    report_folder.mark(staging)
+    target.history.parent.mkdir(parents=True, exist_ok=True)
+    state["step"] = "waiting for the history lock"
+    with report_folder.history_lock(target.history):
+        try:  # checked again: files may have been put there while the notebooks ran
+            report_folder.check_target(target.given)
+        except ConfigError as refused:
+            kept_in = _keep_unpublished(staging, target.folder)
+            raise PublishError(f"{refused} The finished report is kept in {kept_in}.") from None
+        state["step"] = "writing the history"
+        kept, temporary = write_history_aside(read_csv(staging, "kpis.csv"), as_of, target.history)
+        try:
+            report_folder.swap_in(staging, target, temporary, step=lambda name: state.update(step=name))
+        finally:
+            temporary.unlink(missing_ok=True)
+    report_folder.remove_own(report_folder.aside_name(target.folder))
+    report_folder.remove_own(target.folder.with_name(target.folder.name + ".failed"))
+    return kept
+
+
+def _interrupted_message(stop: KeyboardInterrupt, state: dict, target: Target) -> str:
+    why = str(stop) or "Ctrl-C"
+    if state["step"] == "published":
+        return (f"{why} after publishing: the new report is in {target.folder} and its KPIs in {target.history}; "
+                f"the previous report is replaced")
+    return (f"{why} before publishing ({state['step']}): the previous report in {target.folder} and the history in "
+            f"{target.history} are as they were; nothing of this run is kept")
+
+
+def _keep_unpublished(staging: Path, out: Path) -> Path:
+    """The staging folder renamed where a user finds it (renaming needs no space); its own name
+    if even that fails."""
+    from gapkit import report_folder
+
+    kept = out.with_name(out.name + ".unpublished")
+    if not report_folder.remove_own(kept):
+        kept = out.with_name(f"{out.name}.unpublished-{os.getpid()}")
+    try:
+        os.replace(staging, kept)
+    except OSError:
+        return staging
+    try:
+        report_folder.mark(kept)
+    except OSError:
+        pass  # a full disk: the folder is kept all the same; only a later run cannot replace it
+    return kept
 
 
 def _quietly(function, *args):
@@ -172,15 +268,14 @@ def _quietly(function, *args):
 
 def _staging(out: Path) -> Path:
     """A fresh hidden folder beside ``out`` to build the report in; stale ones of dead runs removed."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: a file of that name exists; give a folder for the report (the file is "
-                          f"left as it is).")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        for stale in out.parent.glob(f".{out.name}.running-*"):
-            pid = stale.name.split(".running-", 1)[1].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
+        for pattern in (f".{out.name}.running-*", f".{out.name}.old-*"):
+            for stale in out.parent.glob(pattern):
+                pid = stale.name.rsplit("-", 1)[-1] if ".old-" in stale.name else \
+                    stale.name.split(".running-", 1)[1].split("-", 1)[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
         return Path(tempfile.mkdtemp(prefix=f".{out.name}.running-{os.getpid()}-", dir=out.parent))
     except PermissionError:
         raise ConfigError(f"--out {out}: cannot write in {out.parent} (permission denied); choose a folder you "
@@ -200,25 +295,14 @@ def _alive(pid: int) -> bool:
 
 
 def _keep_failed(staging: Path, out: Path) -> Path:
+    from gapkit import report_folder
+
     failed = out.with_name(out.name + ".failed")
-    if failed.exists():
-        shutil.rmtree(failed)
+    if not report_folder.remove_own(failed):
+        failed = out.with_name(f"{out.name}.failed-{os.getpid()}")
     shutil.copytree(staging, failed)
+    report_folder.mark(failed)
     return failed
-
-
-def _publish(staging: Path, out: Path) -> None:
-    """Swap the finished report into place; the old one is removed only after the swap."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    failed = out.with_name(out.name + ".failed")
-    if failed.exists():
-        shutil.rmtree(failed, ignore_errors=True)
 
 
 def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dict, status: str,

@@ -16,6 +16,7 @@ data: str = "../data/sample"  # folder of input tables (CSV or Parquet)
 as_of: str = "2025-06-30"  # report date: events after the end of this day are ignored
 config: str = "../gapkit.yml"  # run configuration (segments, windows, goals...); "" for defaults
 out: str = "../reports/interactive"  # folder this run writes its artifacts to (gapkit run passes its own)
+history: str = ""  # the run history (history.parquet) to compare with; "" for the one beside `out`
 
 # %%
 import matplotlib.pyplot as plt
@@ -43,7 +44,7 @@ comeback = adapt.attempt(
     "Retention", "how many customers order again, and how soon, by segment and first-order month",
     "export orders over a longer history", gapkit.monitor.retention, dataset, settings.as_of, by=segments[:1],
     churn_days=settings.monitor.get("churn_days", gapkit.monitor.MONITOR_DEFAULTS["churn_days"]))
-past_runs = gapkit.history(gapkit.monitor.history_path(out))  # earlier runs of this report folder's family
+past_runs = gapkit.history(history or gapkit.monitor.history_path(out))  # earlier runs of this report's family
 publish.write_csv(alarms.table, out, "alerts.csv")
 publish.write_csv(comeback.table, out, "retention.csv")
 lost = comeback.churn if isinstance(comeback, gapkit.monitor.RetentionResult) else comeback.table

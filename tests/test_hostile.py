@@ -367,12 +367,12 @@ def test_an_unknown_kpi_is_a_config_error(sample_data):
 # --- the output folder and signals ------------------------------------------------------------------
 
 def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path):
-    from gapkit.runner import _staging
+    from gapkit.report_folder import check_target
 
     target = tmp_path / "report"
     target.write_text("keep me")
     with pytest.raises(ConfigError, match="a file of that name exists"):
-        _staging(target)
+        check_target(target)
     assert target.read_text() == "keep me"
 
 
