@@ -85,6 +85,9 @@ def test_a_failing_notebook_names_the_cell_and_keeps_the_last_good_report(tmp_pa
     out = tmp_path / "report"
     out.mkdir()
     (out / "marker.txt").write_text("last good report")
+    from gapkit.report_folder import mark
+
+    mark(out)  # a report gapkit published earlier
     settings = configuration.read(ROOT / "gapkit.yml", data=str(ROOT / "data/sample"), out=str(out))
     with pytest.raises(runner.RunError, match=r"02_desired_state.ipynb failed in cell \d+ \(RuntimeError: planted"):
         runner.run(settings, notebooks_dir=notebooks, progress=lambda _: None)
