@@ -3,10 +3,13 @@
 One row per significant shortfall, in the order of :func:`gapkit.gaps.gaps` (the one priority
 rule every report uses), with
 
-- the evidence: what the key-driver model says about the KPI, the journey stage where the gap
-  occurs (how many orders reach it, how long it takes), and how many negative comments mention
-  that stage;
-- a concrete next step from a small catalog of post-sale practices (:data:`PRACTICES`);
+- the evidence from the row's own segment: what its customers' negative comments say that the
+  others' do not (distinguishing words and pairs, each with its counts and a one-sided Fisher
+  test, Benjamini-Hochberg adjusted, and a short redacted quote), the journey stage where the
+  segment lags the other customers (reach, days), and the KPI's effect in the driver model;
+- a next step chosen from that evidence: the theme the comments single out
+  (:data:`THEME_PRACTICES`), else the stage where the segment lags, else the KPI's own practice
+  (:data:`PRACTICES`) with "no specific evidence in the data" and how to get some;
 - the expected value of closing the gap, per month, where the configuration values a change of
   the KPI (``valuation``): gap x value per unit x units per month, the units per month being the
   mean monthly n of the KPI (for the goal's segment) over its last three complete months.
@@ -36,7 +39,8 @@ from gapkit import formatting
 from gapkit.kpi_catalog import FIRST_FOLLOWUP, KPIS
 from gapkit.results import Result
 
-__all__ = ["ACTION_COLUMNS", "PRACTICES", "STAGE_WORDS", "ActionPlan", "action_plan"]
+__all__ = ["ACTION_COLUMNS", "PRACTICES", "STAGE_WORDS", "THEMES", "THEME_PRACTICES", "ActionPlan", "action_plan",
+           "distinguishing_phrases", "theme_of"]
 
 ACTION_COLUMNS = ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action", "expected_value"]
 EXTRA_COLUMNS = ["current", "target", "n", "p_adj", "priority", "stage", "driver_evidence", "stage_evidence",
@@ -50,8 +54,8 @@ PRACTICES: dict[str, str] = {
                              "a batch schedule.",
     "personalization_rate": "Personalize the follow-up: the customer's name, the product bought and one tip "
                             "for using it.",
-    "on_time_delivery_rate": "Review carrier performance and the promise dates; warn customers proactively "
-                             "before a promise is missed.",
+    "on_time_delivery_rate": "Review who fulfils late (carrier, team or contractor) and the promise dates; warn "
+                             "customers before a promise is missed.",
     "delivery_days": "Shorten fulfilment (stock placement, carrier choice) and keep promise dates honest "
                      "meanwhile.",
     "first_response_sla": "Staff support to the hours tickets arrive and send an auto-acknowledgement that "
@@ -92,6 +96,49 @@ STAGE_WORDS: dict[str, tuple[str, ...]] = {
     "referral": ("recommend", "friend", "refer"),
 }
 REFERRAL_STAGE = "referral"
+
+#: Word stems that tie a distinguishing comment phrase to a cause; never a stage's own name
+#: ("survey"), which says nothing about what went wrong.
+THEMES: dict[str, tuple[str, ...]] = {
+    "delivery": ("deliver", "shipping", "shipped", "arriv", "late", "courier", "package", "parcel", "tracking",
+                 "damaged", "install", "technician", "appointment", "delay"),
+    "support": ("support", "ticket", "agent", "respon", "answer", "repl", "wait", "call", "chat", "resolv",
+                "hold", "nobody", "ignored", "unanswered", "contact"),
+    "followup": ("email", "e-mail", "follow", "message", "heard", "check"),
+    "billing": ("bill", "charge", "invoice", "refund", "price", "expensive", "fee", "payment", "overcharg"),
+    "product": ("broken", "quality", "defect", "faulty", "stopped working", "wrong item", "missing", "size"),
+    "staff": ("rude", "unfriendly", "impolite", "attitude", "unprofessional"),
+}
+#: The next step when the comments single out a theme for the segment ({who}: the segment).
+THEME_PRACTICES: dict[str, str] = {
+    "delivery": "Find where {who}'s deliveries go wrong (carrier, team or region, promise dates) and fix that "
+                "route first; warn customers before a promise is missed.",
+    "support": "Answer {who}'s tickets sooner: staff to the hours they arrive, acknowledge each with a time for a "
+               "personal answer, and escalate any ticket left unanswered for a day.",
+    "followup": "Make sure {who} receive the check-in after delivery: send it from the delivery event and check "
+                "that their contact details and channel work.",
+    "billing": "Review the charges, refunds and prices {who} complain about with finance; explain the bill "
+               "before it arrives.",
+    "product": "Take {who}'s product complaints (faults, wrong or missing items) to the product and warehouse "
+               "teams, with the comments, and replace quickly meanwhile.",
+    "staff": "Coach the staff who serve {who} on tone and ownership; listen to a sample of their contacts.",
+}
+#: The next step when the segment lags at a journey stage and the comments single out nothing.
+STAGE_PRACTICES: dict[str, str] = {
+    "delivery": THEME_PRACTICES["delivery"],
+    "followup": THEME_PRACTICES["followup"],
+    "support_ticket": THEME_PRACTICES["support"],
+    "survey": "Ask {who} for feedback sooner after delivery or resolution, in one to three questions that work "
+              "on a phone.",
+    "repeat_purchase": "Time a next-purchase reminder for {who} to their usual repurchase interval.",
+}
+#: The journey map's ``kind`` of each action-plan stage.
+JOURNEY_KINDS = {"delivery": "delivery", "followup": "followup", "support_ticket": "support", "survey": "survey",
+                 "repeat_purchase": "repeat"}
+#: What to add to the data when it holds no specific evidence for a row.
+NO_EVIDENCE = ("No specific evidence in the data for {who}: ask these customers one open question in the next "
+               "survey (what went wrong?), export surveys with comments and tickets with order_id and category, "
+               "and meanwhile: {practice}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -150,43 +197,68 @@ def _kpi_of(row: Mapping, table: pd.DataFrame) -> str:
     return table["kpi"].iloc[int(row["_row"])]
 
 
-def action_plan(gap_table: pd.DataFrame, kpi_table: pd.DataFrame, drivers: pd.DataFrame | None = None,
+def action_plan(gap_table, kpi_table: pd.DataFrame, drivers: pd.DataFrame | None = None,
                 journey=None, comments: pd.DataFrame | None = None, valuation: Sequence[Mapping] = (),
-                rule: str = "", currency: str = "", as_of=None) -> ActionPlan:
+                rule: str = "", currency: str = "", as_of=None, data: Mapping | None = None,
+                params=None) -> ActionPlan:
     """The ranked action plan for the significant shortfalls of ``gap_table``.
 
     Parameters
     ----------
-    gap_table : :func:`gapkit.gaps.gaps` table (``rank`` orders the shortfalls).
+    gap_table : :func:`gapkit.gaps.gaps` result or its table (``rank`` orders the shortfalls).
     kpi_table : ``gapkit.kpis(..., period="M")`` output, for the monthly units behind the expected value.
-    drivers : the key-driver table (drivers.csv), for the driver evidence.
-    journey : a :class:`gapkit.journey.JourneyResult`, for the stage evidence (optional).
-    comments : :func:`gapkit.text.sentiment` output, for the comment evidence (optional).
+    drivers : the key-driver table (drivers.csv) or result, for the driver evidence.
+    journey : a :class:`gapkit.journey.JourneyResult`, for the stage where the segment lags (optional).
+    comments : :func:`gapkit.text.sentiment` output, for what the segment's comments say (optional).
     valuation : config ``valuation`` entries; the first entry naming a KPI gives its value per unit.
-    rule : the priority rule in words (``GapResult.rule``), shown under the plan.
+    rule : the priority rule in words (``GapResult.rule``, taken from a result when not given).
     currency : printed after amounts (config ``currency``).
     as_of : the report date; the month it falls in counts towards the units a month only when
         as_of is that month's last day.
+    data : the loaded tables, to tell whose comment is whose (a segment column of the surveys or
+        the customers), and, with ``as_of``, to draw the journey by a row's own segment column
+        when ``journey`` is drawn by another; without it comments are compared only as negative
+        against the rest.
+    params : KPI windows for such a journey.
     """
+    if hasattr(gap_table, "table"):
+        rule = rule or getattr(gap_table, "rule", "")
+        gap_table = gap_table.table
+    if drivers is not None and hasattr(drivers, "table"):
+        drivers = drivers.table
     shortfalls = gap_table[gap_table["rank"].notna()].sort_values("rank") if "rank" in gap_table else gap_table.iloc[:0]
     notes = []
     values = _values(valuation)
+    journeys = {}
+    if journey is not None and hasattr(journey, "table"):
+        for column in set(journey.table["segment_by"]) - {"all"}:
+            journeys[column] = journey
     rows = []
     for g in shortfalls.to_dict("records"):
         stage = _stage(g["kpi"])
+        who = "everyone" if g["segment_by"] == "all" else f"{g['segment_by']} {g['segment']}"
         driver = _driver_evidence(g["kpi"], drivers)
-        where = _stage_evidence(stage, g, journey)
-        said = _comment_evidence(stage, comments)
+        if g["segment_by"] != "all" and g["segment_by"] not in journeys and data is not None and as_of is not None:
+            journeys[g["segment_by"]] = _journey_by(data, as_of, g["segment_by"], params)
+        where, lagging = _stage_evidence(stage, g, journeys.get(g["segment_by"]))
+        said, theme = _comment_evidence(g, comments, data)
         worth, basis = _expected_value(g, kpi_table, values.get(g["kpi"]), currency, as_of)
+        default = PRACTICES.get(g["kpi"], "Find the cause with the team that owns this KPI; no standard practice is "
+                                          "catalogued for it.")
+        if theme:
+            action = THEME_PRACTICES[theme].format(who=who)
+        elif lagging in STAGE_PRACTICES:
+            action = STAGE_PRACTICES[lagging].format(who=who)
+        else:
+            action = NO_EVIDENCE.format(who=who, practice=default)
         rows.append({
             "rank": int(g["rank"]), "goal_id": g["goal_id"], "kpi": g["kpi"], "segment_by": g["segment_by"],
             "segment": g["segment"], "gap": g["gap"],
-            "evidence": " ".join(part for part in (driver, where, said) if part),
-            "action": PRACTICES.get(g["kpi"], "Find the cause with the team that owns this KPI; no standard "
-                                              "practice is catalogued for it."),
-            "expected_value": worth, "current": g["current"], "target": g["target"], "n": g["n"],
-            "p_adj": g["p_adj"], "priority": g["priority"], "stage": stage or "", "driver_evidence": driver,
-            "stage_evidence": where, "comment_evidence": said, "expected_value_basis": basis,
+            "evidence": " ".join(part for part in (said, where, driver) if part),
+            "action": action, "expected_value": worth, "current": g["current"], "target": g["target"],
+            "n": g["n"], "p_adj": g["p_adj"], "priority": g["priority"], "stage": stage or "",
+            "driver_evidence": driver, "stage_evidence": where, "comment_evidence": said,
+            "expected_value_basis": basis,
         })
     if not values and rows:
         notes.append("No expected values: the configuration does not say what a KPI change is worth "
@@ -196,80 +268,215 @@ def action_plan(gap_table: pd.DataFrame, kpi_table: pd.DataFrame, drivers: pd.Da
     return ActionPlan(table, rule, tuple(notes), currency)
 
 
+def _journey_by(data: Mapping, as_of, column: str, params):
+    """The journey drawn by ``column``, or None when the data cannot draw one."""
+    from gapkit.errors import ConfigError, GapkitError
+    from gapkit.journey import journey
+
+    try:
+        return journey(data, as_of, by=column, params=params)
+    except ConfigError:
+        raise
+    except GapkitError:
+        return None
+
+
 def _stage(kpi: str) -> str | None:
-    if kpi in ("referral_rate", "referral_conversion_rate"):  # the journey map ends at the repeat purchase; referrals are their own step
+    if kpi in ("referral_rate", "referral_conversion_rate"):  # referrals are their own step, off the journey map
         return REFERRAL_STAGE
     stage = KPIS[kpi].stage if kpi in KPIS else None
     return "followup" if stage == FIRST_FOLLOWUP else stage
 
 
 def _driver_evidence(kpi: str, drivers: pd.DataFrame | None) -> str:
-    from gapkit.drivers import separable
-
     outcome_kpi = kpi in KPIS and KPIS[kpi].outcome
     if drivers is None or drivers.empty:
-        return "An outcome KPI; no driver model to say what moves it." if outcome_kpi else "No driver model."
-    apart, why = separable(drivers)
+        return "" if outcome_kpi else "No driver model."
     outcome = str(drivers["outcome"].iloc[0]) if "outcome" in drivers else "the outcome"
     if outcome_kpi:
-        if not apart:
-            return f"An outcome KPI; the driver model cannot say which experience moves {_label(outcome)} most ({why})."
-        top = drivers.sort_values("importance", ascending=False).iloc[0]
-        return (f"An outcome KPI; the strongest driver of {_label(outcome)} is {top['driver'].replace('_', ' ')} "
-                f"({formatting.share(top['importance'], 0)} of explained variance).")
+        return ""  # an outcome is not a driver of itself; its row's evidence is the segment's own
     mine = drivers[drivers["kpi"] == kpi]
     if mine.empty:
         return f"Not in the driver model of {_label(outcome)}."
     d = mine.iloc[0]
-    text = (f"Driver of {_label(outcome)}: {d['driver'].replace('_', ' ')} takes {formatting.share(d['importance'], 0)} "
-            f"of the explained variance (95% CI {formatting.share(d['importance_ci_low'], 0)} to "
-            f"{formatting.share(d['importance_ci_high'], 0)})")
+    if "effect_ci_low" not in d or not np.isfinite(pd.to_numeric(d["effect_ci_low"], errors="coerce")):
+        text = (f"Driver of {_label(outcome)}: {d['driver'].replace('_', ' ')}"
+                + (f", odds ratio {float(d['odds_ratio']):.2f} ({formatting.p_phrase(d.get('p_value'))})"
+                   if "odds_ratio" in d and np.isfinite(pd.to_numeric(d["odds_ratio"], errors="coerce")) else ""))
+        return text + "."
+    low, high = float(d["effect_ci_low"]), float(d["effect_ci_high"])
+    verdict = ("helps" if low > 0 else "goes with worse" if high < 0 else "has no effect distinguishable from zero on")
+    text = f"Driver model: {d['driver'].replace('_', ' ')} {verdict} {_label(outcome)}"
     if "odds_ratio" in d and np.isfinite(pd.to_numeric(d["odds_ratio"], errors="coerce")):
-        text += f", odds ratio {float(d['odds_ratio']):.2f} ({formatting.p_phrase(d.get('p_value'))})"
-    return text + ("." if apart else f"; the drivers cannot be ranked ({why}).")
+        text += f" (odds ratio {float(d['odds_ratio']):.2f}, {formatting.p_phrase(d.get('p_value'))}, all else fixed)"
+    return text + "."
 
 
-def _stage_evidence(stage: str | None, gap: Mapping, journey) -> str:
-    if stage is None:
-        return ""
-    name = stage.replace("_", " ")
-    if journey is None or not hasattr(journey, "table"):
-        return f"Journey stage: {name}."
+def _stage_evidence(stage: str | None, gap: Mapping, journey) -> tuple[str, str | None]:
+    """Where in the journey the row's segment lags the other customers: (words, the lagging stage).
+
+    Reach is compared with the rest of the customers by a two-proportion z test (5%), days by
+    the medians' intervals; only a journey drawn by the row's own segment column can say this.
+    """
+    if journey is None or not hasattr(journey, "table") or gap["segment_by"] == "all":
+        return "", None
     table = journey.table
-    segment = gap["segment"] if gap["segment_by"] != "all" else "all"
-    rows = table[(table["segment"] == segment) & (table["segment_by"] == gap["segment_by"])]
-    whose = ""
-    if rows.empty:  # the journey is drawn by another column: say the numbers are everyone's
-        rows = table[table["segment"] == "all"]
-        whose = " (all customers)"
-    if stage == "followup":
-        rows = rows[rows["kind"] == "followup"].sort_values("order").head(1)
+    mine = table[(table["segment_by"] == gap["segment_by"]) & (table["segment"].astype(str) == str(gap["segment"]))]
+    everyone = table[table["segment"] == "all"].set_index("stage")
+    if mine.empty or everyone.empty:
+        return "", None
+    from statsmodels.stats.proportion import proportions_ztest
+
+    lags = []
+    for r in mine.itertuples(index=False):
+        if r.stage not in everyone.index or r.n <= 0:
+            continue
+        a = everyone.loc[r.stage]
+        rest_n, rest_reached = float(a["n"]) - r.n, float(a["reached"]) - r.reached
+        if rest_n > 0 and 0 < r.reached + rest_reached < r.n + rest_n:
+            p = float(proportions_ztest([r.reached, rest_reached], [r.n, rest_n], alternative="smaller")[1])
+            if p < 0.05:
+                lags.append((0, r.reached / r.n - rest_reached / rest_n, str(r.kind), str(r.stage),
+                             f"reached by {formatting.share(r.coverage)} of its {formatting.count(r.n)} orders against "
+                             f"{formatting.share(rest_reached / rest_n)} of the others' ({formatting.p_phrase(p)})"))
+        if np.isfinite(r.median_days_ci_low) and np.isfinite(a["median_days_ci_high"]) \
+                and r.median_days_ci_low > a["median_days_ci_high"]:
+            lags.append((1, -(r.median_days / max(a["median_days"], 1e-9)), str(r.kind), str(r.stage),
+                         f"a median {formatting.number(r.median_days)} days after the order against "
+                         f"{formatting.number(a['median_days'])} for all customers (95% intervals apart)"))
+    # a driver KPI's shortfall is explained at its own stage; an outcome's at any
+    kinds = None if (gap["kpi"] in KPIS and KPIS[gap["kpi"]].outcome) else {JOURNEY_KINDS.get(stage or "", stage)}
+    lags = [lag for lag in lags if kinds is None or lag[2] in kinds]
+    if not lags:
+        return f"No journey stage where {gap['segment_by']} {gap['segment']} lags the other customers.", None
+    _, _, kind, lagging, words = min(lags)  # fewer reached first (by how many), then slower
+    practice = {v: k for k, v in JOURNEY_KINDS.items()}.get(kind, kind)
+    return f"Journey: at {lagging.replace('_', ' ')}, {gap['segment_by']} {gap['segment']} lags ({words}).", practice
+
+
+def _segment_of_comments(comments: pd.DataFrame, data: Mapping | None, segment_by: str) -> pd.Series | None:
+    """Each comment's value of ``segment_by``: from the surveys' own column, else the customers'."""
+    from gapkit.measure import segment_labels
+
+    if segment_by in comments:
+        return segment_labels(comments[segment_by])
+    if data is None:
+        return None
+    surveys = data.get("surveys") if hasattr(data, "get") else None
+    if surveys is not None and segment_by in surveys and "response_id" in comments:
+        found = comments["response_id"].map(surveys.drop_duplicates("response_id").set_index("response_id")[segment_by])
+        return segment_labels(found)
+    customers = data.get("customers") if hasattr(data, "get") else None
+    if customers is not None and segment_by in customers and "customer_id" in comments:
+        found = comments["customer_id"].map(customers.drop_duplicates("customer_id").set_index("customer_id")[segment_by])
+        return segment_labels(found)
+    return None
+
+
+def distinguishing_phrases(inside: pd.Series, outside: pd.Series, min_count: int = 3,
+                           alpha: float = 0.05) -> pd.DataFrame:
+    """Words and word pairs that ``inside`` comments use more than ``outside`` ones.
+
+    Each phrase (as :func:`gapkit.text.themes` forms them) held by at least ``min_count`` inside
+    comments gets a one-sided Fisher exact test of its share inside against outside,
+    Benjamini-Hochberg adjusted across the phrases tried. Columns: phrase, inside, n_inside,
+    outside, n_outside, p_value, p_adj; the significant ones, larger share difference first.
+    """
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.multitest import multipletests
+
+    from gapkit.text import phrases_of
+
+    def documents(texts):
+        return [phrases_of(t) for t in texts.astype("str")]
+
+    ins, outs = documents(inside), documents(outside)
+    counts_in = pd.Series([p for doc in ins for p in doc], dtype="str").value_counts()
+    counts_out = pd.Series([p for doc in outs for p in doc], dtype="str").value_counts()
+    tried = counts_in[counts_in >= min_count]
+    columns = ["phrase", "inside", "n_inside", "outside", "n_outside", "p_value", "p_adj"]
+    if tried.empty or not outs:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for phrase, k in tried.items():
+        m = int(counts_out.get(phrase, 0))
+        p = fisher_exact([[k, len(ins) - k], [m, len(outs) - m]], alternative="greater")[1]
+        rows.append((phrase, int(k), len(ins), m, len(outs), float(p)))
+    table = pd.DataFrame(rows, columns=columns[:-1])
+    table["p_adj"] = multipletests(table["p_value"], method="fdr_bh")[1]
+    table = table[table["p_adj"] < alpha]
+    lift = table["inside"] / table["n_inside"] - table["outside"] / table["n_outside"]
+    table = table.assign(_lift=lift, _pair=table["phrase"].str.contains(" ")).sort_values(
+        ["_lift", "_pair", "phrase"], ascending=[False, False, True])
+    # phrases held by exactly the same comments (one template's words) say one thing: keep one
+    holders = {phrase: frozenset(i for i, doc in enumerate(ins) if phrase in doc) for phrase in table["phrase"]}
+    table = table[~table["phrase"].map(holders).duplicated()]
+    return table.drop(columns=["_lift", "_pair"]).reset_index(drop=True)
+
+
+#: The causes a shortfall on a driver KPI can have; an outcome (csat, NPS, coming back) can have any.
+STAGE_THEMES: dict[str, tuple[str, ...]] = {
+    "delivery": ("delivery", "product"),
+    "followup": ("followup",),
+    "support_ticket": ("support", "staff", "billing"),
+    "survey": ("followup",),
+}
+
+
+def themes_for(kpi: str) -> tuple[str, ...]:
+    """The themes that can explain a shortfall on ``kpi``: comments about products do not make
+    the fix for slow ticket answers."""
+    if kpi in KPIS and KPIS[kpi].outcome:
+        return tuple(THEMES)
+    return STAGE_THEMES.get(_stage(kpi) or "", ())
+
+
+def theme_of(phrase: str) -> str | None:
+    """The cause a phrase points to (:data:`THEMES`), or None."""
+    words = phrase.lower()
+    for theme, stems in THEMES.items():
+        if any(re.search(r"\b" + re.escape(stem), words) for stem in stems):
+            return theme
+    return None
+
+
+def _comment_evidence(gap: Mapping, comments: pd.DataFrame | None, data: Mapping | None) -> tuple[str, str | None]:
+    """What the row's customers' negative comments say that others' do not: (words, theme)."""
+    from gapkit.text import redact
+
+    if comments is None or not isinstance(comments, pd.DataFrame) or "label" not in comments:
+        return "", None
+    scored = comments[comments["scored"].astype(bool)]
+    negative = scored["label"].eq("negative")
+    if gap["segment_by"] == "all":
+        inside, outside = scored.loc[negative, "comment"], scored.loc[~negative, "comment"]
+        whose, against = "negative comments", "the other comments"
     else:
-        rows = rows[rows["stage"] == stage]
-    if rows.empty:
-        return f"Journey stage: {name}."
-    r = rows.iloc[0]
-    days = (f", a median {formatting.number(r['median_days'])} days after the order"
-            if np.isfinite(r["median_days"]) else "")
-    return (f"Journey stage {str(r['stage']).replace('_', ' ')}{whose}: reached by {formatting.share(r['coverage'])} "
-            f"of {formatting.count(r['n'])} orders{days}.")
-
-
-def _comment_evidence(stage: str | None, comments: pd.DataFrame | None) -> str:
-    if stage is None or comments is None or not isinstance(comments, pd.DataFrame) or "label" not in comments:
-        return ""
-    negative = comments.loc[comments["scored"].astype(bool) & comments["label"].eq("negative"), "comment"]
-    if negative.empty:
-        return ""
-    stems = STAGE_WORDS.get(stage, ())
-    pattern = re.compile(r"\b(" + "|".join(re.escape(s) for s in stems) + r")", re.IGNORECASE)
-    found = negative.astype("str").str.findall(pattern)
-    mention = found.str.len() > 0
-    if not mention.any():
-        return f"None of the {len(negative):,} negative comments mentions this stage."
-    words = pd.Series([w.lower() for ws in found[mention] for w in ws]).value_counts().head(3).index
-    return (f"{int(mention.sum()):,} of {len(negative):,} negative comments mention it "
-            f"({', '.join(repr(w) for w in words)}).")
+        segment = _segment_of_comments(scored, data, gap["segment_by"])
+        if segment is None:
+            return "", None
+        mine = segment.astype("str").eq(str(gap["segment"])).to_numpy()
+        inside, outside = scored.loc[negative & mine, "comment"], scored.loc[negative & ~mine, "comment"]
+        whose = f"negative comments of {gap['segment_by']} {gap['segment']}"
+        against = "other customers' negative comments"
+    if inside.empty:
+        return "", None
+    found = distinguishing_phrases(inside, outside)
+    if found.empty:
+        return (f"The {len(inside):,} {whose} use no word or pair more often than {against} (Fisher test, "
+                f"BH-adjusted 5%).", None)
+    top = found.head(3)
+    votes = found.head(10).assign(theme=found.head(10)["phrase"].map(theme_of)).dropna(subset=["theme"])
+    allowed = themes_for(gap["kpi"])
+    votes = votes[votes["theme"].isin(allowed)]
+    theme = votes.groupby("theme", sort=False)["inside"].sum().idxmax() if len(votes) else None
+    listed = "; ".join(f"'{r.phrase}' in {r.inside} of {r.n_inside:,} against {r.outside} of {r.n_outside:,}"
+                       for r in top.itertuples(index=False))
+    quote = next((redact(str(t)) for t in inside.astype("str")
+                  if re.search(r"\b" + re.escape(top['phrase'].iloc[0].split(' ')[0]), t, re.IGNORECASE)
+                  and len(t) <= 90), None)
+    quoted = f" For example: \"{quote.strip()}\"" if quote else ""
+    return f"What sets the {whose} apart from {against}: {listed}.{quoted}", theme
 
 
 def _values(valuation: Sequence[Mapping]) -> dict[str, float]:

@@ -94,11 +94,14 @@ class Skipped:
 def attempt(section: str, would_show: str, how_to_add: str, function: Callable, *args, **kwargs):
     """``function(*args, **kwargs)``, or a :class:`Skipped` saying why the data cannot support it.
 
-    Only gapkit's own errors (a missing table or column, too few units to fit) become a
-    :class:`Skipped`; any other exception is a bug and is raised.
+    Only what the data's shape explains (a missing table or column, too few units to fit)
+    becomes a :class:`Skipped`. A :class:`~gapkit.errors.ConfigError` is the user's to fix and
+    is raised, as is any other exception (a bug).
     """
     try:
         return function(*args, **kwargs)
+    except ConfigError:
+        raise
     except GapkitError as err:
         return Skipped(section, str(err), would_show, how_to_add)
 
@@ -155,12 +158,13 @@ def _column_tables(data: Mapping, column: str) -> list[str]:
     return [name for name, frame in data.items() if column in frame.columns]
 
 
-def segment_columns(data: Mapping, configured: Sequence[str] | None = None) -> list[str]:
+def segment_columns(data: Mapping, configured: Sequence[str] | None = None, goals=()) -> list[str]:
     """The columns KPIs are broken down by.
 
     Configured columns must exist in some table (a :class:`~gapkit.errors.ConfigError` names
     the one that does not); without configuration: the customers' attributes with 2..30 groups,
-    then ``channel`` where orders, follow-ups or tickets have one, at most four in all.
+    then ``channel`` where orders, follow-ups or tickets have one, at most four in all. Every
+    column a goal names (``segment_by``) is added, listed or not, so each goal has its figure.
 
     Examples
     --------
@@ -172,11 +176,14 @@ def segment_columns(data: Mapping, configured: Sequence[str] | None = None) -> l
                 raise ConfigError(
                     f"segments: column {column!r} is in none of the tables ({', '.join(sorted(data))}); "
                     "remove it from `segments` in the configuration or add it to customers.csv.")
-        return list(configured)
-    chosen = customer_attributes(data)
-    if any("channel" in data[t].columns and _is_segment(data[t]["channel"]) for t in CHANNEL_TABLES if t in data):
-        chosen.append("channel")
-    return [c for c in dict.fromkeys(chosen)][:MAX_AUTO_SEGMENTS]
+        chosen = list(configured)
+    else:
+        chosen = customer_attributes(data)
+        if any("channel" in data[t].columns and _is_segment(data[t]["channel"]) for t in CHANNEL_TABLES if t in data):
+            chosen.append("channel")
+        chosen = list(dict.fromkeys(chosen))[:MAX_AUTO_SEGMENTS]
+    named = [goal.segment_by for goal in goals if goal.segment_by != "all" and _column_tables(data, goal.segment_by)]
+    return list(dict.fromkeys([*chosen, *named]))
 
 
 def driver_controls(data: Mapping, configured: Sequence[str] | None = None) -> list[str]:

@@ -87,3 +87,30 @@ def _excess_open_share(months: pd.DataFrame, eod: datetime) -> pd.Series:
     ends = pd.PeriodIndex(months["period"], freq="M").end_time
     settled = share[ends <= pd.Timestamp(eod.date()) - pd.Timedelta(days=90)]
     return share - (float(settled.median()) if settled.notna().any() else 0.0)
+
+
+def goal_levels(goals, kpi_table: pd.DataFrame, data: Mapping, as_of: str | date | datetime,
+                params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas") -> pd.DataFrame:
+    """The current level of each goal's KPI and segment, computed as the reports compute it.
+
+    :func:`current_levels` for the goals' KPIs, broken down by every column a goal names.
+    ``kpi_table``'s monthly rows choose the windows when it has them for every goal's KPI;
+    otherwise the months are counted here. ``gapkit.gaps.gaps``, ``gapkit.goals.smart`` and
+    ``gapkit.goals.progress`` call this when given ``data`` and no ``current``, so the API
+    judges a goal by the same figure as the reports.
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> config = gapkit.config.read("gapkit.yml")
+    >>> gapkit.baseline.goal_levels(config.goals, gapkit.kpis(data, "2025-06-30"), data, "2025-06-30")
+    """
+    ids = sorted({goal.kpi for goal in goals})
+    by = sorted({goal.segment_by for goal in goals} - {"all"})
+    if not ids:
+        return current_levels(data, as_of, empty_kpi_table(), months=months)
+    monthly = kpi_table[(kpi_table["segment_by"] == "all") & (kpi_table["period"] != "all")
+                        & kpi_table["kpi"].isin(ids)] if len(kpi_table) else kpi_table
+    if set(ids) - set(monthly["kpi"]):
+        monthly = kpis(data, as_of, period="M", kpis=ids, params=params, engine=engine)
+    return current_levels(data, as_of, monthly, by=by, params=params, months=months, engine=engine)

@@ -49,7 +49,7 @@ class Config:
     valuation: tuple[dict, ...] = ()
     intangibles: tuple[dict, ...] = ()
     benchmarks: tuple[dict, ...] = ()
-    language: str = "en"
+    language: str | None = None  # None: each comment's language detected; set: every comment is taken as it
     seed: int = 2025
     currency: str = ""  # printed after money amounts, e.g. "EUR"; "" prints bare amounts
     earliest: str = "1990-01-01"  # timestamps before this are placeholders and rejected
@@ -149,6 +149,10 @@ def from_dict(raw: dict, source: str = "") -> Config:
                                                                             f"{where}: valuation")))
     for index, entry in enumerate(valuation):
         _check_kpi(entry["kpi"], f"{where}: valuation[{index}].kpi")
+        if entry["kpi"] not in impact_kpis:
+            raise ConfigError(f"{where}: valuation[{index}].kpi is {entry['kpi']!r}, which impact.kpis "
+                              f"({', '.join(impact_kpis)}) does not measure, so its value could never be "
+                              f"computed; add {entry['kpi']!r} to impact.kpis or value one of those KPIs.")
     seen: dict[str, int] = {}
     for index, goal in enumerate(goals):
         if goal.id in seen:
@@ -170,7 +174,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
             _list(raw.get("intangibles"), f"{where}: intangibles"))),
         benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(_list(raw.get("benchmarks"),
                                                                              f"{where}: benchmarks"))),
-        language=str(raw.get("language", "en")),
+        language=None if raw.get("language") is None else str(raw["language"]).strip().lower(),
         seed=_seed(raw.get("seed", Config.seed), f"{where}: seed"),
         earliest=parse_date(raw.get("earliest", Config.earliest), f"{where}: earliest"),
         currency=_currency(raw.get("currency"), f"{where}: currency"),

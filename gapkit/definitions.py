@@ -12,6 +12,7 @@ plus the unit's own columns, which ``by`` may name as segments.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,8 +35,21 @@ class Params:
     repeat_days: float = 90
     referral_days: float = 90
     response_days: float = 7
+    #: a resolved ticket counts in reopen_rate and fcr_rate once it has had this long to reopen
+    reopen_days: float = 7
     #: the support team's schedule for the ``*_bh`` KPIs (config ``business_hours``); None skips them
     business_hours: BusinessHours | None = None
+
+    def __post_init__(self):
+        # the configuration checks these too; this catches the Python entry points
+        from gapkit.errors import ConfigError
+
+        for name in ("sla_hours", "resolution_days", "followup_days", "repeat_days", "referral_days",
+                     "response_days", "reopen_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < float("inf"):
+                raise ConfigError(f"params.{name} = {value!r}: a window must be a number longer than 0 "
+                                  f"(default {type(self).__dataclass_fields__[name].default:g}).")
 
 
 Tables = Mapping[str, nw.LazyFrame]
@@ -154,16 +168,20 @@ def resolution_rate(t, p, eod):
     )
 
 
+def _settled(t: Tables, p: Params, eod: datetime) -> nw.LazyFrame:
+    """Tickets resolved at least reopen_days before as_of ends: one resolved yesterday has not yet
+    had its chance to reopen, and counting it would flatter reopen_rate and fcr_rate."""
+    resolved = _tickets(t).filter(~nw.col("resolved_at").is_null() & ~nw.col("reopened").is_null())
+    return _aged(resolved, "resolved_at", eod, p.reopen_days * DAY)
+
+
 def fcr_rate(t, p, eod):
-    resolved = _tickets(t).filter(
-        ~nw.col("resolved_at").is_null() & ~nw.col("contacts").is_null() & ~nw.col("reopened").is_null()
-    )
-    return resolved.with_columns(_value=((nw.col("contacts") == 1) & ~nw.col("reopened")).cast(F))
+    settled = _settled(t, p, eod).filter(~nw.col("contacts").is_null())
+    return settled.with_columns(_value=((nw.col("contacts") == 1) & ~nw.col("reopened")).cast(F))
 
 
 def reopen_rate(t, p, eod):
-    resolved = _tickets(t).filter(~nw.col("resolved_at").is_null() & ~nw.col("reopened").is_null())
-    return resolved.with_columns(_value=nw.col("reopened").cast(F))
+    return _settled(t, p, eod).with_columns(_value=nw.col("reopened").cast(F))
 
 
 def _shared(t: Tables, key: str, build: Callable[[], nw.LazyFrame]) -> nw.LazyFrame:

@@ -71,7 +71,8 @@ DRIVERS: tuple[Driver, ...] = (
 )
 BY_NAME = {d.name: d for d in DRIVERS}
 TABLE_COLUMNS = ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "coefficient",
-                 "coefficient_ci_low", "coefficient_ci_high", "odds_ratio", "p_value", "n", "outcome", "r_squared"]
+                 "coefficient_ci_low", "coefficient_ci_high", "odds_ratio", "p_value", "n", "outcome", "r_squared",
+                 "effect", "effect_ci_low", "effect_ci_high"]
 #: Below this share of the outcome's variance (Cohen's "small" f-squared of 0.02) the drivers
 #: together explain too little for their split of it to rank anything.
 MIN_R_SQUARED = 0.02
@@ -105,6 +106,22 @@ def separable(table: pd.DataFrame) -> tuple[bool, str]:
         return False, "every driver's 95% importance interval overlaps every other's"
     top, bottom = table.loc[low.idxmax(), "driver"], table.loc[high.idxmin(), "driver"]
     return True, f"{top} matters more than {bottom} (95% intervals apart)"
+
+
+def helpful_effects(table: pd.DataFrame, spread: np.ndarray) -> pd.DataFrame:
+    """Each driver's conditional effect, standardized and turned so that positive means "better".
+
+    ``effect`` is the model coefficient times the driver's standard deviation (the change in the
+    outcome's log-odds, or in a mean outcome, for one standard deviation more of the
+    experience, all else held fixed), signed by the KPI's direction: a KPI where lower is better
+    (delivery days) helps when its driver's coefficient is negative. Its 95% interval is the
+    coefficient's. Unlike a share of explained variance, it is zero for a driver with no effect
+    of its own, however correlated with one that has.
+    """
+    turn = np.array([1.0 if KPIS[kpi].better == "higher" else -1.0 for kpi in table["kpi"]])
+    ends = np.vstack([table["coefficient_ci_low"], table["coefficient_ci_high"]]).astype(float) * turn * spread
+    return pd.DataFrame({"effect": table["coefficient"].to_numpy(float) * turn * spread,
+                         "effect_ci_low": ends.min(axis=0), "effect_ci_high": ends.max(axis=0)}, index=table.index)
 
 
 def _present(data: Mapping, need: str) -> bool:
@@ -280,6 +297,10 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
         order_drivers(data, as_of, params), left_on="order_id", right_index=True, how="left")
     usable = _observed(frame, usable, max_missing if drivers is None else 1.0, notes)
     frame = frame.dropna(subset=usable + ["value"])
+    if len(frame) and frame["value"].nunique() < 2:
+        level = frame["value"].iloc[0]
+        raise InputError(f"{outcome} is {level:g} for all {len(frame):,} units, so no experience can be related to "
+                         f"it (a model of an outcome that never varies has nothing to explain)")
     if not usable or len(frame) < len(usable) + 10:
         raise InputError(f"{outcome}: {len(frame)} complete units for {len(usable)} drivers; too few to "
                          "fit (use a later as_of, fewer drivers, or more data)")
@@ -307,6 +328,7 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
     table = pd.DataFrame({"driver": usable, "kpi": [BY_NAME[d].kpi for d in usable], "importance": share,
                           "importance_ci_low": np.fmin(low, share), "importance_ci_high": np.fmax(high, share),
                           **fit, "n": len(frame), "outcome": outcome, "r_squared": float(total)})
+    table = table.join(helpful_effects(table, frame[usable].std().to_numpy(float)))
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     return DriverResult(table[TABLE_COLUMNS], outcome, "logit" if binary else "ols", method, float(total),
                         len(frame), tuple(controls), tuple(notes))

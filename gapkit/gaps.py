@@ -25,15 +25,55 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test
 
-from gapkit.goals import OUTCOME_KPIS, baseline_row, window_of
+from gapkit.goals import OUTCOME_KPIS, as_goals, baseline_row, window_of
 from gapkit.kpi_catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.results import Result
 
 GAP_COLUMNS = [
     "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
     "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank", "window", "small_n",
+    "gap_std",
 ]
 ALPHA = 0.05
+#: A standardized gap beyond this many spreads ranks as this many: a KPI whose customers barely
+#: vary (every ticket answered in exactly 48 h) would otherwise outrank everything by division by ~0.
+MAX_GAP_STD = 10.0
+
+
+def standardized_gap(row: pd.Series, target: float, kind: str, better: str, unit_values=None) -> float:
+    """The shortfall in units of the KPI's customer-level spread (positive = short of the target).
+
+    One scale for every KPI, whatever its unit and whatever the target (0, negative, 100%):
+
+    - shares: Cohen's h, ``2 asin sqrt(target) - 2 asin sqrt(current)``;
+    - means (1-5, 1-7 scores) and NPS: the gap over the customers' standard deviation, read
+      back from the interval (``half-width x sqrt(n) / critical value``);
+    - medians (durations): the gap over the customers' robust spread (interquartile range /
+      1.349) when the units are given, else over the spread the median's interval implies.
+
+    Read as Cohen's d: 0.2 small, 0.5 medium, 0.8 large. Capped at :data:`MAX_GAP_STD`.
+    """
+    value, n = float(row["value"]), float(row["n"])
+    sign = 1.0 if better == "higher" else -1.0
+    if not np.isfinite(value) or n <= 0:
+        return float("nan")
+    if kind == SHARE:
+        h = 2 * np.arcsin(np.sqrt(np.clip(target, 0, 1))) - 2 * np.arcsin(np.sqrt(np.clip(value, 0, 1)))
+        return float(np.clip(sign * h, -MAX_GAP_STD, MAX_GAP_STD))
+    gap = sign * (target - value)
+    spread = float("nan")
+    if kind == MEDIAN and unit_values is not None and len(unit_values) > 1:
+        q1, q3 = np.nanpercentile(np.asarray(unit_values, dtype=float), [25, 75])
+        spread = (q3 - q1) / 1.349 if q3 > q1 else float(np.nanstd(unit_values, ddof=1))
+    if not np.isfinite(spread) or spread <= 0:
+        half = max(float(row["ci_high"]) - value, value - float(row["ci_low"]))
+        critical = stats.t.ppf(0.975, max(n - 1, 1)) if kind not in (NPS, MEDIAN) else Z95
+        spread = half * np.sqrt(n) / critical / (1.2533 if kind == MEDIAN else 1.0)
+    if not np.isfinite(spread):
+        return float("nan")
+    if spread <= 0:
+        return float(np.sign(gap) * MAX_GAP_STD) if gap else 0.0
+    return float(np.clip(gap / spread, -MAX_GAP_STD, MAX_GAP_STD))
 
 
 def shortfall_p_value(row: pd.Series, target: float, kind: str, better: str, unit_values=None) -> float:
@@ -117,12 +157,14 @@ class GapResult(Result):
 
 
 def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, drivers: pd.DataFrame | None = None,
-         params=None, current: pd.DataFrame | None = None) -> GapResult:
+         params=None, current: pd.DataFrame | None = None, months: int = 3) -> GapResult:
     """Compare each goal's current value with its target and say whether the gap is real.
 
-    The current value is the goal's level over the recent complete months in ``current``
-    (:func:`gapkit.baseline.current_levels`) when given, else the pooled history of
-    ``kpi_table``; ``window`` says which ("YYYY-MM..YYYY-MM" or "all").
+    The current value is the goal's level over its last ``months`` complete months, as every
+    report quotes it: from ``current`` (:func:`gapkit.baseline.current_levels`) when given, else
+    computed from ``data`` and ``as_of`` (:func:`gapkit.baseline.goal_levels`); only without
+    either is it the pooled history of ``kpi_table``. ``window`` says which ("YYYY-MM..YYYY-MM"
+    or "all").
 
     Parameters
     ----------
@@ -133,19 +175,24 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     drivers : ``gapkit.drivers`` importance table (kpi, importance and its interval); sets
         ``importance`` and the ``weight`` of the priority rule (:func:`priority_weights`).
 
-    The priority rule, the one every report uses (gap table, findings, action plan): only
-    significant shortfalls are ranked; ``priority`` = relative shortfall (``gap_rel``) x
-    ``weight``, where ``weight`` is the KPI's driver importance relative to the average driver
-    when the driver model tells drivers apart, and 1 otherwise. Outcome KPIs (csat, NPS, repeat
-    purchase, referral) and KPIs the model does not cover also weigh 1, as an average driver:
-    an outcome is not "the most important driver" of itself. ``rank`` orders the shortfalls
-    (1 = fix first); ties go to the larger relative shortfall.
+    The priority rule, the one every report uses (gap table, findings, action plan): every
+    significant shortfall is ranked; ``priority`` = standardized shortfall (``gap_std``, see
+    :func:`standardized_gap`: one scale for shares, scores, NPS and durations, whatever the
+    target) x ``weight`` (:func:`priority_weights`: the KPI's demonstrated effect on the
+    outcome relative to the average driver's; 1 for outcome KPIs and KPIs outside the model).
+    ``rank`` orders the shortfalls (1 = fix first); ties go to the larger standardized gap, then
+    the larger n. ``gap_rel`` (gap / |target|) is kept for reading, empty where the target is 0.
 
     Examples
     --------
     >>> result = gapkit.gaps.gaps(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"]))
     >>> result.table[["goal_id", "gap", "p_adj", "status"]]
     """
+    goals = as_goals(goals)
+    if current is None and data is not None and as_of is not None:
+        from gapkit.baseline import goal_levels
+
+        current = goal_levels(goals, kpi_table, data, as_of, params=params, months=months)
     rows = []
     for goal in goals:
         kpi = KPIS[goal.kpi]
@@ -169,21 +216,24 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
                 values = unit_rows["value"].to_numpy()
             record.update(n=int(row["n"]), current=float(row["value"]), ci_low=float(row["ci_low"]),
                           ci_high=float(row["ci_high"]),
-                          p_value=shortfall_p_value(row, goal.target, kpi.kind, kpi.better, values))
+                          p_value=shortfall_p_value(row, goal.target, kpi.kind, kpi.better, values),
+                          gap_std=standardized_gap(row, goal.target, kpi.kind, kpi.better, values))
         sign = 1 if kpi.better == "higher" else -1
         record["gap"] = sign * (goal.target - record["current"])
         record["gap_rel"] = record["gap"] / abs(goal.target) if goal.target else np.nan
         rows.append(record)
-    table = pd.DataFrame(rows, columns=[*GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1], "window", "small_n"])
+    table = pd.DataFrame(rows, columns=[*GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1], "window", "small_n",
+                                        "gap_std"])
     table["p_adj"] = _bh(table["p_value"])
     table["status"] = [_status(r) for r in table.itertuples(index=False)]
     weights, rule = priority_weights(table["kpi"], drivers)
     table["importance"] = _importance(table["kpi"], drivers)
     table["weight"] = weights
     shortfall = table["status"] == "shortfall"
-    table["priority"] = (table["gap_rel"].abs() * table["weight"]).where(shortfall, 0.0)
-    order = table[shortfall].sort_values(["priority", "gap_rel", "goal_id"], ascending=[False, False, True],
-                                         kind="stable").index
+    # gap_std is finite for every shortfall: a shortfall needs a finite interval and p-value
+    table["priority"] = (table["gap_std"].fillna(0.0) * table["weight"]).where(shortfall, 0.0)
+    order = table[shortfall].sort_values(["priority", "gap_std", "n", "goal_id"],
+                                         ascending=[False, False, False, True], kind="stable").index
     table["rank"] = pd.Series(np.arange(1, len(order) + 1), index=order, dtype="Int64").reindex(table.index)
     return GapResult(table[GAP_COLUMNS], rule)
 
@@ -215,23 +265,28 @@ def _importance(kpis: pd.Series, drivers: pd.DataFrame | None) -> pd.Series:
 def priority_weights(kpis: pd.Series, drivers: pd.DataFrame | None) -> tuple[pd.Series, str]:
     """The weight of each KPI's shortfall in the priority rule, and the rule in words.
 
-    Importance relative to the average driver (importance x number of drivers) when
-    :func:`gapkit.drivers.separable` says the model tells drivers apart; 1 for every KPI when it
-    does not, and for outcome KPIs and KPIs outside the model always.
+    A driver KPI weighs its smallest plausible helpful effect on the outcome (the 95% bound of
+    the standardized conditional effect nearest zero, ``effect_ci_low`` of
+    :func:`gapkit.drivers.helpful_effects`) relative to the average over the drivers that have
+    one; a driver whose interval reaches zero weighs 0 (no demonstrated effect: the SMART
+    "relevant" check says the same). Outcome KPIs and KPIs outside the model weigh 1, as an
+    average driver. Without a driver model, or when no driver shows an effect, every KPI weighs 1.
     """
-    from gapkit.drivers import separable
-
     ones = pd.Series(1.0, index=kpis.index)
-    if drivers is None or drivers.empty:
-        return ones, "Shortfalls are ranked by their size relative to the target (no driver model to weigh them)."
-    apart, why = separable(drivers)
-    if not apart:
-        return ones, (f"Shortfalls are ranked by their size relative to the target: the driver model cannot "
-                      f"weigh them ({why}).")
-    importance = drivers.groupby("kpi")["importance"].max()
-    relative = importance * len(drivers)
-    weights = kpis.map(relative).astype(float).where(~kpis.isin(OUTCOME_KPIS)).fillna(1.0)
+    scale = ("their size in units of the KPI's customer-level spread (standardized gap: Cohen's h for shares, "
+             "the gap over the customers' standard deviation for scores and NPS, over their robust spread for "
+             "medians; 0.2 is small, 0.5 medium, 0.8 large)")
+    if drivers is None or drivers.empty or "effect_ci_low" not in drivers:
+        return ones, f"Shortfalls are ranked by {scale}; there is no driver model to weigh them."
+    smallest = pd.to_numeric(drivers["effect_ci_low"], errors="coerce").clip(lower=0).groupby(drivers["kpi"]).max()
+    shown = smallest[smallest > 0]
     outcome = str(drivers["outcome"].iloc[0]) if "outcome" in drivers else "the outcome"
     label = KPIS[outcome].label if outcome in KPIS else outcome
-    return weights, (f"Shortfalls are ranked by their size relative to the target times the KPI's importance "
-                     f"as a driver of {label} (1 = an average driver; outcome KPIs count as 1).")
+    if shown.empty:
+        return ones, (f"Shortfalls are ranked by {scale}; no experience in the driver model shows an effect on "
+                      f"{label} that its 95% interval keeps away from zero, so none is weighed up or down.")
+    weights = kpis.map(smallest / shown.mean()).astype(float).where(~kpis.isin(OUTCOME_KPIS)).fillna(1.0)
+    return weights, (f"Shortfalls are ranked by {scale}, times the KPI's weight as a driver of {label}: its "
+                     f"smallest plausible effect (the 95% bound nearest zero of one standard deviation more of "
+                     f"the experience, all else held fixed) relative to the average driver with an effect. "
+                     f"Outcome KPIs and KPIs outside the model weigh 1; a driver without a demonstrated effect 0.")

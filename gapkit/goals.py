@@ -13,6 +13,7 @@ Each goal's five letters get pass / warn / fail with a reason in words and numbe
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -182,9 +183,14 @@ def check(
 
     # Measurable
     volume = float(series["n"].tail(3).mean()) * max(months_left, 0) if len(series) else 0.0
+    met = base is not None and np.isfinite(float(base["value"])) and better * (float(base["value"]) - goal.target) >= 0
     if base is None or base["n"] < MIN_N[kpi.kind]:
         verdict["measurable"] = FAIL
         reasons["measurable"] = "no baseline can be computed (too few units)"
+    elif met:
+        verdict["measurable"] = PASS if base["n"] >= ENOUGH_N else WARN
+        reasons["measurable"] = (f"already met: baseline {_fmt(base['value'], goal.kpi)} (n={int(base['n'])}) is at "
+                                 f"or past the target; what is measured now is that it holds")
     else:
         power, needed = detectable(base, goal.target, kpi.kind, volume)
         monthly = float(series["n"].tail(3).mean()) if len(series) else 0.0
@@ -236,7 +242,7 @@ def check(
             detail = f"a share cannot reach {goal.target}"
         elif already:
             verdict["attainable"] = PASS
-            detail = "already at or past the target"
+            detail = "already at or past the target; milestones hold today's level"
         elif beyond and too_fast:
             verdict["attainable"] = FAIL
             detail = "beyond anything seen in any segment or month, and far faster than any observed trend"
@@ -246,8 +252,9 @@ def check(
         else:
             verdict["attainable"] = PASS
             detail = "within what the best segment or month achieves at a plausible pace"
+        pace = (f"needs {needed_change:+.4g}/month over {months_left:.1f} months; " if not already else "")
         reasons["attainable"] = (
-            f"{detail}: needs {needed_change:+.4g}/month over {months_left:.1f} months; {trend_words}; "
+            f"{detail}: {pace}{trend_words}; "
             f"best segment {_fmt(best_segment, goal.kpi) if np.isfinite(best_segment) else 'n/a'}, "
             f"best month {_fmt(best_month, goal.kpi) if np.isfinite(best_month) else 'n/a'}"
         )
@@ -275,6 +282,25 @@ def check(
     }
 
 
+def as_goals(goals) -> tuple[Goal, ...]:
+    """Goals as :class:`gapkit.config.Goal`: plain dicts (as in gapkit.yml) are checked like the file."""
+    goals = list(goals or ())
+    if all(isinstance(goal, Goal) for goal in goals):
+        return tuple(goals)
+    from gapkit.config import from_dict
+
+    plain = [dataclasses.asdict(g) if isinstance(g, Goal) else dict(g) for g in goals]
+    return from_dict({"goals": plain}).goals
+
+
+def _levels(goals, kpi_table, as_of, current, data, params, months):
+    if current is not None or data is None:
+        return current
+    from gapkit.baseline import goal_levels
+
+    return goal_levels(goals, kpi_table, data, as_of, params=params, months=months)
+
+
 def window_of(row: pd.Series | None) -> str:
     """The months a baseline row pools: "YYYY-MM..YYYY-MM", or "all" for the whole history."""
     if row is None:
@@ -284,18 +310,31 @@ def window_of(row: pd.Series | None) -> str:
 
 
 def _relevance(kpi_id: str, drivers: pd.DataFrame | None) -> tuple[str, str]:
+    """Relevant when the KPI's experience has a demonstrated helpful effect on the outcome: the
+    same evidence that gives it a weight in the gap ranking (:func:`gapkit.gaps.priority_weights`)."""
     if kpi_id in OUTCOME_KPIS:
         return PASS, f"{kpi_id} is itself a customer outcome"
     if drivers is None or "kpi" not in drivers or kpi_id not in set(drivers["kpi"]):
         return WARN, "no measured link to an outcome (no driver analysis for this KPI)"
-    row = drivers[drivers["kpi"] == kpi_id].sort_values("importance", ascending=False).iloc[0]
-    low = row.get("importance_ci_low", float("nan"))
+    mine = drivers[drivers["kpi"] == kpi_id]
+    if "effect_ci_low" in mine:
+        row = mine.sort_values("effect_ci_low", ascending=False).iloc[0]
+        low, high, effect = (float(row.get(c, np.nan)) for c in ("effect_ci_low", "effect_ci_high", "effect"))
+        outcome = str(row.get("outcome", ""))
+        scale = (f"the log-odds of {outcome.replace('_', ' ')}" if outcome in KPIS and KPIS[outcome].kind == SHARE
+                 else outcome.replace("_", " ") or "the outcome")
+        words = (f"one standard deviation more of {str(row['driver']).replace('_', ' ')} goes with {effect:+.2f} "
+                 f"(95% CI {low:+.2f} to {high:+.2f}) in {scale}, all else held fixed")
+        if np.isfinite(low) and low > 0:
+            return PASS, words
+        if np.isfinite(high) and high < 0:
+            return WARN, f"{words}: the opposite of what improving it should do"
+        return WARN, f"{words}: not distinguishable from no effect"
+    row = mine.sort_values("importance", ascending=False).iloc[0]
     p = row.get("p_value", float("nan"))
     words = f"importance {row['importance']:.2f} in the driver model"
-    # a share of R^2 is positive by construction, so the association's p-value decides when known
-    linked = p < 0.05 if np.isfinite(p) else (np.isfinite(low) and low > 0.01)
-    if linked:
-        return PASS, f"{words}" + (f" (p={p:.3g})" if np.isfinite(p) else "")
+    if np.isfinite(p) and p < 0.05:
+        return PASS, f"{words} (p={p:.3g})"
     return WARN, f"{words}, not distinguishable from none" + (f" (p={p:.3g})" if np.isfinite(p) else "")
 
 
@@ -340,15 +379,20 @@ class GoalsResult(Result):
 
 
 def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | None = None,
-          current: pd.DataFrame | None = None) -> GoalsResult:
-    """SMART-check every goal and lay out its monthly milestones (from the current level in
-    ``current`` when given, see :func:`check`).
+          current: pd.DataFrame | None = None, data=None, params=None, months: int = 3) -> GoalsResult:
+    """SMART-check every goal and lay out its monthly milestones.
+
+    The baseline is the goal's current level as the reports quote it: ``current`` when given,
+    else computed from ``data`` (:func:`gapkit.baseline.goal_levels`, the last ``months``
+    complete months); only without either the pooled history of ``kpi_table``.
 
     Examples
     --------
     >>> result = gapkit.goals.smart(config.goals, gapkit.kpis(data, as_of, by=["segment"], period="M"), as_of)
     >>> result.table
     """
+    goals = as_goals(goals)
+    current = _levels(goals, kpi_table, as_of, current, data, params, months)
     rows = [check(goal, kpi_table, as_of, drivers, current) for goal in goals]
     table = pd.DataFrame(rows, columns=GOAL_COLUMNS)
     milestones = pd.concat([milestones_for(goal, row["baseline"], as_of) for goal, row in zip(goals, rows)],
@@ -357,7 +401,10 @@ def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | No
 
 
 def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
-    """A straight monthly trajectory from the baseline at as_of to the target at the deadline."""
+    """A straight monthly trajectory from the baseline at as_of to the target at the deadline.
+
+    A goal already met holds today's level: a plan never schedules a worsening.
+    """
     start, end = pd.Timestamp(as_of), pd.Timestamp(goal.deadline)
     if not np.isfinite(baseline) or end <= start:
         return pd.DataFrame(columns=["goal_id", "month", "expected"])
@@ -365,6 +412,9 @@ def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
     if len(month_ends) == 0 or month_ends[-1] < end:
         month_ends = month_ends.append(pd.DatetimeIndex([end]))
     fraction = (month_ends - start).days / (end - start).days
+    better = 1 if KPIS[goal.kpi].better == "higher" else -1
+    if better * (baseline - goal.target) >= 0:
+        fraction = fraction * 0.0
     return pd.DataFrame({
         "goal_id": goal.id,
         "month": month_ends.strftime("%Y-%m"),
@@ -373,7 +423,7 @@ def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:
 
 
 def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
-             current: pd.DataFrame | None = None) -> pd.DataFrame:
+             current: pd.DataFrame | None = None, data=None, params=None, months: int = 3) -> pd.DataFrame:
     """Where each goal is heading: the recent monthly line extended to the deadline, with its CI.
 
     A line is fitted through the last ``recent_months`` monthly values (weighted by n) and read
@@ -382,17 +432,25 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
     history instead would understate a rising KPI and claim a certainty no one has. On track:
     even the pessimistic end of the interval meets the target; off track: even the optimistic
     end misses it; at risk: between. ``current`` is the goal's current level (recent complete
-    months, see :func:`baseline_row`), shown beside the projection.
+    months, see :func:`baseline_row`; computed from ``data`` when not given, as in :func:`smart`),
+    shown beside the projection; the line is fitted to months up to the last one the current
+    level counts, never to months still too open to judge.
 
     Examples
     --------
     >>> gapkit.goals.progress(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"], period="M"), "2025-06-30")
     """
+    goals = as_goals(goals)
+    current = _levels(goals, kpi_table, as_of, current, data, params, months)
     rows = []
     for goal in goals:
         better = 1 if KPIS[goal.kpi].better == "higher" else -1
         base = baseline_row(kpi_table, goal, current)
-        series = monthly_series(kpi_table, goal).dropna(subset=["value"]).tail(recent_months)
+        series = monthly_series(kpi_table, goal).dropna(subset=["value"])
+        window = window_of(base)
+        if ".." in window:  # the months the current level judged settled, and none after
+            series = series[series["period"].astype(str) <= window.split("..")[1]]
+        series = series.tail(recent_months)
         months_left = months_between(as_of, goal.deadline)
         record = {"goal_id": goal.id, "kpi": goal.kpi, "current": np.nan, "target": goal.target,
                   "deadline": goal.deadline, "slope": np.nan, "projected": np.nan, "projected_low": np.nan,

@@ -162,6 +162,9 @@ class AlertResult(Result):
         rule = (f"{self.checked} KPI-segment-months checked in {self.series} series; limits at "
                 f"{self.limit_z:.2f} sigma and runs of {self.run_length} on one side keep the chance of any "
                 f"false alarm in this run near 5%")
+        if self.checked == 0:
+            return ("No month could be checked: a KPI needs a baseline of earlier months and recent months with "
+                    "enough units before a month can be judged out of control.")
         if self.table.empty:
             return f"No month is out of control. {rule}."
         return f"{worse} month(s) out of control for the worse, {better} for the better. {rule}."
@@ -453,6 +456,10 @@ def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (
     ``churn_days`` without an order), for everyone and each segment.
     """
     units = repeat_durations(data, as_of, by)
+    if len(units) and not units["repeated"].astype(bool).any():
+        raise InputError(f"none of the {len(units):,} customers has ordered a second time by {as_of}, so there is "
+                         f"no curve of coming back to draw (a one-off purchase log, or ids that change with every "
+                         f"order)")
     table, curves = _km_tables(units, "repeated", by, days, cohorts)
     lost = churn_durations(data, as_of, churn_days, by)
     # nobody churns before churn_days: the churn curve is read from there on, for a year

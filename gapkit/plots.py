@@ -152,7 +152,10 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
 
 
 def gap_bars(gap_table: pd.DataFrame, ax=None):
-    """Diverging bars of the relative gap per goal (right = shortfall), with 95% CIs.
+    """Diverging bars of each goal's standardized gap (right = shortfall), with 95% CIs.
+
+    The scale is the ranking's (``gap_std``, :func:`gapkit.gaps.standardized_gap`): one axis for
+    shares, scores, NPS and durations, whatever the target, so a goal with a target of 0 has a bar.
 
     Examples
     --------
@@ -162,26 +165,26 @@ def gap_bars(gap_table: pd.DataFrame, ax=None):
     ax = ax or plt.gca()
     rows = gap_table.copy()
     sign = np.where(rows["kpi"].map(lambda k: KPIS[k].better) == "higher", 1, -1)
-    scale = rows["target"].abs().replace(0, np.nan)
-    # the gap's CI comes from the current value's CI, mirrored into "shortfall" units
-    low = sign * (rows["target"] - np.where(sign > 0, rows["ci_high"], rows["ci_low"])) / scale
-    high = sign * (rows["target"] - np.where(sign > 0, rows["ci_low"], rows["ci_high"])) / scale
-    rows["rel"], rows["low"], rows["high"] = rows["gap_rel"], low, high
-    rows = rows.sort_values("rel").reset_index(drop=True)
+    # the gap's CI comes from the current value's CI, mirrored into "shortfall" units and put on
+    # the standardized scale by the same factor as the gap itself
+    factor = (rows["gap_std"] / rows["gap"]).where(rows["gap"].abs() > 1e-12)
+    low = sign * (rows["target"] - np.where(sign > 0, rows["ci_high"], rows["ci_low"])) * factor
+    high = sign * (rows["target"] - np.where(sign > 0, rows["ci_low"], rows["ci_high"])) * factor
+    rows["std"], rows["low"], rows["high"] = rows["gap_std"], low, high
+    rows = rows.sort_values("std").reset_index(drop=True)
     y = np.arange(len(rows))
     colors = rows["status"].map(STATUS_COLORS).fillna("#9e9e9e")
-    ax.barh(y, rows["rel"].fillna(0), color=colors)
-    err = np.vstack([(rows["rel"] - rows["low"]).clip(lower=0).fillna(0),
-                     (rows["high"] - rows["rel"]).clip(lower=0).fillna(0)])
-    ax.errorbar(rows["rel"].fillna(0), y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.barh(y, rows["std"].fillna(0), color=colors)
+    err = np.vstack([(rows["std"] - rows["low"]).clip(lower=0).fillna(0),
+                     (rows["high"] - rows["std"]).clip(lower=0).fillna(0)])
+    ax.errorbar(rows["std"].fillna(0), y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(y, [f"{label_text(g)} ({s})" for g, s in zip(rows["goal_id"], rows["status"].str.replace("_", " "))])
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:+.0%}"))
-    ax.set_xlabel("gap relative to target (right of 0 = short of target), 95% CI")
+    ax.set_xlabel("standardized gap (right of 0 = short of target; 0.2 small, 0.5 medium, 0.8 large), 95% CI")
     short = (rows["status"] == "shortfall").sum()
     ax.set_title(f"{short} of {len(rows)} goals show a significant shortfall")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STATUS_COLORS.values()]
-    ax.legend(handles, [s.replace("_", " ") for s in STATUS_COLORS], loc="lower right", fontsize="small")
+    ax.legend(handles, [s.replace("_", " ") for s in STATUS_COLORS], loc="best", fontsize="small")
     return ax
 
 

@@ -22,7 +22,7 @@ ARTIFACT_COLUMNS = {
     "goals.csv": ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", "specific",
                   "measurable", "attainable", "relevant", "time_bound", "reason"],
     "gaps.csv": ["goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
-                 "gap_rel", "p_value", "p_adj", "status", "importance", "priority"],
+                 "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "rank"],
     "impact.csv": ["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value",
                    "relative_effect", "n_treated", "n_control"],
     "cost_benefit.csv": ["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi",
@@ -38,6 +38,8 @@ ARTIFACT_COLUMNS = {
     "alerts.csv": ["kpi", "segment_by", "segment", "period", "value", "center", "lower_limit", "upper_limit", "rule",
                    "direction"],
     "retention.csv": ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high"],
+    "churn.csv": ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high",
+                  "churn_days"],
     "action_plan.csv": ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action",
                         "expected_value"],
 }

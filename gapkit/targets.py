@@ -10,7 +10,7 @@ from gapkit.kpi_catalog import KPIS
 
 def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch: float = 0.5,
                     top_share: float = 0.10, prior_n: float = 10.0,
-                    benchmarks: pd.DataFrame | None = None) -> pd.DataFrame:
+                    benchmarks: pd.DataFrame | None = None, current: pd.DataFrame | None = None) -> pd.DataFrame:
     """Targets from the best performers: Achievable Benchmarks of Care, and a stretch target.
 
     For each KPI, segments of ``segment_by`` are ranked by their value shrunk toward the
@@ -20,15 +20,21 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
     baseline and benchmark (0.5 = halfway). ``benchmarks`` (columns kpi, value, source), e.g.
     an industry table the user supplies, adds ``external`` and ``external_source`` columns.
 
+    ``current`` (:func:`gapkit.baseline.current_levels`) makes baseline and segments today's
+    levels, the figures the goals are judged by; without it the whole history (period "all").
+    A KPI where no segment does better than everyone (all at 100%, or all alike) gets no
+    proposal: a target equal to today's level is no target.
+
     Examples
     --------
     >>> gapkit.targets.propose_targets(gapkit.kpis(data, "2025-06-30", by=["segment"]), "segment")
     """
     out = []
-    for kpi_id in kpis or kpi_table["kpi"].unique():
+    source = (current.assign(period="all") if current is not None and len(current) else kpi_table)
+    for kpi_id in kpis or source["kpi"].unique():
         kpi = KPIS[kpi_id]
         better = 1 if kpi.better == "higher" else -1
-        rows = kpi_table[(kpi_table["kpi"] == kpi_id) & (kpi_table["period"] == "all")]
+        rows = source[(source["kpi"] == kpi_id) & (source["period"] == "all")]
         overall = rows[rows["segment_by"] == "all"]
         segments = rows[(rows["segment_by"] == segment_by) & (rows["n"] > 0)].copy()
         if overall.empty or segments.empty:
@@ -39,8 +45,8 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
         cumulative = segments["n"].cumsum() / segments["n"].sum()
         top = segments[cumulative.shift(fill_value=0) < top_share]
         benchmark = float(np.average(top["value"], weights=top["n"]))
-        if better * (benchmark - base) < 0:
-            benchmark = base
+        if not better * (benchmark - base) > 1e-12:
+            continue  # nothing better seen anywhere: no target to propose from the data
         out.append({
             "kpi": kpi_id, "baseline": base, "benchmark": benchmark,
             "stretch": base + stretch * (benchmark - base),

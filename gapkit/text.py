@@ -23,7 +23,7 @@ from gapkit.errors import ConfigError, InputError
 from gapkit.kpi_catalog import MEAN, MIN_N, SMALL_N
 from gapkit.measure import KPI_COLUMNS, MISSING_SEGMENT, end_of_day, segment_labels
 
-__all__ = ["detect_language", "redact", "sentiment", "sentiment_kpi", "themes"]
+__all__ = ["detect_language", "phrases_of", "redact", "sentiment", "sentiment_kpi", "themes"]
 
 # VADER authors' conventional cut-offs for calling a compound score positive or negative
 POSITIVE, NEGATIVE = 0.05, -0.05
@@ -76,6 +76,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # dates and clock times are shielded before phone numbers are looked for: "2025-06-30 12:00"
 # and "12.06.2025 14:30" are timestamps, not "[phone]:00"
 _TIMESTAMP = re.compile(r"(?<![\d./:-])(?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+                        r"|\d{4}-(?:0[1-9]|1[0-2])(?![\d-])"  # a month, "2018-08", as in "2018-06 to 2018-08 (95% CI"
                         r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?"
                         r"|\d{1,2}:\d{2}(?::\d{2})?)(?![./:-]?\d)")
 
@@ -128,7 +129,7 @@ def _label(compound: float) -> str | None:
 
 def sentiment(
     surveys: pd.DataFrame,
-    language: str = "en",
+    language: str | None = None,
     text_col: str = "comment",
     keep: Sequence[str] | None = None,
     lexicon: Mapping[str, float] | None = None,
@@ -138,8 +139,10 @@ def sentiment(
     Parameters
     ----------
     surveys : surveys table (response_id, customer_id, the text column; answered_at if present).
-    language : language the comments are declared to be in. VADER supports English only, so
-        anything but "en" leaves every comment unscored, with that reason.
+    language : language the comments are declared to be in (config ``language``). "en":
+        every non-empty comment is scored, short ones ("Quick service") included; another
+        language leaves every comment unscored with that reason (VADER supports English only);
+        None (not configured): each comment's language is detected and English ones are scored.
     text_col : column holding the free text.
     keep : further survey columns to pass through (default: order_id and ticket_id if present).
     lexicon : optional domain words added to VADER's lexicon (word -> valence, -4..4), e.g.
@@ -174,7 +177,10 @@ def sentiment(
         "response_id": rows["response_id"], "customer_id": rows["customer_id"], "answered_at": answered,
     })
     out["language"] = rows[text_col].map(detect_language).astype("str")
-    if language != "en":
+    if language == "en":  # declared: detection is not asked to second-guess the user
+        out["scored"] = True
+        out["reason"] = None
+    elif language is not None:
         out["scored"] = False
         out["reason"] = f"VADER supports English only; language={language!r} was requested"
     else:
@@ -196,6 +202,16 @@ def sentiment(
     for column in keep:
         out[column] = rows[column]
     return out.reset_index(drop=True)
+
+
+def phrases_of(text: str) -> set[str]:
+    """The content words and adjacent word pairs of one comment (redacted first; stop words
+    dropped, negations kept in pairs: "never answered")."""
+    words = _tokens(re.sub(r"\[(email|phone)\]", " ", redact(str(text))))
+    content = [w if w not in THEME_STOP_WORDS and len(w) > 1 else None for w in words]
+    phrases = {w for w in content if w and w not in NEGATIONS}  # "not" alone says nothing
+    phrases |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b and a != b}
+    return phrases
 
 
 def themes(
@@ -232,11 +248,7 @@ def themes(
     chosen = scored.loc[scored["scored"].astype(bool) & scored["label"].eq(polarity), text_col]
     counts: Counter = Counter()
     for text in chosen.astype("str"):
-        words = _tokens(re.sub(r"\[(email|phone)\]", " ", redact(text)))
-        content = [w if w not in THEME_STOP_WORDS and len(w) > 1 else None for w in words]
-        phrases = {w for w in content if w and w not in NEGATIONS}  # "not" alone says nothing
-        phrases |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b and a != b}
-        counts.update(phrases)
+        counts.update(phrases_of(text))
     # a word that only ever appears inside one of its pairs adds nothing: keep the pair
     inside: Counter = Counter()
     for phrase, count in counts.items():

@@ -27,7 +27,7 @@ from gapkit import adapt, formatting, plots, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 dataset = gapkit.notebook.dataset(settings)
-segments = adapt.segment_columns(dataset, settings.segments)  # configured, else what the data holds
+segments = adapt.segment_columns(dataset, settings.segments, settings.goals)  # configured or found, + goals' columns
 kpi_table = gapkit.kpis(dataset, as_of=settings.as_of, by=segments, period="M", params=settings.params,
                         engine=settings.engine)
 # goals compare today's level (the last complete months), not the whole history, with their targets
@@ -51,7 +51,7 @@ lost = comeback.churn if isinstance(comeback, gapkit.monitor.RetentionResult) el
 publish.write_csv(lost, out, "churn.csv");
 
 # %%
-publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments))
+publish.findings(story.current_state_findings(kpi_table, dataset.counts, segments, current))
 
 # %% [markdown]
 # ## Alerts
@@ -87,7 +87,7 @@ display(formatting.table(story.reject_summary(dataset.rejects)))
 # %%
 formatting.table(story.kpi_overview(kpi_table), {"n": "count"})
 
-# %% [markdown]
+# %% [markdown] tags=["hide-in-report"]
 # The key figures as plain numbers (value, 95% CI, n); the regression tests guard these.
 
 # %% tags=["nbval-check-output"]

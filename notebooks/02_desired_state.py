@@ -34,7 +34,8 @@ drivers = adapt.attempt(
     adapt.key_drivers, dataset, settings.as_of, settings.driver_controls, params=settings.params, seed=settings.seed)
 result = gapkit.goals.smart(settings.goals, kpi_table, settings.as_of, drivers=drivers.table, current=current)
 publish.write_csv(drivers.table, out, "drivers.csv")
-proposals = (gapkit.targets.propose_targets(kpi_table, segments[0], benchmarks=pd.DataFrame(list(settings.benchmarks)))
+proposals = (gapkit.targets.propose_targets(kpi_table, segments[0], benchmarks=pd.DataFrame(list(settings.benchmarks)),
+                                           current=current)
              if segments else adapt.Skipped(
                  "Proposed targets", "the KPIs are not broken down by any segment column",
                  "targets set from what the best segments already achieve",

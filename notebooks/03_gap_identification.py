@@ -52,7 +52,7 @@ sentiment = adapt.requires(
 plan = gapkit.actions.action_plan(
     result.table, kpi_table, drivers=drivers, journey=None if isinstance(trip, adapt.Skipped) else trip,
     comments=None if isinstance(comments, adapt.Skipped) else comments, valuation=list(settings.valuation),
-    rule=result.rule, currency=settings.currency, as_of=settings.as_of)
+    rule=result.rule, currency=settings.currency, as_of=settings.as_of, data=dataset, params=settings.params)
 publish.write_csv(plan.table, out, "action_plan.csv");
 
 # %%
@@ -62,9 +62,11 @@ publish.findings(story.gap_findings(result.table))
 # ## Action plan
 #
 # The significant shortfalls, most urgent first (the same ranking as the findings and the gap
-# table), each with the evidence behind it: what the key-driver model says, where in the journey
-# it happens and what unhappy customers write about that stage; then a first step to take and,
-# where the configuration says what the KPI is worth, the value of closing the gap per month.
+# table), each with evidence from its own customers: what their negative comments say that
+# others' do not, the journey stage where they lag the other customers, and what the driver
+# model says of the KPI. The first step follows from that evidence; where the data holds none,
+# the row says so and how to get some. Where the configuration says what the KPI is worth, the
+# value of closing the gap per month.
 
 # %%
 plan if settings.goals else adapt.Skipped(
@@ -87,8 +89,10 @@ if len(result.table):
 # %% [markdown]
 # ## The gaps at a glance
 #
-# Bars to the right of zero are shortfalls, sized relative to the target; the whiskers are 95%
-# intervals. Red: a significant shortfall; amber: short, but within the noise; green: met.
+# Bars to the right of zero are shortfalls, on one scale for every kind of KPI: the gap in units
+# of how much the KPI's customers vary (0.2 is a small gap, 0.5 a medium one, 0.8 a large one),
+# the scale the ranking uses. The whiskers are 95% intervals. Red: a significant shortfall;
+# amber: short, but within the noise; green: met.
 
 # %%
 if len(result.table):

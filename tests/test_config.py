@@ -1,5 +1,6 @@
 """gapkit.config: a configuration is checked whole, before anything runs, and errors name the fix."""
 
+import pandas as pd
 import pytest
 
 from gapkit.config import Config, from_dict, parse_date, read
@@ -62,3 +63,31 @@ def test_the_yaml_file_is_read_as_text_dates_and_unknown_keys_refused(tmp_path):
         read(path)
     with pytest.raises(ConfigError, match="no such config file"):
         read(tmp_path / "missing.yml")
+
+
+def test_a_configuration_that_contradicts_itself_is_an_error_not_a_quiet_skip():
+    import gapkit
+    from gapkit import adapt
+    from gapkit.config import from_dict
+
+    valuation = [{"intervention_id": "x", "kpi": "nps", "value_per_unit": 2.0, "horizon_months": 12,
+                  "discount_rate": 0.1}]
+    with pytest.raises(gapkit.ConfigError, match=r"valuation\[0\]\.kpi is 'nps', which impact\.kpis"):
+        from_dict({"impact": {"kpis": ["csat"]}, "valuation": valuation})
+    assert from_dict({"impact": {"kpis": ["nps"]}, "valuation": valuation}).valuation[0]["kpi"] == "nps"
+
+    def misconfigured():
+        raise gapkit.ConfigError("drivers.controls: 'regoin' is in no table")
+
+    with pytest.raises(gapkit.ConfigError):  # adapt.attempt turns only data-shape reasons into "not shown"
+        adapt.attempt("Section", "what it shows", "how to add", misconfigured)
+
+
+@pytest.mark.parametrize("params", [{"sla_hours": -1}, {"repeat_days": 0}, {"reopen_days": float("nan")}])
+def test_the_python_entry_points_check_the_windows_as_the_configuration_does(params):
+    import gapkit
+
+    data = gapkit.validate({"orders": pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"],
+                                                   "ordered_at": ["2025-01-01"]})})
+    with pytest.raises(gapkit.ConfigError, match="window must be a number longer than 0"):
+        gapkit.kpis(data, "2025-06-30", params=params)

@@ -1,5 +1,8 @@
 """Goals and gaps on data with known truths: shortfall, met, within the noise, bad deadlines."""
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,7 @@ from gapkit import targets
 from gapkit.config import Goal, from_dict
 
 AS_OF = "2025-06-30"
+ROOT = Path(__file__).resolve().parents[1]
 ORDERS = pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2024-01-01"]})
 
 
@@ -171,31 +175,36 @@ def test_user_benchmarks_sit_beside_the_proposals(table):
     assert row.external == 0.82 and row.external_source == "panel"
 
 
-def test_priority_weighs_shortfalls_by_driver_importance(table):
+def test_priority_weighs_shortfalls_by_a_demonstrated_effect_not_a_share_of_variance(table):
     goals = [Goal("cov", "followup_coverage", 0.9, "2025-12-31"), Goal("pers", "personalization_rate", 0.9,
                                                                          "2025-12-31")]
     kpi_table = pd.DataFrame([
         {"kpi": k, "period": "all", "segment_by": "all", "segment": "all", "n": 1000, "value": 0.5,
          "ci_low": 0.47, "ci_high": 0.53, "small_n": False} for k in ("followup_coverage", "personalization_rate")])
+    # personalization takes 25% of the explained variance (it is correlated with coverage) but
+    # its own effect, all else held fixed, is indistinguishable from zero
     drivers = pd.DataFrame({"driver": ["covered", "personal"], "kpi": ["followup_coverage", "personalization_rate"],
-                            "importance": [0.8, 0.2], "importance_ci_low": [0.6, 0.05],
-                            "importance_ci_high": [0.95, 0.4], "r_squared": [0.1, 0.1]})
+                            "importance": [0.75, 0.25], "importance_ci_low": [0.6, 0.1],
+                            "importance_ci_high": [0.9, 0.4], "r_squared": [0.1, 0.1], "outcome": "repeat_purchase_rate",
+                            "effect": [0.4, 0.02], "effect_ci_low": [0.3, -0.08], "effect_ci_high": [0.5, 0.12]})
     result = gap_module.gaps(goals, kpi_table, drivers=drivers)
     table = result.table.set_index("goal_id")
-    assert table.loc["cov", "priority"] == pytest.approx(4 * table.loc["pers", "priority"])
-    assert table.loc["cov", "weight"] == pytest.approx(1.6) and table.loc["pers", "weight"] == pytest.approx(0.4)
-    assert (table.status == "shortfall").all() and table["rank"].tolist() == [1, 2]
-    assert "importance" in result.rule
+    assert table.loc["cov", "weight"] == pytest.approx(1.0) and table.loc["pers", "weight"] == 0.0
+    assert (table.status == "shortfall").all() and table["rank"].tolist() == [1, 2]  # both ranked
+    assert "smallest plausible effect" in result.rule
+    # the SMART relevance verdict reads the same evidence
+    assert goal_module._relevance("followup_coverage", drivers)[0] == "pass"
+    assert goal_module._relevance("personalization_rate", drivers)[0] == "warn"
+    # two drivers with effects weigh by their lower bounds, relative to their average
+    both = drivers.assign(effect_ci_low=[0.3, 0.1])
+    table = gap_module.gaps(goals, kpi_table, drivers=both).table.set_index("goal_id")
+    assert table.loc["cov", "weight"] == pytest.approx(1.5) and table.loc["pers", "weight"] == pytest.approx(0.5)
+    # no driver with an effect: nothing is weighed up or down
+    none = gap_module.gaps(goals, kpi_table, drivers=drivers.assign(effect_ci_low=[-0.1, -0.1]))
+    assert none.table["weight"].tolist() == [1.0, 1.0] and "none is weighed" in none.rule
 
-    # the same point estimates with overlapping intervals, or a model that explains almost nothing,
-    # weigh nothing: both shortfalls are ranked by their size alone
-    for unsure in (drivers.assign(importance_ci_high=[0.95, 0.7]), drivers.assign(r_squared=0.004)):
-        result = gap_module.gaps(goals, kpi_table, drivers=unsure)
-        assert result.table["weight"].tolist() == [1.0, 1.0] and "cannot weigh" in result.rule
-        assert result.table["priority"].nunique() == 1
 
-
-def test_outcome_kpis_are_not_ranked_by_an_importance_they_are_given(table):
+def test_outcome_kpis_weigh_as_an_average_driver(table):
     goals = [Goal("repeat", "repeat_purchase_rate", 0.6, "2025-12-31"),
              Goal("cov", "followup_coverage", 0.6, "2025-12-31")]
     kpi_table = pd.DataFrame([
@@ -204,11 +213,84 @@ def test_outcome_kpis_are_not_ranked_by_an_importance_they_are_given(table):
         for k, v in (("repeat_purchase_rate", 0.55), ("followup_coverage", 0.45))])
     drivers = pd.DataFrame({"driver": ["covered", "late"], "kpi": ["followup_coverage", "on_time_delivery_rate"],
                             "importance": [0.5, 0.5], "importance_ci_low": [0.3, 0.3],
-                            "importance_ci_high": [0.7, 0.7], "r_squared": [0.2, 0.2]})
+                            "importance_ci_high": [0.7, 0.7], "r_squared": [0.2, 0.2],
+                            "effect": [0.3, 0.3], "effect_ci_low": [0.2, 0.2], "effect_ci_high": [0.4, 0.4]})
     table = gap_module.gaps(goals, kpi_table, drivers=drivers).table.set_index("goal_id")
-    # the larger relative shortfall (coverage, 25%) comes first; the outcome (8%) is not lifted to 1st
+    # the larger standardized shortfall (coverage, 15 points from 45%) comes first
     assert table.loc["cov", "rank"] == 1 and table.loc["repeat", "rank"] == 2
     assert np.isnan(table.loc["repeat", "importance"]) and table.loc["repeat", "weight"] == 1.0
+
+
+def _one_row(kpi, value, n, low, high):
+    return {"kpi": kpi, "period": "all", "segment_by": "all", "segment": "all", "n": n, "value": value,
+            "ci_low": low, "ci_high": high, "small_n": False}
+
+
+def test_every_significant_shortfall_is_ranked_on_one_scale_whatever_the_kpi_and_target():
+    # NPS with targets of 0 and below, a 1-5 score, a share and a median duration, all short
+    rows = [_one_row("nps", -25.0, 2000, -28.0, -22.0), _one_row("csat_mean", 3.6, 800, 3.53, 3.67),
+            _one_row("first_response_sla", 0.70, 1500, 0.677, 0.722),
+            _one_row("first_response_hours", 30.0, 1200, 28.0, 32.0)]
+    goals = [Goal("nps0", "nps", 0.0, "2025-12-31"), Goal("nps-10", "nps", -10.0, "2025-12-31"),
+             Goal("score", "csat_mean", 4.0, "2025-12-31"), Goal("sla", "first_response_sla", 0.8, "2025-12-31"),
+             Goal("hours", "first_response_hours", 24.0, "2025-12-31")]
+    table = gap_module.gaps(goals, pd.DataFrame(rows)).table.set_index("goal_id")
+    assert (table.status == "shortfall").all()
+    assert table["rank"].notna().all() and sorted(table["rank"]) == [1, 2, 3, 4, 5]
+    assert (table["priority"] > 0).all() and table["gap_std"].between(0, gap_module.MAX_GAP_STD).all()
+    assert np.isnan(table.loc["nps0", "gap_rel"])  # gap / |target| is undefined at 0, the rank is not
+    # NPS spread from its interval: sd = 3 * sqrt(2000) / 1.96 = 68.4 points; 25 short of 0 = 0.37
+    assert table.loc["nps0", "gap_std"] == pytest.approx(25 / (3 * np.sqrt(2000) / 1.959964), rel=1e-4)
+    assert table.loc["nps0", "rank"] < table.loc["nps-10", "rank"]  # further from its target ranks first
+    # shares: Cohen's h
+    h = 2 * np.arcsin(np.sqrt(0.8)) - 2 * np.arcsin(np.sqrt(0.7))
+    assert table.loc["sla", "gap_std"] == pytest.approx(h)
+
+
+def test_among_equal_shortfalls_the_larger_standardized_gap_ranks_first_not_the_smaller_target():
+    # the 311 case: a 16-point gap must not outrank a 17-point gap because its target is lower
+    rows = [dict(_one_row("first_response_sla", 0.50, 965, 0.468, 0.532), segment_by="team", segment="a"),
+            dict(_one_row("first_response_sla", 0.73, 5260, 0.718, 0.742), segment_by="team", segment="b")]
+    goals = [Goal("a", "first_response_sla", 0.66, "2025-12-31", "team", "a"),
+             Goal("b", "first_response_sla", 0.90, "2025-12-31", "team", "b")]
+    table = gap_module.gaps(goals, pd.DataFrame(rows)).table.set_index("goal_id")
+    assert table.loc["a", "gap_rel"] > table.loc["b", "gap_rel"]  # the old rule put "a" first
+    assert table.loc["b", "rank"] == 1
+
+
+def test_a_goal_already_met_is_measurable_and_its_milestones_hold_the_line():
+    goal_met = Goal("fast", "first_response_hours", 48.0, "2025-12-31")
+    months = [f"2025-{m:02d}" for m in range(1, 7)]
+    monthly = pd.DataFrame({"kpi": "first_response_hours", "period": months + ["all"], "segment_by": "all",
+                            "segment": "all", "n": [300] * 6 + [1800], "value": [20.0, 21, 19, 20, 19.5, 20, 19.9],
+                            "ci_low": 18.0, "ci_high": 22.0, "small_n": False})
+    result = goal_module.smart([goal_met], monthly, AS_OF)
+    row = result.table.iloc[0]
+    assert row.measurable == "pass" and "already met" in row.reason and row.attainable == "pass"
+    assert "needs" not in row.reason.split("A: ")[1].split(";")[0]
+    assert result.milestones["expected"].eq(19.9).all()  # never plans a worsening to 48 h
+
+
+def test_the_api_with_data_judges_goals_by_the_reports_current_level(sample_dir):
+    from gapkit.baseline import current_levels
+
+    config = gapkit.config.read(ROOT / "gapkit.yml")
+    data = gapkit.load(sample_dir)
+    segments = gapkit.adapt.segment_columns(data, config.segments, config.goals)
+    monthly = gapkit.kpis(data, AS_OF, by=segments, period="M", params=config.params)
+    current = current_levels(data, AS_OF, monthly, by=segments, params=config.params, months=config.baseline_months)
+    reported = gap_module.gaps(config.goals, monthly, data=data, as_of=AS_OF, params=config.params, current=current)
+    by_default = gap_module.gaps(config.goals, monthly, data=data, as_of=AS_OF, params=config.params)
+    columns = ["goal_id", "status", "current", "window"]
+    pd.testing.assert_frame_equal(by_default.table[columns], reported.table[columns])
+    assert (by_default.table["window"] != "all").all()
+    smart_default = goal_module.smart(config.goals, monthly, AS_OF, data=data, params=config.params)
+    smart_report = goal_module.smart(config.goals, monthly, AS_OF, current=current)
+    pd.testing.assert_frame_equal(smart_default.table, smart_report.table)
+    # goals as plain dicts, as written in gapkit.yml
+    plain = [dataclasses.asdict(g) for g in config.goals]
+    assert gap_module.gaps(plain, monthly, data=data, as_of=AS_OF, params=config.params).table["status"].tolist() \
+        == reported.table["status"].tolist()
 
 
 def test_projections_and_milestones_stay_inside_the_kpis_range():
@@ -223,3 +305,14 @@ def test_projections_and_milestones_stay_inside_the_kpis_range():
     # a straight line at +3 points a month would reach 1.48 by the deadline: held at 100%
     assert out["projected"] == 1.0 and 0 <= out["projected_low"] <= out["projected_high"] <= 1
     assert goal_module.milestones_for(Goal("x", "csat", 1.2, "2025-12-31"), 0.9, "2025-06-30")["expected"].max() <= 1
+
+
+def test_a_goal_on_a_column_not_listed_in_segments_gets_its_figure(sample_dir):
+    data = gapkit.load(sample_dir)
+    goal_on_persona = Goal("p", "followup_coverage", 0.9, "2025-12-31", segment_by="persona",
+                           segment=str(data["customers"]["persona"].dropna().iloc[0]))
+    assert gapkit.adapt.segment_columns(data, ["segment"], [goal_on_persona]) == ["segment", "persona"]
+    # the API, given a KPI table without that column, still judges the goal on its own segment
+    monthly = gapkit.kpis(data, AS_OF, by=["segment"], period="M", kpis=["followup_coverage"])
+    row = gap_module.gaps([goal_on_persona], monthly, data=data, as_of=AS_OF).table.iloc[0]
+    assert row["status"] != "insufficient_data" and row["n"] > 100 and ".." in row["window"]

@@ -448,3 +448,22 @@ def test_referral_conversion_rate_over_referrals_with_a_known_outcome(engine):
                               "converted": [True, False, None, True]})
     row = overall({"orders": BASE_ORDERS, "referrals": referrals}, "referral_conversion_rate", engine)
     assert row.n == 2 and row.value == 0.5  # r3 unknown, r4 after as_of
+
+
+def test_reopen_and_fcr_count_only_tickets_that_have_had_reopen_days_to_reopen():
+    orders = pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2025-06-01T00:00:00Z"]})
+    tickets = pd.DataFrame({
+        "ticket_id": ["t1", "t2", "t3"], "customer_id": ["c1"] * 3, "created_at": ["2025-06-01T00:00:00Z"] * 3,
+        # resolved 20 days, 1 day and 10 days before the end of as_of
+        "resolved_at": ["2025-06-10T00:00:00Z", "2025-06-29T12:00:00Z", "2025-06-20T00:00:00Z"],
+        "contacts": [1, 1, 2], "reopened": [True, False, False]})
+    data = gapkit.validate({"orders": orders, "tickets": tickets})
+
+    def read(**params):
+        table = gapkit.kpis(data, "2025-06-30", kpis=["reopen_rate", "fcr_rate"], params=params or None)
+        return table.set_index("kpi")[["n", "value"]].to_dict("index")
+
+    # t2, resolved yesterday, has not had its 7 days: it is in neither KPI
+    assert read() == {"reopen_rate": {"n": 2, "value": 0.5}, "fcr_rate": {"n": 2, "value": 0.0}}
+    assert read(reopen_days=1)["reopen_rate"] == {"n": 3, "value": pytest.approx(1 / 3)}
+    assert read(reopen_days=1)["fcr_rate"] == {"n": 3, "value": pytest.approx(1 / 3)}

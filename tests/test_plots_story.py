@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import gapkit  # noqa: E402
@@ -32,12 +34,29 @@ def test_plots_draw_on_the_given_axes_and_state_the_finding(table):
     plt.close(fig)
 
 
-def test_findings_come_from_the_numbers(table):
+def test_findings_tell_the_customer_story_first_and_data_quality_last(table):
+    from gapkit.baseline import current_levels
+
     kpi_table, data = table
-    lines = story.current_state_findings(kpi_table, data.counts, ["segment"])
+    current = current_levels(data, "2025-06-30", kpi_table, by=["segment"])
+    lines = story.current_state_findings(kpi_table, data.counts, ["segment"], current)
     assert 3 <= len(lines) <= 5
-    assert lines[0].startswith(f"{int(data.counts.rejected.sum())} of {int(data.counts.input_rows.sum())}")
-    assert any("followup_coverage" in line and " C " in line for line in lines)
+    assert " now: " in lines[0] and "over the whole history" in lines[0]  # current beside the whole history
+    assert lines[-1].startswith(f"Data: {int(data.counts.rejected.sum()):,} of {int(data.counts.input_rows.sum()):,}")
+    # the sample's planted weak segment, found after adjusting for every comparison scanned
+    assert any(line.startswith("By segment: Follow-up coverage") and " in C " in line for line in lines)
+
+
+def test_segment_findings_rarely_cry_wolf_when_no_segment_differs():
+    rng = np.random.default_rng(3)
+    stated = 0
+    for _ in range(200):
+        rows = [{"kpi": kpi, "period": "all", "segment_by": by, "segment": f"s{i}", "n": 400,
+                 "value": rng.binomial(400, 0.6) / 400}
+                for kpi in ("csat", "followup_coverage", "first_response_sla", "on_time_delivery_rate")
+                for by, count in (("region", 5), ("plan", 3)) for i in range(count)]
+        stated += (story.segment_gap_tests(pd.DataFrame(rows), ["region", "plan"])["p_adj"] < 0.05).any()
+    assert stated / 200 <= 0.10  # about 5% expected; the old "widest gap" rule stated one in 24%
 
 
 def test_findings_escape_text_from_the_data():

@@ -61,6 +61,13 @@ def test_sentiment_labels_follow_the_vader_thresholds():
     assert [_label(v) for v in (0.05, 0.0499, -0.0499, -0.05)] == ["positive", "neutral", "neutral", "negative"]
 
 
+def test_a_declared_english_scores_every_comment_short_ones_too():
+    short = ["Quick service", "Late installation", "No problems", "ok"]
+    assert sentiment(surveys(short))["scored"].sum() < len(short)  # detection alone misses some
+    out = sentiment(surveys(short), language="en")
+    assert out["scored"].all() and out["compound"].notna().all()
+
+
 def test_sentiment_refuses_to_score_a_declared_non_english_language():
     out = sentiment(surveys([POSITIVE, SPANISH]), language="es")
     assert not out["scored"].any()
@@ -185,3 +192,9 @@ def test_sentiment_leaves_its_input_alone():
     before = frame.copy()
     sentiment(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_months_in_report_sentences_are_not_taken_for_phone_numbers():
+    sentence = "NPS now: 32.8 over 2018-06 to 2018-08 (95% CI 23.1 to 42.5, n=180)."
+    assert redact(sentence) == sentence
+    assert redact("call 2018-0812 345 678") == "call [phone]"
