@@ -260,6 +260,27 @@ def skipped_kpis(kpi_table: pd.DataFrame) -> list[str]:
     return [f"{kpi}: {reason}" for kpi, reason in skipped.items()]
 
 
+def skipped_table(kpi_table: pd.DataFrame) -> pd.DataFrame:
+    """The KPIs the data could not measure, in plain words: KPI, why not (a table for the report)."""
+    import re
+
+    from gapkit.kpi_catalog import KPIS
+
+    def plain(reason: str) -> str:
+        tables = re.fullmatch(r"needs table\(s\) \[(.*)\]", reason)
+        if tables:
+            names = [t.strip(" '\"") for t in tables.group(1).split(",")]
+            return " and ".join(f"there is no {name} table" for name in names)
+        column = re.fullmatch(r"needs column (\S+) in (\S+)", reason)
+        if column:
+            return f"the {column.group(2)} table has no {column.group(1)} column"
+        return reason
+
+    skipped = kpi_table.attrs.get("skipped", {})
+    return pd.DataFrame({"KPI": [KPIS[k].label if k in KPIS else k for k in skipped],
+                         "not measured because": [plain(r) for r in skipped.values()]})
+
+
 def columns_for(data: Mapping, table: str, segments: Sequence[str]) -> list[str]:
     """The ``segments`` a KPI of ``table`` can be broken down by: its own columns or the customers'."""
     own = set(data[table].columns) if table in data else set()

@@ -90,6 +90,8 @@ def kpi_value(value, kpi: str) -> str:
     unit = _unit(kpi)
     if unit == "share":
         return share(value)
+    if unit == "hours" and abs(float(value)) < 1:  # "0.261 hours" reads as a riddle; 16 minutes does not
+        return f"{60 * float(value):.0f} minutes"
     if unit in ("hours", "days"):
         return f"{number(value)} {unit}"
     if unit == "NPS points":

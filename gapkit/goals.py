@@ -282,6 +282,24 @@ def check(
     }
 
 
+def reasons_table(goals_table: pd.DataFrame):
+    """Each goal's five SMART verdicts with the numbers behind them, one row per goal and letter,
+    as a formatted table (the ``reason`` column of goals.csv, laid out for reading)."""
+    import re
+
+    from gapkit import formatting
+
+    rows = []
+    for row in goals_table.itertuples(index=False):
+        # the reason is "S: ...; M: ...; A: ...; R: ...; T: ..."; a letter's text may hold "; "
+        parts = re.split(r"(?:^|; )([SMART]): ", row.reason)
+        said = dict(zip(parts[1::2], parts[2::2]))
+        for letter in LETTERS:
+            rows.append({"goal": row.goal_id, "check": letter.replace("_", "-"),
+                         "verdict": getattr(row, letter), "why": said.get(letter[0].upper(), "")})
+    return formatting.table(pd.DataFrame(rows, columns=["goal", "check", "verdict", "why"]))
+
+
 def as_goals(goals) -> tuple[Goal, ...]:
     """Goals as :class:`gapkit.config.Goal`: plain dicts (as in gapkit.yml) are checked like the file."""
     goals = list(goals or ())

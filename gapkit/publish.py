@@ -117,6 +117,17 @@ def escape_markdown(text: str) -> str:
     return re.sub(r"(?i)(://|www\.)", lambda m: m.group(1).replace("/", "&#47;").replace(".", "&#46;"), text)
 
 
+def paragraphs(lines) -> object:
+    """Sentences as escaped Markdown paragraphs: prose in the report's own type, never monospace."""
+    from IPython.display import Markdown
+
+    from gapkit.text import redact
+
+    if isinstance(lines, str):
+        lines = [part for part in lines.split("\n") if part.strip()]
+    return Markdown("\n\n".join(escape_markdown(redact(str(line)).strip()) for line in lines))
+
+
 def findings(lines: list[str], title: str = "Findings"):
     """An executive-summary block: the findings (or other notes under ``title``) as an escaped Markdown list."""
     from IPython.display import Markdown

@@ -154,11 +154,17 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                 ) from None
             cell_seconds[name] = strip_run_metadata(target_notebook)
             html_tick = time.perf_counter()
-            export_html(target_notebook, keep_code=keep_code)
+            export_html(target_notebook, keep_code=keep_code, data_name=data_label(config.data),
+                        as_of=str(config.as_of))
             html_seconds[name] = round(time.perf_counter() - html_tick, 2)
             timings[name] = round(time.perf_counter() - tick, 2)
             progress(f"      done in {timings[name]:.1f} s")
         state["notebooks_done"] = True
+        from gapkit.monitor import history as past_runs
+        from gapkit.overview import write_index
+
+        write_index(staging, config.as_of, data_name=data_label(config.data), engine=config.engine,
+                    history=past_runs(target.history), currency=config.currency)
         timings["total"] = round(time.perf_counter() - started, 2)
         _write_run_json(staging, config, parameters | {"out": str(out), "history": str(target.history),
                                                        "as_of_source": as_of_source}, timings, "success", counts)
@@ -193,7 +199,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     finally:
         if owned and kernel is not None:
             kernel.shutdown()
-    progress(f"report written to {out} in {timings['total']:.1f} s")
+    progress(f"report written to {out} in {timings['total']:.1f} s; start with {out / 'index.html'}")
     return RunResult(out, "success", timings, cell_seconds, html_seconds)
 
 
@@ -250,6 +256,15 @@ def _keep_unpublished(staging: Path, out: Path) -> Path:
     except OSError:
         pass  # a full disk: the folder is kept all the same; only a later run cannot replace it
     return kept
+
+
+def data_label(data) -> str:
+    """A short name for the input in titles: its folder, with the parent when the folder's own
+    name says nothing ("data", "export")."""
+    folder = Path(str(data)).resolve()
+    if folder.name.lower() in ("data", "export", "exports", "input", "inputs", "latest") and folder.parent.name:
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
 
 
 def _quietly(function, *args):
@@ -341,8 +356,12 @@ def strip_run_metadata(path: Path) -> list[tuple[str, float]]:
     return durations
 
 
-def export_html(path: Path, keep_code: bool = False) -> Path:
+def export_html(path: Path, keep_code: bool = False, data_name: str = "", as_of: str = "") -> Path:
     """HTML beside the notebook: code hidden unless ``keep_code``, parameter cells removed.
+
+    The page is titled "gapkit · <report> · <data name> · as of <date>" and opens with the bar of
+    links to the overview (index.html) and the other reports; the nbval anchors (plain-text key
+    numbers) are left out.
 
     The page keeps the notebook's own markup (headings, paragraphs, tables with header cells):
     text from the data is escaped where gapkit puts it into an output (tables, findings,
@@ -357,7 +376,8 @@ def export_html(path: Path, keep_code: bool = False) -> Path:
     from traitlets.config import Config as TraitletsConfig
 
     settings = TraitletsConfig()
-    settings.TagRemovePreprocessor.remove_cell_tags = HIDDEN_TAGS
+    # the plain-text key numbers nbval guards are for the regression tests, not for readers
+    settings.TagRemovePreprocessor.remove_cell_tags = REMOVED_TAGS
     settings.TagRemovePreprocessor.enabled = True
     settings.HTMLExporter.exclude_input = not keep_code
     settings.HTMLExporter.exclude_input_prompt = True
@@ -365,9 +385,19 @@ def export_html(path: Path, keep_code: bool = False) -> Path:
     exporter = HTMLExporter(config=settings)
     exporter.register_preprocessor(TagRemovePreprocessor(config=settings), enabled=True)
     exporter.log.setLevel(logging.ERROR)  # its "alternative text is missing" warning: supplied below
+    from gapkit.overview import REPORTS, navigation
+
     notebook = nbformat.read(path, as_version=4)
-    body, _ = exporter.from_notebook_node(notebook)
+    label = dict(REPORTS).get(path.stem) or page_title(notebook, path)
+    title = " · ".join(part for part in ("gapkit", label, data_name, f"as of {as_of}" if as_of else "") if part)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
+    if page.body is not None:
+        bar = BeautifulSoup(navigation(current=path.stem).replace(
+            "<nav>", "<nav style='padding:8px 16px;border-bottom:1px solid #e4e7eb;font-family:system-ui,sans-serif'>")
+            .replace("<a href", "<a style='margin-right:18px;color:#0b69a3;text-decoration:none' href"),
+            features="html.parser")
+        page.body.insert(0, bar)
     images = page.select(".jp-OutputArea-output img")
     for image, alt in zip(images, image_alt_texts(notebook)):
         image["alt"] = alt
@@ -377,6 +407,19 @@ def export_html(path: Path, keep_code: bool = False) -> Path:
 
 
 HIDDEN_TAGS = ("parameters", "injected-parameters")
+REMOVED_TAGS = (*HIDDEN_TAGS, "nbval-check-output", "hide-in-report")  # left out of the HTML
+
+
+def page_title(notebook, path: Path) -> str:
+    """The report's first heading ("1. Current state of post-sale follow-up"), else its file name."""
+    import re
+
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            found = re.search(r"^#\s+(.+)$", cell.source, flags=re.MULTILINE)
+            if found:
+                return found.group(1).strip()
+    return path.stem.replace("_", " ")
 
 
 def image_alt_texts(notebook) -> list[str]:
@@ -386,7 +429,7 @@ def image_alt_texts(notebook) -> list[str]:
 
     alts, heading, count = [], notebook.metadata.get("title", "Chart"), 0
     for cell in notebook.cells:
-        if set(cell.metadata.get("tags", [])) & set(HIDDEN_TAGS):
+        if set(cell.metadata.get("tags", [])) & set(REMOVED_TAGS):
             continue
         if cell.cell_type == "markdown":
             found = re.findall(r"^#+\s*(.+)$", cell.source, flags=re.MULTILINE)

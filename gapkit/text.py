@@ -204,6 +204,17 @@ def sentiment(
     return out.reset_index(drop=True)
 
 
+def scored_summary(scored: pd.DataFrame) -> str:
+    """How many comments were scored, and why the others were not, in one sentence."""
+    total = len(scored)
+    done = int(scored["scored"].astype(bool).sum())
+    if total == 0:
+        return "There are no comments to score."
+    reasons = scored.loc[~scored["scored"].astype(bool), "reason"].value_counts()
+    why = "; ".join(f"{count:,} {reason}" for reason, count in reasons.items())
+    return f"{done:,} of {total:,} comments were scored" + (f"; not scored: {why}." if why else ".")
+
+
 def phrases_of(text: str) -> set[str]:
     """The content words and adjacent word pairs of one comment (redacted first; stop words
     dropped, negations kept in pairs: "never answered")."""

@@ -135,8 +135,8 @@ else:
 if len(past_runs):
     display(gapkit.monitor.show_revisions(gapkit.monitor.revisions(past_runs, kpi_table, settings.as_of, trends)))
 else:
-    print("This is the first run kept in the history, so there is nothing to compare with yet; each "
-          "`gapkit run` adds its KPIs to history.parquet beside the report folders.")
+    display(publish.paragraphs("This is the first run kept in the history, so there is nothing to compare with yet; "
+                               "each run of gapkit adds its KPIs to history.parquet beside the report folders."))
 
 # %% [markdown]
 # ## Segments
@@ -178,5 +178,6 @@ plt.show()
 # ## What the data could not measure
 
 # %%
-lines = adapt.skipped_kpis(kpi_table)
-print("\n".join(lines) if lines else "Every KPI could be measured: each table and column it needs is present.")
+missing = adapt.skipped_table(kpi_table)
+(formatting.table(missing) if len(missing) else
+ publish.paragraphs("Every KPI could be measured: each table and column it needs is present."))

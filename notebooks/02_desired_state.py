@@ -70,15 +70,12 @@ if len(result.table):
 # a KPI is *relevant* when its driver's association is significant (p < 0.05).
 
 # %%
-print(drivers.summary())
+display(publish.paragraphs(drivers.summary()))
 drivers.plot()
 plt.show()
 
 # %%
-for row in result.table.itertuples(index=False):
-    print(f"{row.goal_id}:")
-    for part in row.reason.split("; "):
-        print("   ", part)
+gapkit.goals.reasons_table(result.table) if len(result.table) else None
 
 # %% [markdown]
 # ## Targets proposed from the data

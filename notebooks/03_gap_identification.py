@@ -148,7 +148,7 @@ trip if isinstance(trip, adapt.Skipped) else formatting.table(
 if isinstance(comments, adapt.Skipped):
     display(comments)
 else:
-    print(comments.groupby(["scored", "reason"], dropna=False).size().to_string())
+    display(publish.paragraphs(gapkit.text.scored_summary(comments)))
     display(formatting.table(gapkit.text.themes(comments).head(10)))
     negative = comments[comments["label"] == "negative"].sort_values("compound").head(5)
     display(formatting.table(publish.safe_frame(negative[["response_id", "compound", "comment"]])))
@@ -157,6 +157,13 @@ else:
 if not isinstance(sentiment, adapt.Skipped):
     print(sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
           .round(3).to_string(index=False))
+
+# %%
+if not isinstance(sentiment, adapt.Skipped):
+    display(formatting.table(
+        sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
+        .rename(columns={"value": "mean sentiment (-1..1)"}),
+        {"n": "count", "mean sentiment (-1..1)": "number", "ci_low": "number", "ci_high": "number"}))
 elif not isinstance(comments, adapt.Skipped):  # else the section above already said what is missing
     display(sentiment)
 

@@ -25,6 +25,7 @@ out: str = "../reports/interactive"  # folder this run writes its artifacts to (
 
 # %%
 import matplotlib.pyplot as plt
+from IPython.display import display
 
 import gapkit
 from gapkit import adapt, formatting, plots, publish, story
@@ -76,7 +77,7 @@ if not isinstance(effects, adapt.Skipped):
 
 # %%
 if not isinstance(effects, adapt.Skipped):
-    print(effects.summary())
+    display(publish.paragraphs(effects.summary()))
 
 # %% [markdown]
 # ## Observed against the counterfactual
@@ -110,7 +111,7 @@ if not isinstance(value, adapt.Skipped):
 
 # %%
 if not isinstance(value, adapt.Skipped):
-    print(value.summary())
+    display(publish.paragraphs(value.summary()))
 
 # %%
 if len(value.table):

@@ -31,6 +31,24 @@ def visible_text(soup: BeautifulSoup) -> str:
 def problems(path: Path) -> list[str]:
     soup = BeautifulSoup(Path(path).read_text(encoding="utf-8"), features="html.parser")
     found = []
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if not title or title == "Notebook":
+        found.append(f"a page without a real title: {title!r}")
+    for block in soup.select("pre"):
+        if not block.find_parent(class_="jp-InputArea"):  # shown code (--keep-code) may be monospace
+            found.append(f"raw monospace output: {block.get_text()[:80]!r}")
+    for link in soup.select("a[href]"):
+        href = link["href"]
+        if re.match(r"[a-z]+:", href):
+            continue  # an external link is the reader's browser's business
+        page, _, anchor = href.partition("#")
+        target = Path(path).parent / page if page else Path(path)
+        if not target.exists():
+            found.append(f"a link to a missing page: {href!r}")
+        elif anchor:
+            other = BeautifulSoup(target.read_text(encoding="utf-8"), features="html.parser")
+            if other.find(id=anchor) is None:
+                found.append(f"a link to a missing section: {href!r}")
     for table in soup.select(".jp-OutputArea-output table"):
         if not table.find("th"):
             found.append(f"a table without header cells: {table.get_text(' ')[:80]!r}")

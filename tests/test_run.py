@@ -136,14 +136,35 @@ def test_published_pages_render_as_a_reader_sees_them(report, tmp_path_factory):
     header cells, every chart alternative text, and no warning or traceback reaches the page.
     Screenshots of the four reports go to the test's output folder when Chromium is installed."""
     out, _ = report
-    for name in runner.NOTEBOOKS:
+    # every page: a real title, no raw monospace output, every link to a page and section that exists
+    for name in ["index", *runner.NOTEBOOKS]:
         assert pages.problems(out / f"{name}.html") == [], name
     if pages.chromium() is None:
         pytest.skip("no chromium on this machine (apt-get install chromium): pages parsed, not screenshotted")
     shots = tmp_path_factory.mktemp("screenshots")
-    for name in runner.NOTEBOOKS:
+    for name in ["index", *runner.NOTEBOOKS]:
         pages.screenshot(out / f"{name}.html", shots / f"{name}.png", shots / "profile")
     print(f"screenshots of the sample's reports: {shots}")
+
+
+def test_the_overview_says_where_the_business_stands_and_links_every_report(report):
+    from bs4 import BeautifulSoup
+
+    out, stdout = report
+    assert f"start with {out / 'index.html'}" in stdout  # the first file the run names
+    page = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), features="html.parser")
+    assert page.title.get_text() == "gapkit · Overview · sample · as of 2025-06-30"
+    links = {a["href"] for a in page.select("a[href]")}
+    assert {f"{name}.html" for name in runner.NOTEBOOKS} <= links and "03_gap_identification.html#Action-plan" in links
+    cards = [card.get_text(" ", strip=True) for card in page.select(".card")]
+    assert cards and all("95% CI" in card and "n = " in card for card in cards)
+    plan = pd.read_csv(out / "action_plan.csv")
+    first_steps = [row.find_all("td")[4].get_text() for row in page.select("table")[0].find_all("tr")[1:]]
+    assert first_steps == plan.sort_values("rank")["action"].head(3).tolist()  # the plan's own words, in order
+    for name in runner.NOTEBOOKS:  # each report: a real title and the bar of links back
+        report_page = BeautifulSoup((out / f"{name}.html").read_text(encoding="utf-8"), features="html.parser")
+        assert report_page.title.get_text().startswith("gapkit · ") and "as of 2025-06-30" in report_page.title.get_text()
+        assert report_page.select_one("nav a[href='index.html']") is not None
 
 
 def test_run_console_shows_progress_not_library_warnings(report):
