@@ -29,7 +29,8 @@ HEADLINE = ("nps", "csat", "csat_mean", "repeat_purchase_rate", "first_response_
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
 header{background:#1f2933;color:#fff;padding:14px 28px}header h1{margin:0;font-size:22px}
-header p{margin:4px 0 0;color:#cbd2d9;font-size:13px}nav{background:#fff;border-bottom:1px solid #e4e7eb;padding:8px 28px}
+header p{margin:4px 0 0;color:#cbd2d9;font-size:13px}
+nav{background:#fff;border-bottom:1px solid #e4e7eb;padding:8px 28px}
 nav a{margin-right:18px;color:#0b69a3;text-decoration:none;font-size:14px}main{padding:18px 28px;max-width:1240px}
 h2{font-size:17px;margin:22px 0 8px}.cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border:1px solid #e4e7eb;border-radius:6px;padding:12px 14px;width:270px}
@@ -120,7 +121,8 @@ def _cards(folder: Path, history: pd.DataFrame | None) -> str:
             lines.append(f"previous run (as of {html.escape(previous[0])}): {formatting.kpi_value(previous[1], kpi)}")
         cards.append(f"<div class='card'><div class='label'>{html.escape(KPIS[kpi].label)}</div>"
                      f"<div class='value'>{formatting.kpi_value(row['value'], kpi)}</div>"
-                     f"{sparkline(kpis, kpi, until=_window_end(row))}<div class='detail'>{'<br>'.join(lines)}</div></div>")
+                     f"{sparkline(kpis, kpi, until=_window_end(row))}"
+                     f"<div class='detail'>{'<br>'.join(lines)}</div></div>")
         if len(cards) == 4:
             break
     if not cards:
@@ -183,8 +185,8 @@ def _actions(folder: Path, currency: str) -> str:
                  if np.isfinite(pd.to_numeric(r.expected_value, errors="coerce")) else "")
         rows.append(f"<tr><td class='num'>{int(r.rank)}</td><td>{html.escape(KPIS[r.kpi].label)}</td>"
                     f"<td>{html.escape(formatting.text(who))}</td>"
-                    f"<td class='num'>{formatting.kpi_gap(r.gap, r.kpi)}</td><td>{html.escape(formatting.text(r.action))}"
-                    f"</td><td class='num'>{html.escape(worth)}</td></tr>")
+                    f"<td class='num'>{formatting.kpi_gap(r.gap, r.kpi)}</td>"
+                    f"<td>{html.escape(formatting.text(r.action))}</td><td class='num'>{html.escape(worth)}</td></tr>")
     return ("<h2>What to fix first <small>(<a href='03_gap_identification.html#Action-plan'>the action plan, with its "
             f"evidence</a>)</small></h2><table><caption>The {min(3, len(plan))} most urgent of {len(plan)} significant "
             "shortfalls</caption><tr><th>rank</th><th>KPI</th><th>who</th><th>short by</th><th>first step</th>"
@@ -201,8 +203,9 @@ def _goals(folder: Path) -> str:
         who = "everyone" if r.segment_by == "all" else f"{r.segment_by} {r.segment}"
         course = str(heading.get(r.goal_id, "")).replace("_", " ")
         rows.append(f"<tr><td>{html.escape(formatting.text(r.goal_id))}</td><td>{html.escape(KPIS[r.kpi].label)}</td>"
-                    f"<td>{html.escape(formatting.text(who))}</td><td class='num'>{formatting.kpi_value(r.current, r.kpi)}"
-                    f"</td><td class='num'>{formatting.kpi_value(r.target, r.kpi)}</td>"
+                    f"<td>{html.escape(formatting.text(who))}</td>"
+                    f"<td class='num'>{formatting.kpi_value(r.current, r.kpi)}</td>"
+                    f"<td class='num'>{formatting.kpi_value(r.target, r.kpi)}</td>"
                     f"<td>{html.escape(str(r.status).replace('_', ' '))}</td><td>{html.escape(course)}</td></tr>")
     return ("<h2>Goals <small>(<a href='02_desired_state.html'>SMART checks</a>, "
             "<a href='04_impact_measurement.html'>progress</a>)</small></h2><table><caption>Each goal's current level "

@@ -163,7 +163,8 @@ def test_the_overview_says_where_the_business_stands_and_links_every_report(repo
     assert first_steps == plan.sort_values("rank")["action"].head(3).tolist()  # the plan's own words, in order
     for name in runner.NOTEBOOKS:  # each report: a real title and the bar of links back
         report_page = BeautifulSoup((out / f"{name}.html").read_text(encoding="utf-8"), features="html.parser")
-        assert report_page.title.get_text().startswith("gapkit · ") and "as of 2025-06-30" in report_page.title.get_text()
+        title = report_page.title.get_text()
+        assert title.startswith("gapkit · ") and "as of 2025-06-30" in title
         assert report_page.select_one("nav a[href='index.html']") is not None
 
 
