@@ -231,9 +231,11 @@ def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
     design_effect = 1.0
     if groups is not None:
         low, high, p, design_effect = _clustered_difference(y_t, y_c, groups)
-        note = (f"{len(groups) - len(np.unique(groups))} units share a customer with another unit: OLS with errors "
-                f"clustered by customer ({len(np.unique(groups))} customers, t on customers - 1 df; "
-                f"design effect {design_effect:.2f}, so power and mde use n / {design_effect:.2f}); ")
+        note = (f"{len(groups) - len(np.unique(groups))} units share a customer with another unit, so the interval "
+                f"counts customers, not units ({len(np.unique(groups))} customers; the clustering makes the sample "
+                f"worth n / {design_effect:.2f} independent units for power and the smallest detectable effect; "
+                f"technically OLS with customer-clustered errors, t on customers - 1 df, design effect "
+                f"{design_effect:.2f}); ")
         if kind == SHARE:
             low, high = max(low, -1.0), min(high, 1.0)
     elif kind == SHARE:
@@ -283,7 +285,8 @@ def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
             baseline = s * y_c.mean()
             est = Estimate("ab", s * diff, s * low, s * high, p, s * diff / baseline if baseline else np.nan,
                            baseline=baseline, power=d_power, mde=s * mde_d * sd)
-    note += "power is at the observed difference (descriptive); mde = 80% power, alpha 0.05"
+    note += ("power is the chance of detecting a difference as large as the one observed (descriptive); the "
+             "smallest detectable effect (mde) is the one found 80% of the time at the 5% level")
     return _replace(est, n_treated=n_t, n_control=n_c, note=note)
 
 
@@ -488,7 +491,8 @@ def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str) -> tuple[Es
     est = _on_kpi_scale("its", kind, level.estimate, level.low, level.high, level.p_value,
                         frame.loc[~frame["post"], "value"])
     s = _scale(kind)
-    errors = (f"AR(1) errors, autocorrelation {fit['rho']:.2f} (REML-weighted GLS, t on {fit['df']} df)"
+    errors = (f"a month's deviation may carry over into the next (autocorrelation {fit['rho']:.2f}), which the "
+              f"interval allows for (technically AR(1) errors fitted by REML-weighted GLS, t on {fit['df']} df)"
               if np.isfinite(fit["rho"]) else "the months lie exactly on the segmented line: nothing to test")
     note += (f"slope change {s * slope.estimate:+.4g} per month (95% CI {s * slope.low:+.4g} to "
              f"{s * slope.high:+.4g}{', log scale' if kind == MEDIAN else ''}); {len(monthly)} unweighted "

@@ -241,7 +241,7 @@ class ImpactResult(Result):
             count += bool(reason)
             marks.append(str(count) if reason else "")
         return table[IMPACT_COLUMNS + ["chosen"]].assign(chosen=table["chosen"].map({True: "yes", False: ""}),
-                                                          see=marks)
+                                                          method=table["method"].map(method_name), see=marks)
 
     def footnotes(self) -> tuple[str, ...]:
         reasons = [r for r in self._reasons() if r]
@@ -252,6 +252,16 @@ class ImpactResult(Result):
         return (f"<p><b>{self.title}</b> (chosen = the method to believe for that KPI)</p>" + self.styled().to_html()
                 + (f"<p>Why each chosen method, and doubts (the <em>see</em> column):</p><ol>{notes}</ol>"
                    if notes else ""))
+
+
+#: What each method code in impact.csv is called in a report.
+METHOD_NAMES = {"did": "difference-in-differences", "its": "interrupted time series", "ab": "A/B test",
+                "naive": "before/after (naive)"}
+
+
+def method_name(code) -> str:
+    """A method code of impact.csv ("its") in words ("interrupted time series")."""
+    return METHOD_NAMES.get(str(code), str(code))
 
 
 def finding(row: Mapping) -> str:
@@ -266,7 +276,7 @@ def finding(row: Mapping) -> str:
     if not np.isfinite(row["effect"]):
         return f"{name} on {kpi}: not estimated ({row.get('note') or 'no data'})"
     number, unit = _formatter(kpi)
-    ci = f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}; {method}, p = {row['p_value']:.2g}"
+    ci = f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}; {method_name(method)}, p = {row['p_value']:.2g}"
     if row["p_value"] < 0.05:
         verb = "raised" if row["effect"] > 0 else "lowered"
         return f"{name} {verb} {kpi} by {number(abs(row['effect'])).lstrip('+')} {unit} ({ci})"

@@ -339,23 +339,36 @@ class RetentionResult(Result):
             return ax
         sizes = shown.groupby("segment")["customers"].first().sort_values(ascending=False, kind="stable")
         picked = sorted(sizes.index[:most])
+        colors = {}
         for segment, curve in shown[shown["segment"].isin(picked)].groupby("segment", sort=True):
             line, = ax.step(curve["day"], 1 - curve["survival"], where="post", label=label(segment))
+            colors[segment] = line.get_color()
             ax.fill_between(curve["day"], 1 - curve["ci_high"], 1 - curve["ci_low"], step="post", alpha=0.15,
                             color=line.get_color())
-        ax.set_xlabel("days since the first order")
+        rows = self._at_risk_rows(churn, segment_by, picked)
+        _at_risk_under(ax, rows, colors)
+        ax.set_xlabel("days since the first order", labelpad=8 + 11 * (rows["segment"].nunique() + 1)
+                      if len(rows) else 4)
         if churn:
-            ax.set_ylabel("share churned (Kaplan-Meier, 95% CI)")
+            ax.set_ylabel("churned (95% CI)")
             title = self.churn_summary().split(" (95%")[0] if len(self.churn) else "No churn curve"
         else:
-            ax.set_ylabel("share who ordered again (Kaplan-Meier, 95% CI)")
+            ax.set_ylabel("ordered again (95% CI)")
             title = self.summary().split(" (")[0] if len(self.table) else "No retention curve"
         if len(sizes) > most:
             title += f"\n(the {most} largest of {len(sizes)} {segment_by} groups)"
         ax.set_title(textwrap.fill(title, 60), fontsize="medium")
         if segment_by != "all":
-            ax.legend(title=segment_by, fontsize="small")
+            ax.legend(title=segment_by, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         return ax
+
+    def _at_risk_rows(self, churn: bool, segment_by: str, picked) -> pd.DataFrame:
+        table = self.churn if churn else self.table
+        if table is None or table.empty:
+            return pd.DataFrame(columns=["segment", "day", "at_risk"])
+        rows = table[(table["cohort"] == "all") & (table["segment_by"] == segment_by)
+                     & table["segment"].isin(picked)]
+        return rows[["segment", "day", "at_risk"]]
 
 
     def plot_cohorts(self, ax=None):
@@ -377,11 +390,34 @@ class RetentionResult(Result):
         # many first-order months: the latest 24, numbers only where they stay readable
         grid = grid.iloc[-24:]
         sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=max(float(np.nanmax(grid.to_numpy())), 0.01),
-                    annot=len(grid) <= 18, fmt=".0%", cbar_kws={"label": "ordered again"})
+                    annot=len(grid) <= 18, fmt=".0%", cbar_kws={"label": "ordered again"},
+                    yticklabels=True)  # every month named: seaborn's "auto" silently skips every other one
         ax.set_xlabel("days since the first order (blank: fewer than 20 customers followed that long)")
         ax.set_ylabel("month of the first order")
         ax.set_title("Coming back, by month of the first order", fontsize="medium")
         return ax
+
+
+def _at_risk_under(ax, rows: pd.DataFrame, colors: Mapping) -> None:
+    """The numbers still followed (at risk) beneath a Kaplan-Meier chart, a row per curve, as
+    lifelines' add_at_risk_counts does: a curve's tail over a handful of customers says little."""
+    if rows.empty:
+        return
+    low, high = ax.get_xlim()
+    days = []
+    # columns at least a ninth of the axis apart, so the numbers never run into each other
+    for day in sorted(d for d in rows["day"].unique() if low <= d <= high):
+        if not days or day - days[-1] >= (high - low) / 9:
+            days.append(day)
+    ax.annotate("at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-4, -30), textcoords="offset points",
+                ha="right", va="top", fontsize=7, color="#52606d")
+    for line, (segment, group) in enumerate(rows.groupby("segment", sort=True)):
+        counts = group.set_index("day")["at_risk"]
+        for day in days:
+            if day in counts.index:
+                ax.annotate(f"{int(counts[day]):,}", xy=(day, 0), xycoords=("data", "axes fraction"),
+                            xytext=(0, -30 - 11 * line), textcoords="offset points", ha="center", va="top",
+                            fontsize=7, color=colors.get(segment, "#52606d"))
 
 
 def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = ()) -> pd.DataFrame:

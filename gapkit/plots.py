@@ -119,8 +119,52 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
     month_axis(ax)
     if KPIS.get(kpi) and KPIS[kpi].unit == "share":
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return ax
+
+
+def legend_below(ax, columns: int = 4) -> None:
+    """The legend under the axes, never over a line wherever the line goes."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=columns, fontsize="small", frameon=False)
+
+
+def overlapping_labels(figure) -> list[tuple[str, str]]:
+    """Pairs of visible texts (tick labels, annotations, titles, legend entries) that overlap once
+    drawn: the check the report's charts pass (tests/test_plots_story.py)."""
+    from matplotlib.text import Text
+
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    undrawn = set()  # tick labels of ticks outside the view are kept by matplotlib but not drawn
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    undrawn.update({id(tick.label1), id(tick.label2)})
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()
+             and t.get_alpha() != 0 and id(t) not in undrawn]
+    boxes = []
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        if box.width > 0 and box.height > 0:
+            boxes.append((text, box.shrunk(0.97, 0.9)))  # a hair of anti-aliasing is not an overlap
+    found = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            if not box_a.overlaps(box_b):
+                continue
+            angle = a.get_rotation()
+            if angle % 90 and abs(angle - b.get_rotation()) < 1e-6:
+                # slanted labels: their upright boxes overlap while the lines of text, parallel
+                # bands a font height wide, may not; compare the distance across the bands
+                theta = np.deg2rad(angle)
+                normal = np.array([-np.sin(theta), np.cos(theta)])
+                gap = abs(float(np.dot(np.subtract(box_b.p0, box_a.p0), normal)))
+                if gap >= 0.9 * a.get_fontsize() * figure.dpi / 72:
+                    continue
+            found.append((a.get_text(), b.get_text()))
+    return found
 
 
 def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=None):

@@ -143,7 +143,9 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                 papermill.execute_notebook(
                     str(source), str(target_notebook),
                     parameters={k: v for k, v in parameters.items() if k in declared_parameters(source)},
-                    kernel_name="python3", progress_bar=False, km=kernel.manager, engine_name=SHARED_KERNEL_ENGINE,
+                    # cells done / total and elapsed time at a terminal; nothing in a scheduler's log
+                    kernel_name="python3", progress_bar=sys.stderr.isatty(), km=kernel.manager,
+                    engine_name=SHARED_KERNEL_ENGINE,
                 )
             except papermill.PapermillExecutionError as err:
                 failed = _keep_failed(staging, out)

@@ -239,7 +239,7 @@ def test_ab_clusters_by_customer():
     units = clustered_ab(np.random.default_rng(13))
     clustered = estimators.ab_test(units, "share")
     independent = estimators.ab_test(units.drop(columns="customer_id"), "share")
-    assert "clustered by customer (120 customers" in clustered.note
+    assert "counts customers, not units (120 customers" in clustered.note and "customer-clustered" in clustered.note
     assert clustered.effect == pytest.approx(independent.effect)
     # this sample's estimated design effect is 1.23 (noisy with 120 customers; 1.6 in expectation):
     # the mde is on n / 1.23 (0.1102 vs 0.1003) and the CI is sqrt(1.23) = 1.11 times as wide

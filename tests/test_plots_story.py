@@ -72,3 +72,32 @@ def test_key_numbers_are_plain_and_stable(table):
     first = overall.iloc[0]
     assert text.splitlines()[0].split() == [first["kpi"], f"{first['value']:.4f}", f"[{first['ci_low']:.4f},",
                                             f"{first['ci_high']:.4f}]", f"n={first['n']}"]
+
+
+def test_the_reports_charts_have_no_overlapping_labels_and_the_check_sees_one(sample_dir):
+    data = gapkit.load(sample_dir)
+    table = gapkit.kpis(data, "2025-06-30", by=["segment"], period="M")
+    retention = gapkit.monitor.retention(data, "2025-06-30", by=["segment"])
+    charts = {
+        "retention with the numbers at risk": lambda ax: retention.plot(ax=ax, segment_by="segment"),
+        "churn": lambda ax: retention.plot(ax=ax, segment_by="segment", churn=True),
+        "cohorts": lambda ax: retention.plot_cohorts(ax=ax),
+        "trend": lambda ax: plots.trend(table, "csat", target=0.8, ax=ax),
+        "journey": lambda ax: gapkit.journey.journey(data, "2025-06-30", by="persona").plot(ax=ax),
+        "segments": lambda ax: plots.segment_comparison(table, "followup_coverage", "segment", ax=ax),
+    }
+    for name, draw in charts.items():
+        fig, ax = plt.subplots(figsize=(9, 5))
+        draw(ax)
+        assert plots.overlapping_labels(fig) == [], name
+        plt.close(fig)
+    crowded, ax = plt.subplots(figsize=(3, 2))
+    ax.set_xticks(range(6), [f"a long label {i}" for i in range(6)])
+    assert plots.overlapping_labels(crowded)  # the check is not blind
+    plt.close(crowded)
+    # the retention chart says how many are still followed under the curve
+    fig, ax = plt.subplots(figsize=(9, 5))
+    retention.plot(ax=ax, segment_by="segment")
+    texts = [t.get_text() for t in ax.texts]
+    assert "at risk" in texts and any(t.replace(",", "").isdigit() for t in texts)
+    plt.close(fig)
