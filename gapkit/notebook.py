@@ -22,7 +22,25 @@ def setup(config: str | None, data: str, as_of: str | None, out: str) -> Config:
     logging.getLogger("gapkit").setLevel(logging.ERROR)
     settings = read(config or None, data=data, as_of=as_of, out=out)
     set_theme()
+    vector_charts()
     return settings
+
+
+def vector_charts() -> None:
+    """Charts as SVG with real text: sharp when zoomed, searchable, and the same bytes on every
+    run (a fixed hash salt), so stored notebooks do not churn."""
+    import matplotlib
+
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["svg.hashsalt"] = "gapkit"
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        # no creation date in the file: the same chart is the same bytes on every run
+        set_matplotlib_formats("svg", bbox_inches="tight", metadata={"Date": None})
 
 
 def dataset(settings: Config):

@@ -400,12 +400,57 @@ def export_html(path: Path, keep_code: bool = False, data_name: str = "", as_of:
             .replace("<a href", "<a style='margin-right:18px;color:#0b69a3;text-decoration:none' href"),
             features="html.parser")
         page.body.insert(0, bar)
-    images = page.select(".jp-OutputArea-output img")
+        _contents(page)
+    images = page.select(".jp-OutputArea-output img, .jp-OutputArea-output svg")
     for image, alt in zip(images, image_alt_texts(notebook)):
-        image["alt"] = alt
+        if image.name == "img" and image.get("src", "").startswith("data:image/svg+xml;base64,"):
+            image = _inline_svg(image, page)
+        if image.name == "svg":
+            image["role"], image["aria-label"] = "img", alt
+        else:
+            image["alt"] = alt
     target = path.with_suffix(".html")
     target.write_text(str(page), encoding="utf-8")
     return target
+
+
+def _contents(page) -> None:
+    """"On this page": links to the report's sections, under its title."""
+    from bs4 import BeautifulSoup
+
+    sections = [(h["id"], h.get_text(" ", strip=True).rstrip("¶").strip()) for h in page.find_all("h2")
+                if h.get("id")]
+    title = page.find("h1")
+    if not sections or title is None:
+        return
+    links = " · ".join(f"<a href='#{html_escape(anchor)}' style='color:#0b69a3;text-decoration:none'>"
+                       f"{html_escape(text)}</a>" for anchor, text in sections)
+    box = BeautifulSoup(f"<p class='gapkit-contents' style='font-size:13px'>On this page: {links}</p>",
+                        features="html.parser")
+    title.insert_after(box)
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+def _inline_svg(image, page):
+    """An <img> holding an SVG as a data URI, replaced by the SVG itself: its text can then be
+    searched and read by screen readers, and it stays sharp at any zoom."""
+    import base64
+    import re
+
+    from bs4 import BeautifulSoup
+
+    markup = base64.b64decode(image["src"].split(",", 1)[1]).decode("utf-8")
+    markup = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>", "", markup, flags=re.IGNORECASE)
+    svg = BeautifulSoup(markup, features="html.parser").find("svg")
+    if svg is None:
+        return image
+    image.replace_with(svg)
+    return svg
 
 
 HIDDEN_TAGS = ("parameters", "injected-parameters")
@@ -439,7 +484,7 @@ def image_alt_texts(notebook) -> list[str]:
                 heading, count = found[-1].strip(), 0
             continue
         for output in cell.get("outputs", []):
-            if "image/png" in output.get("data", {}):
+            if {"image/png", "image/svg+xml"} & set(output.get("data", {})):
                 count += 1
                 alts.append(cell.metadata.get("alt") or f"Chart {count} of the section \"{heading}\"")
     return alts

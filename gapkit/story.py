@@ -287,9 +287,14 @@ def gap_findings(gap_table: pd.DataFrame) -> list[str]:
         return ["No goals are configured, so no gap between current and desired state is tested."]
     lines = []
     counts = gap_table["status"].value_counts()
-    lines.append(f"Of {len(gap_table)} goals, {counts.get('shortfall', 0)} show a significant shortfall, "
-                 f"{counts.get('not_significant', 0)} fall short within the noise, {counts.get('met', 0)} are met"
-                 f" and {counts.get('insufficient_data', 0)} lack data (Benjamini-Hochberg adjusted, 5%).")
+    def agree(count: int, one: str, many: str) -> str:
+        return f"{count} {one if count == 1 else many}"
+
+    lines.append(f"Of {len(gap_table)} goals, {agree(counts.get('shortfall', 0), 'shows', 'show')} a significant "
+                 f"shortfall, {agree(counts.get('not_significant', 0), 'falls', 'fall')} short within the noise, "
+                 f"{agree(counts.get('met', 0), 'is', 'are')} met and "
+                 f"{agree(counts.get('insufficient_data', 0), 'lacks', 'lack')} data (p-values adjusted for "
+                 f"testing several goals at once, Benjamini-Hochberg, 5%).")
     # the ranking of gapkit.gaps (one rule for findings, gap table and action plan)
     ranked = gap_table[gap_table["rank"].notna()].sort_values("rank") if "rank" in gap_table else gap_table.iloc[:0]
     for row in ranked.head(3).itertuples(index=False):

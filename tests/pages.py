@@ -59,6 +59,9 @@ def problems(path: Path) -> list[str]:
     for image in soup.select("img"):
         if not image.get("alt") or image["alt"].startswith("No description"):
             found.append("an image without alternative text")
+    for chart in soup.select(".jp-OutputArea-output svg"):
+        if not chart.get("aria-label"):
+            found.append("a chart without alternative text")
     text = visible_text(soup)
     for match in MARKUP_AS_TEXT.finditer(text):
         found.append(f"markup shown as text: {match.group(0)[:60]!r}")
