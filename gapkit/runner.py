@@ -157,7 +157,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
             cell_seconds[name] = strip_run_metadata(target_notebook)
             html_tick = time.perf_counter()
             export_html(target_notebook, keep_code=keep_code, data_name=data_label(config.data),
-                        as_of=str(config.as_of))
+                        as_of=str(config.as_of), engine=config.engine)
             html_seconds[name] = round(time.perf_counter() - html_tick, 2)
             timings[name] = round(time.perf_counter() - tick, 2)
             progress(f"      done in {timings[name]:.1f} s")
@@ -358,7 +358,8 @@ def strip_run_metadata(path: Path) -> list[tuple[str, float]]:
     return durations
 
 
-def export_html(path: Path, keep_code: bool = False, data_name: str = "", as_of: str = "") -> Path:
+def export_html(path: Path, keep_code: bool = False, data_name: str = "", as_of: str = "",
+                engine: str = "") -> Path:
     """HTML beside the notebook: code hidden unless ``keep_code``, parameter cells removed.
 
     The page is titled "gapkit · <report> · <data name> · as of <date>" and opens with the bar of
@@ -395,10 +396,16 @@ def export_html(path: Path, keep_code: bool = False, data_name: str = "", as_of:
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
     if page.body is not None:
+        from gapkit import __version__
+
+        run_line = " · ".join(part for part in (f"data: {data_name}" if data_name else "",
+                                                f"as of {as_of}" if as_of else "",
+                                                f"{engine} engine" if engine else "", f"gapkit {__version__}") if part)
         bar = BeautifulSoup(navigation(current=path.stem).replace(
             "<nav>", "<nav style='padding:8px 16px;border-bottom:1px solid #e4e7eb;font-family:system-ui,sans-serif'>")
-            .replace("<a href", "<a style='margin-right:18px;color:#0b69a3;text-decoration:none' href"),
-            features="html.parser")
+            .replace("<a href", "<a style='margin-right:18px;color:#0b69a3;text-decoration:none' href")
+            .replace("</nav>", f"<span style='float:right;color:#52606d;font-size:12px'>{html_escape(run_line)}</span>"
+                               "</nav>"), features="html.parser")
         page.body.insert(0, bar)
         _contents(page)
     images = page.select(".jp-OutputArea-output img, .jp-OutputArea-output svg")
