@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 AS_OF  ?= 2025-06-30
 DATA   ?= data/sample
 
-.PHONY: install report test bench sample clean
+.PHONY: install report test test-fast bench sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the edit-test loop: unit tests and short simulations, without the notebook suite, kernels,
+# Spark or installs (tests/conftest.py SLOW_MODULES); `make test` still runs everything
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow" -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kpis.py

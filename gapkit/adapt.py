@@ -335,10 +335,9 @@ def table_columns(folder) -> dict[str, list[str]]:
         if parquet.exists():
             columns[name] = list(pq.read_schema(parquet).names)
         elif csv.exists():
-            try:
-                columns[name] = list(pd.read_csv(csv, nrows=0).columns)
-            except (ValueError, UnicodeDecodeError):  # unreadable: load reports it with the file named
-                columns[name] = []
+            from gapkit.reading import csv_header
+
+            columns[name] = csv_header(csv)  # the loader's reading of the header (delimiter, encoding)
     return columns
 
 

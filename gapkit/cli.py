@@ -12,12 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from gapkit.adapt import segment_columns
 from gapkit.errors import GapkitError
-from gapkit.loading import load
-from gapkit.measure import kpis
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
 
         refresh_committed_notebooks()
         return 0
+    from gapkit.adapt import segment_columns
+    from gapkit.loading import load
+    from gapkit.measure import kpis
+
     try:
         data = load(args.data)
         table = kpis(
@@ -108,6 +107,11 @@ class Stopped(KeyboardInterrupt):
 
 
 def _run(args) -> int:
+    if args.data and not _has_orders(Path(args.data)):
+        # answered before the notebook machinery is imported (about a second of start-up)
+        print(f"gapkit run failed: {args.data}: no orders.csv or orders.parquet; gapkit run needs at least the "
+              f"orders table.", file=sys.stderr)
+        return 1
     from gapkit import config as configuration
     from gapkit.runner import run
 
@@ -140,6 +144,10 @@ def _run(args) -> int:
     return 0
 
 
+def _has_orders(folder: Path) -> bool:
+    return any((folder / f"orders.{ext}").exists() for ext in ("csv", "parquet"))
+
+
 def _local_config(data: str | None) -> str | None:
     """./gapkit.yml when it is about the data being run: its goals and columns describe its own
     ``data`` folder, so pointing --data at another folder without --config leaves it out."""
@@ -157,8 +165,10 @@ def _local_config(data: str | None) -> str | None:
     return str(local)
 
 
-def format_table(table: pd.DataFrame) -> pd.DataFrame:
+def format_table(table):
     """Round for display only: values to 3 significant places, shares as they are."""
+    import pandas as pd
+
     shown = table[["kpi", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better"]].copy()
     for column in ("value", "ci_low", "ci_high"):
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")

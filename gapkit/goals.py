@@ -34,7 +34,7 @@ ENOUGH_N = 30
 PASS, WARN, FAIL = "pass", "warn", "fail"
 LETTERS = ["specific", "measurable", "attainable", "relevant", "time_bound"]
 GOAL_COLUMNS = ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", *LETTERS, "reason",
-                "baseline_n", "baseline_window"]
+                "baseline_n", "baseline_window", *(f"{letter}_reason" for letter in LETTERS)]
 
 
 def months_between(start: str, end: str) -> float:
@@ -279,24 +279,19 @@ def check(
         "baseline": float(base["value"]) if base is not None else float("nan"),
         "target": goal.target, "deadline": goal.deadline, **verdict, "reason": reason,
         "baseline_n": int(base["n"]) if base is not None else 0, "baseline_window": window_of(base),
+        # one column per letter, so nothing downstream splits the joined sentence apart again
+        **{f"{letter}_reason": reasons[letter] for letter in LETTERS},
     }
 
 
 def reasons_table(goals_table: pd.DataFrame):
     """Each goal's five SMART verdicts with the numbers behind them, one row per goal and letter,
     as a formatted table (the ``reason`` column of goals.csv, laid out for reading)."""
-    import re
-
     from gapkit import formatting
 
-    rows = []
-    for row in goals_table.itertuples(index=False):
-        # the reason is "S: ...; M: ...; A: ...; R: ...; T: ..."; a letter's text may hold "; "
-        parts = re.split(r"(?:^|; )([SMART]): ", row.reason)
-        said = dict(zip(parts[1::2], parts[2::2]))
-        for letter in LETTERS:
-            rows.append({"goal": row.goal_id, "check": letter.replace("_", "-"),
-                         "verdict": getattr(row, letter), "why": said.get(letter[0].upper(), "")})
+    rows = [{"goal": row["goal_id"], "check": letter.replace("_", "-"), "verdict": row[letter],
+             "why": row[f"{letter}_reason"]}
+            for _, row in goals_table.iterrows() for letter in LETTERS]
     return formatting.table(pd.DataFrame(rows, columns=["goal", "check", "verdict", "why"]))
 
 

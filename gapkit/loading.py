@@ -157,10 +157,10 @@ def last_complete_day(path: str | Path) -> tuple[str, str]:
     if parquet.exists():
         raw = pd.read_parquet(parquet, columns=["ordered_at"])["ordered_at"]
     elif csv.exists():
-        try:
-            raw = pd.read_csv(csv, usecols=["ordered_at"], dtype="str")["ordered_at"]
-        except ValueError:
-            raise InputError(f"{csv}: no ordered_at column; orders need order_id, customer_id, ordered_at.") from None
+        frame = read_text_csv(csv).frame  # as the loader reads it: semicolons, tabs, UTF-16
+        if "ordered_at" not in frame:
+            raise InputError(f"{csv}: no ordered_at column; orders need order_id, customer_id, ordered_at.")
+        raw = frame["ordered_at"]
     else:
         raise InputError(f"{folder}: no orders.csv or orders.parquet.")
     stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").dropna()

@@ -5,9 +5,11 @@ goal_progress.csv, action_plan.csv, row_counts.csv) and the history of earlier r
 nothing the reports do not. One self-contained file: inline CSS and SVG sparklines, no scripts,
 no requests, so it opens offline like the reports.
 
+``gapkit run`` writes it; :func:`write_index` rebuilds it for a published report folder.
+
 Examples
 --------
->>> gapkit.overview.write_index("reports/2025-06-30", as_of="2025-06-30", data_name="sample")
+>>> print(gapkit.overview.navigation("01_current_state"))
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ def _cards(folder: Path, history: pd.DataFrame | None) -> str:
         if not np.isfinite(value) or (KPIS[kpi].unit == "share" and value in (0.0, 1.0)):
             continue
         here = now[now["kpi"] == kpi] if len(now) else now
-        row = here.iloc[0] if len(here) and np.isfinite(float(here.iloc[0]["value"])) else whole
+        row = (here.iloc[0] if len(here) and np.isfinite(float(here.iloc[0]["value"]))
+               and np.isfinite(float(here.iloc[0]["ci_low"])) else whole)
         window = str(row.get("window", "")) if row is not whole else "the whole history"
         window = window.replace("..", " to ") if ".." in window else window
         lines = [f"95% CI {formatting.kpi_value(row['ci_low'], kpi)} to {formatting.kpi_value(row['ci_high'], kpi)}, "

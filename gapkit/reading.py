@@ -61,6 +61,26 @@ def decode(file: Path) -> str:
             f"(in Excel: Save As > CSV UTF-8) and run again.") from None
 
 
+def csv_header(file: Path) -> list[str]:
+    """The column names of a CSV file, read as :func:`read_text_csv` reads them (UTF-8 with or
+    without a byte-order mark, UTF-16 with one; commas, semicolons or tabs), from its first line.
+
+    Every look at a file's columns goes through here, so a check before a run sees what the
+    loader will see (a semicolon file is not "missing" its columns).
+    """
+    with open(file, "rb") as handle:
+        head = handle.read(64 * 1024)
+    if not head:
+        return []
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+        text = text.decode("utf-8", errors="replace")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    return next(csv.reader([first], delimiter=_delimiter(first))) if first else []
+
+
 def read_text_csv(file: Path, needs: str = "") -> TextTable:
     """Read ``file`` as text records with their line numbers (see the module docstring).
 

@@ -214,7 +214,8 @@ def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segmen
         if not np.isfinite(value) or at_bound or float(whole["ci_low"]) == float(whole["ci_high"]):
             continue  # one value for every unit (no customer ever came back) is no headline
         here = now[now["kpi"] == kpi]
-        if len(here) and np.isfinite(float(here.iloc[0]["value"])):
+        # a current level without an interval (too few units in the recent months) is no headline
+        if len(here) and np.isfinite(float(here.iloc[0]["value"])) and np.isfinite(float(here.iloc[0]["ci_low"])):
             r = here.iloc[0]
             first, last = str(r["window"]).split("..")
             span = f"{first} to {last}" if first != last else first
@@ -229,8 +230,8 @@ def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segmen
                          f"({p_phrase(p)}).")
         else:
             line = (f"{whole['label']}: {fmt(whole['value'], kpi)} over the whole history (95% CI "
-                    f"{fmt_ci(whole['ci_low'], whole['ci_high'], kpi)}, n={int(whole['n']):,}); no recent complete "
-                    f"month to call current yet.")
+                    f"{fmt_ci(whole['ci_low'], whole['ci_high'], kpi)}, n={int(whole['n']):,}); no current level "
+                    f"yet: the recent complete months hold too few units.")
         lines.append(line)
     # segments are compared over the whole history: the recent months alone leave most segments
     # too small to tell apart, and a lasting difference is what a manager can act on

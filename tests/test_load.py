@@ -136,3 +136,21 @@ def test_data_shows_itself():
     assert set(data) == {"orders"} and len(data) == 1
     with pytest.raises(KeyError, match="no table 'surveys'"):
         data["surveys"]
+
+
+def test_the_checks_before_a_run_read_files_as_the_loader_does(tmp_path):
+    """One way in for files: the pre-flight column check and the report-date guess see a
+    semicolon or UTF-16 file as gapkit.load does (both once said its columns were missing)."""
+    from gapkit.adapt import check_columns, table_columns
+    from gapkit.config import from_dict
+    from gapkit.loading import last_complete_day
+
+    orders = pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"],
+                           "ordered_at": ["2025-06-01T10:00:00Z", "2025-06-30T09:00:00Z"]})
+    customers = pd.DataFrame({"customer_id": ["c1", "c2"], "region": ["N", "S"]})
+    orders.to_csv(tmp_path / "orders.csv", sep=";", index=False)
+    customers.to_csv(tmp_path / "customers.csv", sep="\t", index=False, encoding="utf-16")
+    assert table_columns(tmp_path)["customers"] == ["customer_id", "region"]
+    check_columns(from_dict({"segments": ["region"]}), tmp_path)  # no "missing column" error
+    assert last_complete_day(tmp_path) == ("2025-06-29", "2025-06-30 09:00:00+00:00")
+    assert set(gapkit.load(tmp_path)["customers"].columns) >= {"customer_id", "region"}

@@ -26,3 +26,33 @@ def test_environment_yml_lists_the_runtime_dependencies_of_pyproject():
     for package in names(project["dependencies"]):
         assert CONDA_NAMES.get(package, package) in conda | pip, package
     assert any(p.startswith("-e") for item in env["dependencies"] if isinstance(item, dict) for p in item["pip"])
+
+
+def test_every_package_gapkit_imports_is_declared():
+    """A direct import resting on another package's requirements breaks the day that package
+    drops it: each third-party module imported under gapkit/ belongs to a declared distribution
+    (the core list, or the extra that needs it)."""
+    import sys
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = names(project["dependencies"]) | {n for extra in project["optional-dependencies"].values()
+                                                 for n in names(extra)}
+    import ast
+
+    modules = set()
+    for path in (ROOT / "gapkit").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    third_party = {m for m in modules if m not in sys.stdlib_module_names and m not in ("gapkit", "__future__")}
+    owners = packages_distributions()
+    undeclared = {}
+    for module in sorted(third_party):
+        # a module of an extra not installed here (pyspark) is known by its own name
+        distributions = {d.lower().replace("_", "-") for d in owners.get(module, [module])}
+        if not distributions & {d.replace("_", "-") for d in declared}:
+            undeclared[module] = sorted(distributions) or ["not installed"]
+    assert undeclared == {}, undeclared
