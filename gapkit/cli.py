@@ -16,7 +16,10 @@ from gapkit.errors import GapkitError
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gapkit import __version__
+
     parser = argparse.ArgumentParser(prog="gapkit", description="Gap analysis of post-sale follow-up.")
+    parser.add_argument("--version", action="version", version=f"gapkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("kpis", help="print the current-state KPI table of a data folder")
     show.add_argument("--data", required=True, help="folder of input tables")
@@ -85,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"KPIs as of {args.as_of} (95% CIs; small_n = too few units for a reliable interval):")
     overall = table[(table["period"] == "all") & (table["segment_by"] == "all")]
     print(format_table(overall).to_string(index=False))
+    for column in [c for c in table["segment_by"].unique() if c != "all"]:
+        rows = table[(table["period"] == "all") & (table["segment_by"] == column)]
+        print(f"\nBy {column}:")
+        print(format_table(rows).to_string(index=False))
     for kpi_id, reason in table.attrs.get("skipped", {}).items():
         print(f"  skipped {kpi_id}: {reason}")
     if args.out:

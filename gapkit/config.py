@@ -34,6 +34,23 @@ class Goal:
     segment_by: str = "all"
     segment: str = "all"
 
+    def __post_init__(self):
+        # a Goal made in Python is checked as a goal in gapkit.yml is
+        label = f"Goal {self.id!r}"
+        _check_kpi(self.kpi, f"{label}: kpi")
+        target = _number(self.target, f"{label}: target")
+        low, high = bounds(self.kpi)
+        if not low <= target <= high:
+            unit = KPIS[self.kpi].unit
+            shown = "0..1 (write 80% as 0.80)" if unit == "share" else f"{low:g}..{high:g}"
+            raise ConfigError(f"{label}: target = {self.target!r}: {self.kpi} ({unit}) lies in {shown}.")
+        if (str(self.segment_by) == "all") != (str(self.segment) == "all"):
+            raise ConfigError(f"{label}: give both segment_by and segment, or neither (everyone).")
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "deadline", parse_date(self.deadline, f"{label}: deadline"))
+        object.__setattr__(self, "segment_by", str(self.segment_by))
+        object.__setattr__(self, "segment", str(self.segment))
+
 
 @dataclass(frozen=True)
 class Config:

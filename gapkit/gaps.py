@@ -189,6 +189,8 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     >>> result.table[["goal_id", "gap", "p_adj", "status"]]
     """
     goals = as_goals(goals)
+    if drivers is not None and hasattr(drivers, "table"):  # a DriverResult where its table is expected
+        drivers = drivers.table
     if current is None and data is not None and as_of is not None:
         from gapkit.baseline import goal_levels
 

@@ -405,6 +405,8 @@ def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | No
     >>> result.table
     """
     goals = as_goals(goals)
+    if drivers is not None and hasattr(drivers, "table"):  # a DriverResult where its table is expected
+        drivers = drivers.table
     current = _levels(goals, kpi_table, as_of, current, data, params, months)
     rows = [check(goal, kpi_table, as_of, drivers, current) for goal in goals]
     table = pd.DataFrame(rows, columns=GOAL_COLUMNS)

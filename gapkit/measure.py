@@ -98,10 +98,16 @@ def kpis(
     if isinstance(by, str):
         by = [by]
     params = as_params(params)
+    if isinstance(kpis, str):  # one KPI, not its letters
+        kpis = [kpis]
     wanted = list(kpis) if kpis is not None else [k.id for k in CATALOG]
     unknown = [k for k in wanted if k not in KPIS]
     if unknown:
-        raise ConfigError(f"unknown KPI id(s) {unknown}; known: {list(KPIS)}")
+        import difflib
+
+        close = difflib.get_close_matches(str(unknown[0]), list(KPIS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown KPI id(s) {unknown}{hint}; known: {list(KPIS)}")
     eod = end_of_day(as_of)
     lazy = _lazy_tables(data, engine)
     if all(f.implementation is nw.Implementation.PANDAS for f in lazy.values()):

@@ -85,9 +85,11 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
     --------
     >>> gapkit.plots.trend(gapkit.kpis(data, "2025-06-30", period="M"), "csat", target=0.8)
     """
-    ax = ax or plt.gca()
     rows = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] != "all")
                      & (kpi_table["segment_by"] == segment_by) & (kpi_table["segment"] == segment)]
+    if rows.empty:  # a typo or a missing breakdown draws no empty axis dated 1970
+        _no_such_rows(kpi_table, kpi, segment_by, segment)
+    ax = ax or plt.gca()
     rows = rows.sort_values("period")
     x = pd.PeriodIndex(rows["period"], freq="M").to_timestamp()
     flagged = rows["small_n"].astype(bool) if "small_n" in rows else False
@@ -121,6 +123,26 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     legend_below(ax)
     return ax
+
+
+def _no_such_rows(kpi_table: pd.DataFrame, kpi: str, segment_by: str, segment: str) -> None:
+    import difflib
+
+    from gapkit.errors import ConfigError
+
+    present = sorted(kpi_table["kpi"].unique())
+    if kpi not in present:
+        close = difflib.get_close_matches(str(kpi), present, n=1, cutoff=0.6)
+        raise ConfigError(f"no KPI {kpi!r} in this table" + (f" (did you mean {close[0]!r}?)" if close else "")
+                          + f"; it holds {', '.join(present)}.")
+    mine = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] != "all")]
+    if mine.empty:
+        raise ConfigError(f"{kpi}: the table has no monthly rows; compute it with gapkit.kpis(..., period='M').")
+    columns = sorted(set(mine["segment_by"]))
+    if segment_by not in columns:
+        raise ConfigError(f"{kpi} is not broken down by {segment_by!r} here; by: {', '.join(columns)}.")
+    segments = sorted(mine.loc[mine["segment_by"] == segment_by, "segment"].astype(str).unique())
+    raise ConfigError(f"{kpi} has no segment {segment!r} of {segment_by}; segments: {', '.join(segments)}.")
 
 
 def legend_below(ax, columns: int = 4) -> None:

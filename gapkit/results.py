@@ -68,9 +68,15 @@ class Result:
         return f"<p><b>{html.escape(self.title)}.</b> {summary}</p>" + body + notes
 
     def to_csv(self, folder: str | Path, name: str | None = None) -> Path:
-        """Write ``table`` into ``folder`` (contract columns first, formula-safe); returns the path."""
+        """Write ``table`` into ``folder`` (contract columns first, formula-safe); returns the path.
+
+        ``folder`` may also be the file itself ("reports/x/gaps.csv"): a path ending in .csv is
+        a file, never a folder of that name.
+        """
         from gapkit.publish import write_csv
 
+        if str(folder).lower().endswith(".csv") and name is None:
+            folder, name = Path(folder).parent, Path(folder).name
         name = name or self.artifact
         if not name:
             raise ValueError(f"{type(self).__name__} is not a contract artifact; pass name='....csv'")

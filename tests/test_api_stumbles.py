@@ -1,0 +1,80 @@
+"""The analyst's API: the stumbles a new user met (issue 27), each now loud or handled."""
+
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import gapkit  # noqa: E402
+from gapkit import plots  # noqa: E402
+from gapkit.config import Goal  # noqa: E402
+from gapkit.errors import ConfigError  # noqa: E402
+
+AS_OF = "2025-06-30"
+
+
+@pytest.fixture(scope="module")
+def data(sample_dir):
+    return gapkit.load(sample_dir)
+
+
+def test_a_goal_made_in_python_is_checked_like_one_in_the_configuration():
+    with pytest.raises(ConfigError, match="did you mean 'csat'"):
+        Goal("g", "csatt", 0.8, "2025-12-31")
+    with pytest.raises(ConfigError, match="lies in 0..1"):
+        Goal("g", "csat", 2, "2025-12-31")
+    with pytest.raises(ConfigError, match="not a date written YYYY-MM-DD"):
+        Goal("g", "csat", 0.8, "soon")
+    assert Goal("g", "nps", 0, "2025-12-31").target == 0.0
+
+
+def test_goals_as_plain_dicts_and_results_where_tables_are_expected(data):
+    table = gapkit.kpis(data, AS_OF, by=["segment"], period="M")
+    goals = [{"id": "cov-C", "kpi": "followup_coverage", "segment_by": "segment", "segment": "C", "target": 0.75,
+              "deadline": "2025-12-31"}]
+    drivers = gapkit.drivers.key_drivers(data, AS_OF)
+    gap = gapkit.gaps.gaps(goals, table, data=data, as_of=AS_OF, drivers=drivers)  # a DriverResult, not .table
+    assert gap.table["status"].item() == "shortfall"
+    smart = gapkit.goals.smart(goals, table, AS_OF, drivers=drivers, data=data)
+    assert smart.table["goal_id"].item() == "cov-C"
+    plan = gapkit.actions.action_plan(gap, table)  # a GapResult: its rule comes along
+    assert plan.rule == gap.rule and len(plan.table) == 1
+
+
+def test_one_kpi_as_a_string_is_a_list_of_one_and_a_typo_is_named(data):
+    assert set(gapkit.kpis(data, AS_OF, kpis="csat")["kpi"]) == {"csat"}
+    with pytest.raises(ConfigError, match="did you mean 'csat'"):
+        gapkit.kpis(data, AS_OF, kpis=["csatt"])
+
+
+def test_a_trend_of_an_unknown_kpi_or_segment_raises_instead_of_drawing_1970(data):
+    table = gapkit.kpis(data, AS_OF, by=["segment"], period="M", kpis=["csat", "nps"])
+    with pytest.raises(ConfigError, match="did you mean 'csat'"):
+        plots.trend(table, "csatt")
+    with pytest.raises(ConfigError, match="no segment 'Z' of segment; segments: A, B, C"):
+        plots.trend(table, "csat", "segment", "Z")
+    fig, ax = plt.subplots()
+    assert plots.trend(table, "csat", ax=ax) is ax
+    plt.close(fig)
+
+
+def test_to_csv_takes_the_file_or_its_folder(tmp_path, data):
+    result = gapkit.monitor.retention(data, AS_OF)
+    written = result.to_csv(tmp_path / "out" / "retention.csv")
+    assert written == tmp_path / "out" / "retention.csv" and written.is_file()
+    assert result.to_csv(tmp_path / "folder").name == "retention.csv"
+    assert list(pd.read_csv(written).columns[:3]) == ["cohort", "segment_by", "segment"]
+
+
+def test_the_command_line_has_a_version_and_kpis_by_shows_the_segment_rows(sample_dir):
+    version = subprocess.run([sys.executable, "-m", "gapkit.cli", "--version"], capture_output=True, text=True)
+    assert version.stdout.strip() == f"gapkit {gapkit.__version__}"
+    shown = subprocess.run([sys.executable, "-m", "gapkit.cli", "kpis", "--data", str(sample_dir), "--as-of", AS_OF,
+                            "--by", "segment"], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0 and "By segment:" in shown.stdout
+    assert any(line.split()[:3] == ["csat", "segment", "C"] for line in shown.stdout.splitlines())
