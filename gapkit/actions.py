@@ -186,7 +186,9 @@ class ActionPlan(Result):
         notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in self.footnotes())
         if self.table.empty:
             return f"<p>{html.escape(self.summary())}</p>" + notes
-        return f"<p><b>{html.escape(self.title)}.</b></p>" + self.styled().to_html() + notes
+        caption = "The significant shortfalls, most urgent first, with their evidence and a first step"
+        return (f"<p><b>{html.escape(self.title)}.</b></p>" + self.styled().set_caption(html.escape(caption)).to_html()
+                + notes)
 
 
 def _label(kpi: str) -> str:

@@ -292,7 +292,8 @@ def reasons_table(goals_table: pd.DataFrame):
     rows = [{"goal": row["goal_id"], "check": letter.replace("_", "-"), "verdict": row[letter],
              "why": row[f"{letter}_reason"]}
             for _, row in goals_table.iterrows() for letter in LETTERS]
-    return formatting.table(pd.DataFrame(rows, columns=["goal", "check", "verdict", "why"]))
+    return formatting.table(pd.DataFrame(rows, columns=["goal", "check", "verdict", "why"]),
+                            caption="Each goal's SMART checks and the numbers behind each verdict")
 
 
 def as_goals(goals) -> tuple[Goal, ...]:

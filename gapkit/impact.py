@@ -249,7 +249,9 @@ class ImpactResult(Result):
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<li>{html.escape(formatting.text(r))}</li>" for r in self._reasons() if r)
-        return (f"<p><b>{self.title}</b> (chosen = the method to believe for that KPI)</p>" + self.styled().to_html()
+        caption = html.escape(f"{self.title}: each effect with its 95% interval, by method")
+        return (f"<p><b>{self.title}</b> (chosen = the method to believe for that KPI)</p>"
+                + self.styled().set_caption(caption).to_html()
                 + (f"<p>Why each chosen method, and doubts (the <em>see</em> column):</p><ol>{notes}</ol>"
                    if notes else ""))
 

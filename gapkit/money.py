@@ -232,7 +232,8 @@ class CostBenefitResult(Result):
         from gapkit import formatting
 
         return formatting.table(self.overview_table(), {**MONEY_KINDS, "intangible_score": "number"},
-                                currency=self.currency)
+                                currency=self.currency,
+                                caption="Each intervention's NPV with its 95% interval, beside its intangibles")
 
     def overview_table(self) -> pd.DataFrame:
         """NPV beside the intangible score (sum of weighted scores), ranked by NPV."""

@@ -64,7 +64,7 @@ class Result:
         summary = html.escape(self.summary()).replace("\n", "<br>")
         notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in self.footnotes() if n)
         # no rows: the summary says so; a table of bare headers would only look broken
-        body = self.styled().to_html() if len(self.shown()) else ""
+        body = self.styled().set_caption(html.escape(self.title)).to_html() if len(self.shown()) else ""
         return f"<p><b>{html.escape(self.title)}.</b> {summary}</p>" + body + notes
 
     def to_csv(self, folder: str | Path, name: str | None = None) -> Path:

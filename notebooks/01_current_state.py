@@ -72,10 +72,10 @@ alarms
 # reason) is in `rejects.csv`, so each can be fixed at the source.
 
 # %%
-display(formatting.table(dataset.counts))
+display(formatting.table(dataset.counts, caption="Rows read, kept and set aside, per table"))
 # how the files were read, files in the folder that were not, and where the KPIs were computed
 display(publish.findings([*dataset.notes, story.engine_note(settings.engine)], title="How this report was computed"))
-display(formatting.table(story.reject_summary(dataset.rejects)))
+display(formatting.table(story.reject_summary(dataset.rejects), caption="Why rows were set aside"))
 
 # %% [markdown]
 # ## KPI scorecard
@@ -85,7 +85,7 @@ display(formatting.table(story.reject_summary(dataset.rejects)))
 # customers do not drag a rate down before they have had the chance.
 
 # %%
-formatting.table(story.kpi_overview(kpi_table), {"n": "count"})
+formatting.table(story.kpi_overview(kpi_table), {"n": "count"}, caption="Every KPI over the whole history")
 
 # %% [markdown] tags=["hide-in-report"]
 # The key figures as plain numbers (value, 95% CI, n); the regression tests guard these.
@@ -179,5 +179,5 @@ plt.show()
 
 # %%
 missing = adapt.skipped_table(kpi_table)
-(formatting.table(missing) if len(missing) else
+(formatting.table(missing, caption="KPIs the data could not measure, and why") if len(missing) else
  publish.paragraphs("Every KPI could be measured: each table and column it needs is present."))

@@ -87,7 +87,8 @@ gapkit.goals.reasons_table(result.table) if len(result.table) else None
 
 # %%
 proposals if isinstance(proposals, adapt.Skipped) else formatting.table(
-    proposals, {"baseline": "kpi", "benchmark": "kpi", "stretch": "kpi", "external": "kpi"})
+    proposals, {"baseline": "kpi", "benchmark": "kpi", "stretch": "kpi", "external": "kpi"},
+    caption="Targets proposed from what the best segments already achieve")
 
 # %% [markdown]
 # ## Trajectories

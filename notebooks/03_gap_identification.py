@@ -135,7 +135,8 @@ for _ in trip.plot_each(gaps=result.table):  # one figure per group
 # %%
 trip if isinstance(trip, adapt.Skipped) else formatting.table(
     trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]],
-    {"coverage": "share", "median_days": "number", "sentiment": "number"})
+    {"coverage": "share", "median_days": "number", "sentiment": "number"},
+    caption="Each post-sale stage: how many orders reach it, how soon, and how customers feel there")
 
 # %% [markdown]
 # ## What customers say
@@ -149,9 +150,11 @@ if isinstance(comments, adapt.Skipped):
     display(comments)
 else:
     display(publish.paragraphs(gapkit.text.scored_summary(comments)))
-    display(formatting.table(gapkit.text.themes(comments).head(10)))
+    display(formatting.table(gapkit.text.themes(comments).head(10),
+                             caption="Words and pairs most frequent in negative comments"))
     negative = comments[comments["label"] == "negative"].sort_values("compound").head(5)
-    display(formatting.table(publish.safe_frame(negative[["response_id", "compound", "comment"]])))
+    display(formatting.table(publish.safe_frame(negative[["response_id", "compound", "comment"]]),
+                             caption="The five most negative comments (redacted)"))
 
 # %% tags=["nbval-check-output"]
 if not isinstance(sentiment, adapt.Skipped):
@@ -163,7 +166,8 @@ if not isinstance(sentiment, adapt.Skipped):
     display(formatting.table(
         sentiment[(sentiment.period == "all")][["segment_by", "segment", "n", "value", "ci_low", "ci_high"]]
         .rename(columns={"value": "mean sentiment (-1..1)"}),
-        {"n": "count", "mean sentiment (-1..1)": "number", "ci_low": "number", "ci_high": "number"}))
+        {"n": "count", "mean sentiment (-1..1)": "number", "ci_low": "number", "ci_high": "number"},
+        caption="Mean comment sentiment by segment, with 95% intervals"))
 elif not isinstance(comments, adapt.Skipped):  # else the section above already said what is missing
     display(sentiment)
 

@@ -139,6 +139,7 @@ value.overview() if not isinstance(value, adapt.Skipped) else adapt.Skipped(
 
 # %%
 formatting.table(progress, {"current": "kpi", "target": "kpi", "slope": "gap", "projected": "kpi",
-                             "projected_low": "kpi", "projected_high": "kpi"}) if len(progress) else adapt.Skipped(
+                             "projected_low": "kpi", "projected_high": "kpi"},
+                 caption="Where each goal heads by its deadline") if len(progress) else adapt.Skipped(
     "Goal progress", "the configuration sets no goals", "whether each goal is on track for its deadline",
     "add goals to gapkit.yml")

@@ -50,6 +50,8 @@ def problems(path: Path) -> list[str]:
             if other.find(id=anchor) is None:
                 found.append(f"a link to a missing section: {href!r}")
     for table in soup.select(".jp-OutputArea-output table"):
+        if not table.find("caption") or not table.find("caption").get_text(strip=True):
+            found.append(f"a table without a caption: {table.get_text(' ')[:80]!r}")
         if not table.find("th"):
             found.append(f"a table without header cells: {table.get_text(' ')[:80]!r}")
         for cell in table.find_all("td"):
