@@ -370,7 +370,8 @@ def _segment_of_comments(comments: pd.DataFrame, data: Mapping | None, segment_b
         return segment_labels(found)
     customers = data.get("customers") if hasattr(data, "get") else None
     if customers is not None and segment_by in customers and "customer_id" in comments:
-        found = comments["customer_id"].map(customers.drop_duplicates("customer_id").set_index("customer_id")[segment_by])
+        lookup = customers.drop_duplicates("customer_id").set_index("customer_id")[segment_by]
+        found = comments["customer_id"].map(lookup)
         return segment_labels(found)
     return None
 

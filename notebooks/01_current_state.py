@@ -181,3 +181,21 @@ plt.show()
 missing = adapt.skipped_table(kpi_table)
 (formatting.table(missing, caption="KPIs the data could not measure, and why") if len(missing) else
  publish.paragraphs("Every KPI could be measured: each table and column it needs is present."))
+
+# %% [markdown]
+# ## Glossary
+#
+# - **95% confidence interval (CI)**: the range the true value lies in, given the sample, 19 times
+#   out of 20. Shares use the Wilson interval (it stays inside 0-100% even at small n); medians use
+#   the order statistics around the middle.
+# - **n**: the number of units (orders, tickets, surveys, customers) a value is computed from.
+# - **Current level**: a KPI over its last complete months (three by default); a month counts once
+#   it and the KPI's own window (e.g. 90 days for repeat purchase) are over.
+# - **Censoring**: a customer who bought last week cannot yet have come back within 90 days; such
+#   customers are counted only once their window has passed.
+# - **Control chart**: a month is out of control when it leaves the band the earlier months' spread
+#   allows (a p-chart for shares), widened for the number of KPIs checked at once.
+# - **Kaplan-Meier curve**: the share who have ordered again by each day since their first order,
+#   counting each customer only for as long as they have been followed ("at risk").
+# - **Adjusted p (Benjamini-Hochberg)**: a p-value corrected for testing many comparisons at once,
+#   so a difference picked from many is not stated more often than the level says.

@@ -106,3 +106,17 @@ if goals_to_draw:
 else:
     display(adapt.Skipped("Trajectories", "the configuration sets no goals",
                           "each goal's path from today to its target, month by month", "add goals to gapkit.yml"))
+
+# %% [markdown]
+# ## Glossary
+#
+# - **SMART**: specific (one KPI, one population), measurable (enough units to detect the change:
+#   statistical *power*, the chance of detecting it, 80% wanted), attainable (the pace needed against
+#   the observed trend and the best segment or month), relevant (a demonstrated effect on customers
+#   coming back, or an outcome itself), time-bound (a deadline within two years).
+# - **Driver effect**: how much more likely a customer is to come back with one standard deviation
+#   more of an experience, everything else in the model held fixed (a logistic regression), with its
+#   95% interval. *Importance* (Johnson's relative weights) is each experience's share of what the
+#   model explains, shown as description only.
+# - **Benchmark (Achievable Benchmarks of Care)**: what the best-performing segments holding at least
+#   10% of units already achieve, small segments shrunk toward the average first.

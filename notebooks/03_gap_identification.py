@@ -175,3 +175,21 @@ elif not isinstance(comments, adapt.Skipped):  # else the section above already 
 quality = gapkit.ipa.servqual(dataset["surveys"]) if "surveys" in dataset else None
 if quality is not None:  # survey items scored as expectation and perception pairs
     display(quality)
+
+# %% [markdown]
+# ## Glossary
+#
+# - **Gap**: how far the current level is from the target, positive when short, whatever the KPI's
+#   direction. **Significant shortfall**: short, and more than the noise at this n explains (a
+#   one-sided test, adjusted for testing several goals at once by Benjamini-Hochberg).
+# - **Standardized gap** (the ranking's scale): the gap in units of how much the KPI's customers
+#   vary (Cohen's h for shares, the gap over the customers' standard deviation for scores and NPS,
+#   over their interquartile spread for durations); 0.2 is small, 0.5 medium, 0.8 large.
+# - **Priority**: the standardized gap times the KPI's weight (its demonstrated effect on customers
+#   coming back, relative to the average driver).
+# - **Distinguishing phrases**: words a segment's negative comments use more often than others'
+#   (Fisher's exact test, adjusted for the number of phrases tried).
+# - **Sentiment (VADER)**: a score from -1 (negative) to +1 (positive) given to English comments by
+#   the VADER lexicon.
+# - **Importance-performance chart**: each KPI placed by how much it matters (driver effect) and how
+#   well it performs, split at the means.

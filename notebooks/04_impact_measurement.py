@@ -143,3 +143,22 @@ formatting.table(progress, {"current": "kpi", "target": "kpi", "slope": "gap", "
                  caption="Where each goal heads by its deadline") if len(progress) else adapt.Skipped(
     "Goal progress", "the configuration sets no goals", "whether each goal is on track for its deadline",
     "add goals to gapkit.yml")
+
+# %% [markdown]
+# ## Glossary
+#
+# - **Difference-in-differences**: the change in the treated segment minus the change in the
+#   untreated ones over the same months, which removes what hit everyone at once.
+# - **Interrupted time series**: the monthly series' own trend before the strategy, extended past its
+#   start, is what would have happened without it; the effect is the jump from that line. A month's
+#   deviation may carry over into the next (autocorrelation, modelled as AR(1)); the interval allows
+#   for it.
+# - **A/B test**: customers randomised to two variants; the difference between them is the effect.
+#   When one customer has several units, the interval counts customers (errors clustered by
+#   customer; the *design effect* says how much less the units are worth).
+# - **Smallest detectable effect (mde)**: the effect the data would detect 80% of the time at the 5%
+#   level.
+# - **NPV**: the value of the effect over the horizon minus the costs, both discounted to today; its
+#   95% interval comes from the effect's. **ROI** = NPV / cost; **payback**: the first month the
+#   cumulative discounted net turns positive. An intervention *clears zero* when even the low end of
+#   its NPV interval is positive.
