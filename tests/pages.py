@@ -84,3 +84,46 @@ def screenshot(page: Path, png: Path, profile: Path, height: int = 5000) -> Path
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0 and png.exists() and png.stat().st_size > 10_000, done.stderr[-2000:]
     return png
+
+
+def browse(start: Path, profile: Path) -> dict[str, list[str]]:
+    """Open ``start`` in headless Chromium and every page it links to, as a reader clicking through
+    would: each page's DOM as Chromium builds it, its title, and each link checked against the page
+    it leads to (the file loads, the section exists). Returns {page: problems}."""
+    def dom(page: Path) -> BeautifulSoup:
+        done = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                               page.resolve().as_uri()], capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0 and "<body" in done.stdout, done.stderr[-2000:]
+        return BeautifulSoup(done.stdout, features="html.parser")
+
+    seen: dict[Path, BeautifulSoup] = {}
+    queue, found = [Path(start).resolve()], {}
+    while queue:
+        page = queue.pop()
+        if page in seen:
+            continue
+        soup = seen[page] = dom(page)
+        problems = []
+        title = soup.title.get_text(strip=True) if soup.title else ""
+        if not title or title == "Notebook":
+            problems.append(f"title {title!r}")
+        for link in soup.select("a[href]"):
+            href = link["href"]
+            if re.match(r"[a-z]+:", href):
+                continue
+            name, _, anchor = href.partition("#")
+            target = (page.parent / name).resolve() if name else page
+            if not target.exists():
+                problems.append(f"link to a missing page {href!r}")
+                continue
+            if target not in seen:
+                queue.append(target)
+                seen_soup = None
+            else:
+                seen_soup = seen[target]
+            if anchor:
+                other = seen_soup or BeautifulSoup(target.read_text(encoding="utf-8"), features="html.parser")
+                if other.find(id=anchor) is None:
+                    problems.append(f"link to a missing section {href!r}")
+        found[page.name] = problems
+    return found

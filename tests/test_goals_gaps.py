@@ -102,7 +102,6 @@ def test_smart_letters(table):
         goal(0.99, goal_id="absurd", deadline="2025-08-31"),
         goal(0.70, goal_id="late", deadline="2025-01-31"),
         goal(0.70, goal_id="far-future", deadline="2029-01-31"),
-        goal(1.20, goal_id="impossible"),
         goal(0.70, segment="nobody", goal_id="vague"),
     ]
     verdicts = goal_module.smart(goals, table, AS_OF).table.set_index("goal_id")
@@ -111,7 +110,8 @@ def test_smart_letters(table):
     assert verdicts.loc["absurd", "attainable"] == "fail"
     assert verdicts.loc["late", "time_bound"] == "fail"
     assert verdicts.loc["far-future", "time_bound"] == "warn"
-    assert verdicts.loc["impossible", "attainable"] == "fail"
+    with pytest.raises(gapkit.ConfigError, match="lies in 0..1"):  # a share of 120% is refused outright
+        goal(1.20, goal_id="impossible")
     assert verdicts.loc["vague", "specific"] == "fail" and verdicts.loc["vague", "measurable"] == "fail"
     assert verdicts.loc["reasonable", "relevant"] == "pass"  # csat is an outcome
     assert "power" in verdicts.loc["reasonable", "reason"]
@@ -304,7 +304,7 @@ def test_projections_and_milestones_stay_inside_the_kpis_range():
     out = goal_module.progress([goal], kpi_table, "2025-06-30").iloc[0]
     # a straight line at +3 points a month would reach 1.48 by the deadline: held at 100%
     assert out["projected"] == 1.0 and 0 <= out["projected_low"] <= out["projected_high"] <= 1
-    assert goal_module.milestones_for(Goal("x", "csat", 1.2, "2025-12-31"), 0.9, "2025-06-30")["expected"].max() <= 1
+    assert goal_module.milestones_for(Goal("x", "csat", 1.0, "2025-12-31"), 0.9, "2025-06-30")["expected"].max() <= 1
 
 
 def test_a_goal_on_a_column_not_listed_in_segments_gets_its_figure(sample_dir):

@@ -148,6 +148,10 @@ def test_published_pages_render_as_a_reader_sees_them(report, tmp_path_factory):
     if pages.chromium() is None:
         pytest.skip("no chromium on this machine (apt-get install chromium): pages parsed, not screenshotted")
     shots = tmp_path_factory.mktemp("screenshots")
+    # a reader's click-through, in Chromium: from index.html to every page it links to and back
+    visited = pages.browse(out / "index.html", shots / "profile")
+    assert set(visited) == {"index.html", *(f"{name}.html" for name in runner.NOTEBOOKS)}, visited
+    assert all(problems == [] for problems in visited.values()), visited
     for name in ["index", *runner.NOTEBOOKS]:
         pages.screenshot(out / f"{name}.html", shots / f"{name}.png", shots / "profile")
     print(f"screenshots of the sample's reports: {shots}")
