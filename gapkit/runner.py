@@ -33,6 +33,10 @@ from gapkit.report_folder import PublishError, Target
 # so that an installed wheel finds the suite wherever it runs from
 NOTEBOOK_DIR = Path(str(resources.files("gapkit.notebooks")))
 NOTEBOOKS = pipeline.NOTEBOOKS
+#: The exploring notebook: shipped and tested with the suite, copied by `gapkit notebooks`, not
+#: part of a report run.
+QUICKSTART = "quickstart"
+SOURCE_NOTEBOOKS = [*NOTEBOOKS, QUICKSTART]
 PACKAGES = ["gapkit", "pandas", "numpy", "statsmodels", "scipy", "narwhals", "duckdb", "pandera", "seaborn",
             "matplotlib", "papermill", "nbconvert", "vaderSentiment"]
 
@@ -513,14 +517,14 @@ def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = Non
     data = Path(data).resolve()
     if as_of is None:
         as_of, _ = last_complete_day(data)
-    existing = [target / f"{n}.ipynb" for n in NOTEBOOKS if (target / f"{n}.ipynb").exists()]
+    existing = [target / f"{n}.ipynb" for n in SOURCE_NOTEBOOKS if (target / f"{n}.ipynb").exists()]
     if existing and not force:
         raise InputError(f"{existing[0]} exists; pick an empty folder or pass --force to overwrite the notebooks.")
     target.mkdir(parents=True, exist_ok=True)
     values = {"data": str(data), "as_of": as_of, "config": str(Path(config).resolve()) if config else "",
               "out": str(target / "reports" / "interactive")}
     written = []
-    for name in NOTEBOOKS:
+    for name in SOURCE_NOTEBOOKS:  # the report suite and the quickstart for exploring
         notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == "code":
@@ -561,7 +565,7 @@ def sync_notebook_sources(notebooks_dir: Path = NOTEBOOK_DIR, progress=print) ->
         raise RunError("jupytext is needed to build the notebooks from their .py sources: "
                        "pip install 'gapkit[test]'") from None
     rebuilt = []
-    for name in NOTEBOOKS:
+    for name in [n for n in SOURCE_NOTEBOOKS if (notebooks_dir / f"{n}.py").exists()]:
         source, target = notebooks_dir / f"{name}.py", notebooks_dir / f"{name}.ipynb"
         wanted = jupytext.read(source, fmt="py:percent")
         current = nbformat.read(target, as_version=4) if target.exists() else None
@@ -589,7 +593,7 @@ def refresh_committed_notebooks(notebooks_dir: Path = NOTEBOOK_DIR, progress=pri
     sync_notebook_sources(notebooks_dir, progress)
     kernel = SharedKernel(notebooks_dir)  # the same kernel setup as `gapkit run`: stored outputs match a run's
     try:
-        for name in NOTEBOOKS:
+        for name in SOURCE_NOTEBOOKS:
             path = notebooks_dir / f"{name}.ipynb"
             progress(f"refreshing {path.name}")
             kernel.reset()

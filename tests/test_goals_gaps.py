@@ -185,7 +185,8 @@ def test_priority_weighs_shortfalls_by_a_demonstrated_effect_not_a_share_of_vari
     # its own effect, all else held fixed, is indistinguishable from zero
     drivers = pd.DataFrame({"driver": ["covered", "personal"], "kpi": ["followup_coverage", "personalization_rate"],
                             "importance": [0.75, 0.25], "importance_ci_low": [0.6, 0.1],
-                            "importance_ci_high": [0.9, 0.4], "r_squared": [0.1, 0.1], "outcome": "repeat_purchase_rate",
+                            "importance_ci_high": [0.9, 0.4], "r_squared": [0.1, 0.1],
+                            "outcome": "repeat_purchase_rate",
                             "effect": [0.4, 0.02], "effect_ci_low": [0.3, -0.08], "effect_ci_high": [0.5, 0.12]})
     result = gap_module.gaps(goals, kpi_table, drivers=drivers)
     table = result.table.set_index("goal_id")

@@ -9,12 +9,12 @@ import jupytext
 import nbformat
 import pytest
 
-from gapkit.runner import NOTEBOOKS, notebook_cells, sync_notebook_sources
+from gapkit.runner import NOTEBOOKS, SOURCE_NOTEBOOKS, notebook_cells, sync_notebook_sources
 
 HERE = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
 def test_each_notebook_says_what_its_source_says(name):
     source = jupytext.read(HERE / f"{name}.py", fmt="py:percent")
     stored = nbformat.read(HERE / f"{name}.ipynb", as_version=4)
@@ -24,7 +24,7 @@ def test_each_notebook_says_what_its_source_says(name):
 
 
 def test_an_edited_source_rebuilds_its_notebook(tmp_path):
-    for name in NOTEBOOKS:
+    for name in SOURCE_NOTEBOOKS:
         shutil.copy(HERE / f"{name}.py", tmp_path)
         shutil.copy(HERE / f"{name}.ipynb", tmp_path)
     assert sync_notebook_sources(tmp_path, progress=lambda line: None) == []

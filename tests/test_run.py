@@ -77,7 +77,8 @@ def test_run_without_orders_fails_fast_with_a_message(tmp_path):
     # answered before the notebook machinery is imported (0.4 s against 1.6 s measured here)
     probe = subprocess.run([sys.executable, "-c", "import sys; from gapkit import cli; "
                             f"code = cli.main(['run', '--data', {str(tmp_path / 'data')!r}]); "
-                            "print(code, sorted(m for m in ('nbformat', 'papermill', 'statsmodels') if m in sys.modules))"],
+                            "print(code, sorted(m for m in ('nbformat', 'papermill', 'statsmodels') "
+                            "if m in sys.modules))"],
                            capture_output=True, text=True, timeout=120)
     assert probe.stdout.split() == ["1", "[]"], probe.stdout + probe.stderr
 
@@ -216,6 +217,9 @@ def test_notebooks_copied_for_jupyterlab_point_at_the_data_and_write_to_their_ow
         assert f'data: str = "{ROOT / "data" / "sample"}"' in parameters
         assert f'out: str = "{tmp_path / "analysis" / "reports" / "interactive"}"' in parameters
         assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+    quickstart = nbformat.read(tmp_path / "analysis" / "quickstart.ipynb", as_version=4)  # for exploring
+    parameters = next(c.source for c in quickstart.cells if "parameters" in c.metadata.get("tags", []))
+    assert f'data: str = "{ROOT / "data" / "sample"}"' in parameters and 'as_of: str = "2025-06-30"' in parameters
     again = gapkit_cli("notebooks", str(tmp_path / "analysis"), "--data", str(ROOT / "data" / "sample"))
     assert again.returncode == 2 and "--force" in again.stderr  # never overwrites an analyst's notebooks
 
