@@ -399,4 +399,6 @@ def _phone_or_not(match: re.Match) -> str:
     digits = sum(ch.isdigit() for ch in found)
     if not 7 <= digits <= 15 or _ISO_DATE.fullmatch(found.strip()):
         return found
+    if re.fullmatch(r"\(?[+-]?0?\.\d+|\(?[+-]?\d{1,3}\.\d+", found.strip()):
+        return found  # a decimal number ("-0.004297", "+12.34567"), as statistics print them
     return "[phone]"

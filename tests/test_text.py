@@ -198,3 +198,6 @@ def test_months_in_report_sentences_are_not_taken_for_phone_numbers():
     sentence = "NPS now: 32.8 over 2018-06 to 2018-08 (95% CI 23.1 to 42.5, n=180)."
     assert redact(sentence) == sentence
     assert redact("call 2018-0812 345 678") == "call [phone]"
+    trend = "trend -0.004297/month (95% CI -0.01072 to +0.002124, 18 months)"
+    assert redact(trend) == trend  # decimals with many places are numbers, not phones
+    assert redact("call +44 20 7946 0958 or 555-123-4567") == "call [phone] or [phone]"
