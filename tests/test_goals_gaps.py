@@ -86,6 +86,7 @@ def test_benjamini_hochberg_is_applied_across_goals(table):
     assert np.allclose(result.table.p_adj, expected)
 
 
+@pytest.mark.slow  # a long simulation: in `make test`, not `make test-fast`
 def test_false_shortfalls_stay_rare_when_the_target_is_true():
     # the target equals the true value: "shortfall" should come up at most ~5% of the time
     calls = []

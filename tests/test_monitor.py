@@ -54,6 +54,7 @@ def monthly_shares(rng, months=18, n=300, rate=0.7, series=1, drop=None):
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow  # a long simulation: in `make test`, not `make test-fast`
 def test_in_control_series_rarely_raise_an_alert():
     """100 in-control segments x 3 checked months per run: the widened limits keep the chance of
     any false alarm in a run near 5% (Bonferroni); at plain 3 sigma it would be ~55%."""
