@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--period", choices=["M", "none"], default="none", help="M adds calendar months")
     show.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas")
     show.add_argument("--out", help="also write the table to this CSV file")
+    show.add_argument("--config", help="gapkit.yml whose params and business_hours to use (windows, the support "
+                                       "team's schedule for the *_bh KPIs)")
     run_parser = commands.add_parser("run", help="run the notebook suite and publish the report")
     run_parser.add_argument("--config", help="gapkit.yml (default: ./gapkit.yml when it exists)")
     run_parser.add_argument("--data", help="folder of input tables (overrides the config)")
@@ -72,12 +74,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         data = load(args.data)
+        settings = None
+        if args.config:
+            from gapkit.config import read
+
+            settings = read(args.config)
         table = kpis(
             data,
             as_of=args.as_of,
-            by=segment_columns(data, args.by),
+            by=segment_columns(data, args.by if args.by is not None else (settings.segments if settings else None)),
             period=None if args.period == "none" else "M",
             engine=args.engine,
+            params=settings.params if settings else None,
         )
     except GapkitError as err:
         print(f"gapkit: {err}", file=sys.stderr)

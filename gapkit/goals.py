@@ -357,6 +357,8 @@ class GoalsResult(Result):
     """SMART verdicts (``.table``, goals.csv) and milestone trajectories (``.milestones``)."""
 
     milestones: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the monthly KPI table the goals were checked against, for plot()
+    kpi_table: pd.DataFrame | None = None
     title: ClassVar[str] = "SMART goals"
     artifact: ClassVar[str] = "goals.csv"
     kinds: ClassVar[dict] = {"baseline": "kpi", "target": "kpi"}
@@ -374,11 +376,16 @@ class GoalsResult(Result):
     def shown(self) -> pd.DataFrame:
         return self.table[["goal_id", "kpi", "segment", "baseline", "target", "deadline", *LETTERS]]
 
-    def plot(self, kpi_table: pd.DataFrame, goal_id: str | None = None, ax=None):
+    def plot(self, kpi_table: pd.DataFrame | None = None, goal_id: str | None = None, ax=None):
         """One goal's monthly history, target and milestones (the first goal unless ``goal_id``).
 
-        ``kpi_table`` is the monthly ``gapkit.kpis`` table the goals were checked against.
+        ``kpi_table``: the monthly ``gapkit.kpis`` table; by default the one the goals were checked
+        against.
         """
+        if kpi_table is None:
+            kpi_table = self.kpi_table
+        if kpi_table is None:
+            raise ConfigError("pass the monthly KPI table: result.plot(kpi_table)")
         from gapkit.plots import trend
 
         if self.table.empty:
@@ -413,7 +420,7 @@ def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | No
     table = pd.DataFrame(rows, columns=GOAL_COLUMNS)
     milestones = pd.concat([milestones_for(goal, row["baseline"], as_of) for goal, row in zip(goals, rows)],
                            ignore_index=True) if rows else pd.DataFrame(columns=["goal_id", "month", "expected"])
-    return GoalsResult(table, milestones)
+    return GoalsResult(table, milestones, kpi_table)
 
 
 def milestones_for(goal: Goal, baseline: float, as_of: str) -> pd.DataFrame:

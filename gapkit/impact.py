@@ -180,8 +180,10 @@ class ImpactResult(Result):
         """One plain sentence per chosen estimate."""
         return "\n".join(finding(row) for row in self.chosen().to_dict("records"))
 
-    def plot(self, intervention_id: str, kpi: str, ax=None):
+    def plot(self, intervention_id: str | None = None, kpi: str | None = None, ax=None):
         """Monthly KPI of treated vs control (or the ITS counterfactual) with the counterfactual after start.
+
+        Without ``intervention_id`` and ``kpi``: the first chosen estimate (the one a finding quotes).
 
         Examples
         --------
@@ -191,6 +193,11 @@ class ImpactResult(Result):
         import matplotlib.pyplot as plt
         import seaborn as sns
 
+        chosen = self.table[self.table["chosen"].astype(bool)]
+        if intervention_id is None and len(chosen):
+            intervention_id = chosen["intervention_id"].iloc[0]
+        if kpi is None and len(chosen):
+            kpi = chosen.loc[chosen["intervention_id"] == intervention_id, "kpi"].iloc[0]
         ax = ax or plt.gca()
         lines = self.series[(self.series["intervention_id"] == intervention_id) & (self.series["kpi"] == kpi)]
         row = self.table[(self.table["intervention_id"] == intervention_id) & (self.table["kpi"] == kpi)

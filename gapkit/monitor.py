@@ -169,6 +169,31 @@ class AlertResult(Result):
             return f"No month is out of control. {rule}."
         return f"{worse} month(s) out of control for the worse, {better} for the better. {rule}."
 
+    def plot(self, ax=None, most: int = 12):
+        """Each month out of control as its distance from the center in sigmas, the ``most``
+        furthest, worse in red and better in green, with the limit marked."""
+        import matplotlib.pyplot as plt
+
+        from gapkit.formatting import label
+
+        ax = ax or plt.gca()
+        if self.table.empty:
+            ax.set_title(self.summary().split(". ")[0], fontsize="medium")
+            ax.set_axis_off()
+            return ax
+        shown = self.table.head(most).iloc[::-1]
+        names = [f"{KPIS[k].label if k in KPIS else k}"
+                 + ("" if b == "all" else f", {label(b)} {label(s)}") + f", {p}"
+                 for k, b, s, p in zip(shown["kpi"], shown["segment_by"], shown["segment"], shown["period"])]
+        colors = ["#c0392b" if d == "worse" else "#27ae60" for d in shown["direction"]]
+        ax.barh(range(len(shown)), shown["z"].abs(), color=colors)
+        ax.axvline(self.limit_z, color="black", ls="--", lw=1, label=f"limit ({self.limit_z:.2f} sigma)")
+        ax.set_yticks(range(len(shown)), names, fontsize="small")
+        ax.set_xlabel("distance from the usual level (sigmas); red: worse, green: better")
+        ax.set_title(f"Months out of control (the {len(shown)} furthest)", fontsize="medium")
+        ax.legend(loc="lower right", fontsize="small")
+        return ax
+
 
 def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping | None = None) -> AlertResult:
     """Control-chart alerts for every KPI x segment over its recent months.
@@ -250,6 +275,10 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
                          "rule": rule, "direction": "worse" if worse else "better", "n": int(month["n"]),
                          "z": float(deviation[position])})
     table = pd.DataFrame(rows, columns=ALERT_COLUMNS)
+    # what a manager acts on first: the months gone worse, the furthest out first
+    table = (table.assign(_worse=table["direction"].ne("worse"), _far=-table["z"].abs())
+             .sort_values(["_worse", "_far", "kpi", "segment_by", "segment", "period"], kind="stable")
+             .drop(columns=["_worse", "_far"]).reset_index(drop=True))
     return AlertResult(table, checked=checked, series=len(charts), limit_z=z, run_length=run_length)
 
 

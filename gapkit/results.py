@@ -18,6 +18,17 @@ from typing import ClassVar
 import pandas as pd
 
 
+class Summary(str):
+    """A result's summary: text that shows itself as text (no quotes, no \\n) in a console and
+    as paragraphs in Jupyter, and is a ``str`` everywhere else."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return "".join(f"<p>{html.escape(line)}</p>" for line in self.split("\n") if line.strip())
+
+
 @dataclass(frozen=True, eq=False)
 class Result:
     """Base of gapkit's results: ``table``, ``summary()``, reprs from the table, ``to_csv``.
@@ -32,13 +43,23 @@ class Result:
 
     table: pd.DataFrame
     title: ClassVar[str] = "Result"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("summary")
+        if own is not None and not getattr(own, "_returns_summary", False):
+            def summary(self, *args, _own=own, **options):
+                return Summary(_own(self, *args, **options))
+
+            summary.__doc__, summary.__name__, summary._returns_summary = own.__doc__, "summary", True
+            cls.summary = summary
     artifact: ClassVar[str] = ""  # the contract's file name, when the table is one
     kinds: ClassVar[dict] = {}  # column -> gapkit.formatting kind, for display
 
     def summary(self) -> str:
         """What the result says, in plain sentences (one per line)."""
         rows = len(self.table)
-        return f"{self.title}: {rows} row{'' if rows == 1 else 's'}"
+        return Summary(f"{self.title}: {rows} row{'' if rows == 1 else 's'}")
 
     def shown(self) -> pd.DataFrame:
         """The columns and order a reader sees (the stored ``table`` keeps everything)."""

@@ -78,3 +78,29 @@ def test_the_command_line_has_a_version_and_kpis_by_shows_the_segment_rows(sampl
                             "--by", "segment"], capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0 and "By segment:" in shown.stdout
     assert any(line.split()[:3] == ["csat", "segment", "C"] for line in shown.stdout.splitlines())
+
+
+def test_results_remember_their_context_and_summaries_read_as_text(data):
+    table = gapkit.kpis(data, AS_OF, by=["segment"], period="M")
+    alerts = gapkit.monitor.alerts(table, AS_OF)
+    worse = alerts.table["direction"].eq("worse").to_numpy()
+    assert worse.any() and not (~worse[:worse.sum()]).any()  # the months gone worse come first
+    summary = alerts.summary()
+    assert isinstance(summary, str) and repr(summary) == str(summary) and "<p>" in summary._repr_html_()
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5))
+    assert alerts.plot(ax=axes[0]) is axes[0] and len(axes[0].patches) == min(12, len(alerts.table))
+    smart = gapkit.goals.smart([{"id": "g", "kpi": "csat", "target": 0.8, "deadline": "2025-12-31"}], table, AS_OF)
+    assert smart.plot(ax=axes[1]) is axes[1]  # the KPI table the goals were checked against, remembered
+    effects = gapkit.impact.measure(data, AS_OF, ["csat"])
+    assert effects.plot(ax=axes[2]) is axes[2]  # the first chosen estimate, as a finding quotes it
+    plt.close(fig)
+
+
+def test_kpis_on_the_command_line_reads_a_configuration(sample_dir):
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    shown = subprocess.run([sys.executable, "-m", "gapkit.cli", "kpis", "--data", str(sample_dir), "--as-of", AS_OF,
+                            "--config", str(root / "gapkit.yml")], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0 and "skipped first_response_sla_bh" not in shown.stdout
+    assert any(line.split()[:1] == ["first_response_sla_bh"] for line in shown.stdout.splitlines())
