@@ -159,9 +159,10 @@ class AlertResult(Result):
     def summary(self) -> str:
         worse = int((self.table["direction"] == "worse").sum()) if len(self.table) else 0
         better = len(self.table) - worse
-        rule = (f"{self.checked} KPI-segment-months checked in {self.series} series; limits at "
-                f"{self.limit_z:.2f} sigma and runs of {self.run_length} on one side keep the chance of any "
-                f"false alarm in this run near 5%")
+        rule = (f"{self.checked} KPI-segment-months checked in {self.series} series; each series' limits are "
+                f"the prediction interval of its next month from its own earlier months (at least "
+                f"{self.limit_z:.2f} sigma), and runs of {self.run_length} on one side: together they keep the "
+                f"chance of any false alarm in this run near 5%")
         if self.checked == 0:
             return ("No month could be checked: a KPI needs a baseline of earlier months and recent months with "
                     "enough units before a month can be judged out of control.")
@@ -201,9 +202,11 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
     For each monthly series (``gapkit.kpis(..., period="M")``), the months before the last
     ``months`` (default 3) complete ones are the baseline (at least ``baseline_min_months``).
     Limits: shares on a p-chart (baseline rate, each month's own n); means and NPS from the
-    baseline's unit-level spread (recovered from the intervals) over sqrt(n); medians from the
-    monthly medians' robust spread (1.4826 x MAD). Rules: (1) a point beyond the limits; (2) a run
-    of points on one side of the center, ending in the recent months.
+    baseline's unit-level spread (recovered from the intervals) over sqrt(n); medians from each
+    month's own interval. Each is widened by how much more the baseline months vary than their n
+    explains (see :func:`_month_sigmas`), so ordinary month-to-month swings are not alarms. Rules:
+    (1) a point beyond the limits; (2) a run of points on one side of the center, ending in the
+    recent months.
 
     Many series are checked at once, so the limits widen with their number: with m points checked,
     a point is flagged beyond z = max(sigma, Phi^-1(1 - false_alarm / (2m))) and a run needs
@@ -247,18 +250,19 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
     rows = []
     tail = 2 * NormalDist().cdf(-z)  # the chance of a point beyond the limits when in control
     for kpi_id, by, segment, series, recent, center, spread, kind in charts:
-        sigma = _sigma(series, spread, kind)
+        sigma, spread_factor, limit = _month_sigmas(series, len(series) - len(recent), center, spread, kind, z,
+                                                     alpha / (2 * max(checked, 1)))
         deviation = (series["value"].to_numpy(float) - center) / sigma
         side = np.sign(deviation)
         for position in range(len(series) - len(recent), len(series)):
             month = series.iloc[position]
             rule = None
-            if kind == SHARE:
+            if kind == SHARE and month["n"] * center * (1 - center) < 10:
                 # a p-chart's normal limits fail for rare events at small n (3 of 15 against 4%):
                 # the point's exact binomial tail is held to the limits' tail probability instead
                 beyond = _binomial_tail(month["value"], month["n"], center) < tail
             else:
-                beyond = abs(deviation[position]) > z
+                beyond = bool(np.isfinite(deviation[position]) and abs(deviation[position]) > limit)
             if beyond:
                 rule = f"beyond {z:.2f} sigma"
             else:
@@ -269,7 +273,8 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
                 continue
             higher = deviation[position] > 0
             worse = higher != (KPIS[kpi_id].better == "higher")
-            low, high = clip(center - z * sigma[position], kpi_id), clip(center + z * sigma[position], kpi_id)
+            low = clip(center - limit * sigma[position], kpi_id)
+            high = clip(center + limit * sigma[position], kpi_id)
             rows.append({"kpi": kpi_id, "segment_by": by, "segment": segment, "period": month["period"],
                          "value": month["value"], "center": center, "lower_limit": low, "upper_limit": high,
                          "rule": rule, "direction": "worse" if worse else "better", "n": int(month["n"]),
@@ -297,19 +302,47 @@ def _limits_basis(baseline: pd.DataFrame, kind: str) -> tuple[float, float]:
     if kind == SHARE:
         center = float(np.average(values, weights=n))
         return center, math.sqrt(center * (1 - center))
-    if kind == MEDIAN:
-        center = float(np.median(values))
-        return center, 1.4826 * float(np.median(np.abs(values - center)))
+    if kind == MEDIAN:  # each month's own interval gives its error (see _month_sigmas)
+        return float(np.median(values)), 1.0
     center = float(np.average(values, weights=n))
     half = (baseline["ci_high"].to_numpy(float) - baseline["ci_low"].to_numpy(float)) / 2
     unit_sd = half / Z95 * np.sqrt(n)  # normal approximation; NPS on its -100..100 scale
     return center, float(np.sqrt(np.average(unit_sd ** 2, weights=n)))
 
 
-def _sigma(series: pd.DataFrame, spread: float, kind: str) -> np.ndarray:
+def _month_sigmas(series: pd.DataFrame, baseline_months: int, center: float, spread: float, kind: str, z: float,
+                  tail: float) -> tuple[np.ndarray, float, float]:
+    """Each month's sigma, the factor its sampling error was widened by, and the limit in sigmas.
+
+    A month's sampling error (shares and means from its n, a median from its own interval) is
+    scaled by how much the baseline months actually vary around the center relative to their n
+    (a Laney-type factor: the variance of the baseline's standardized deviations), so that
+    month-to-month swings a process always has are not read as alarms, and by the center's own
+    uncertainty (1 + 1/k). The factor is read off k baseline months, so the limit is Student's t
+    with k - 1 degrees of freedom at the Bonferroni tail instead of the normal z: a prediction
+    interval for the next month. With fewer than 3 usable baseline months, the sampling error
+    and z alone.
+    """
+    from scipy import stats
+
     if kind == MEDIAN:
-        return np.full(len(series), spread)
-    return spread / np.sqrt(series["n"].to_numpy(float))
+        errors = ((series["ci_high"] - series["ci_low"]).to_numpy(float) / (2 * Z95))
+        errors = np.where(errors > 0, errors, np.nan)
+    else:
+        errors = spread / np.sqrt(series["n"].to_numpy(float))
+    standardized = (series["value"].to_numpy(float)[:baseline_months] - center) / errors[:baseline_months]
+    standardized = standardized[np.isfinite(standardized)]
+    factor, limit = 1.0, z
+    if len(standardized) >= 3:
+        # the months' own spread, sampling and swings together, with Student's t on k - 1 degrees
+        # of freedom: the prediction interval of the next month, calibrated whether or not the
+        # process swings (normal limits on the sampling error alone cried wolf in 73% of runs)
+        factor = float(np.var(standardized, ddof=1))
+        limit = float(stats.t.ppf(1 - tail, len(standardized) - 1))
+    # the center is itself an estimate from the baseline: a new month's deviation from it varies
+    # by (1 + 1/k) times a month's own variance (a prediction interval)
+    widen = math.sqrt(factor * (1 + 1 / max(len(standardized), 1)))
+    return errors * widen, factor, limit
 
 
 # --- retention --------------------------------------------------------------------------------

@@ -66,16 +66,29 @@ def test_in_control_series_rarely_raise_an_alert():
     assert result.checked == 300 and result.series == 100 and result.limit_z > 3
 
 
-def test_a_planted_ten_point_drop_is_flagged_as_worse():
+def test_a_planted_drop_is_flagged_as_worse():
     rng = np.random.default_rng(5)
     found = 0
     for _ in range(20):
-        table = monthly_shares(rng, series=50, n=400, drop=(7, 1, 0.10))
+        table = monthly_shares(rng, series=50, n=400, drop=(7, 1, 0.15))
         flagged = monitor.alerts(table, AS_OF).table
         hit = flagged[(flagged["segment"] == "t7") & (flagged["period"] == "2025-05")]
         found += len(hit) == 1 and hit["direction"].iloc[0] == "worse"
-    # 10 points at n = 400 is 4.4 standard errors; with the limits at ~3.7 sigma it is caught ~75%
-    assert found >= 12
+    # 15 points at n = 400 is 6.5 sampling errors; the limits are a prediction interval from 15
+    # baseline months (Student's t, Bonferroni over 150 points): caught 18 of 20 (a 10-point drop,
+    # 4.4 errors, 8 of 20: the price of limits that no longer cry wolf)
+    assert found >= 16
+
+
+@pytest.mark.slow  # 600 alert runs
+@pytest.mark.parametrize("swings", [0.0, 1.0])
+def test_in_control_kpis_of_every_kind_rarely_raise_an_alert_even_when_months_swing(swings):
+    """Issue 28: two shares, a mean, NPS and two medians over 12 months, 5 segments and everyone;
+    limits on the sampling error alone (medians from 1.4826 x MAD of the monthly medians) cried
+    wolf in 73% of runs (95% with swings); measured now 6.0% and 5.0% of 300 runs."""
+    from alert_simulation import false_alarm_rate
+
+    assert false_alarm_rate(300, swings) <= 0.10  # 0.05 promised; 300 runs: 0.10 is 4 standard errors off
 
 
 def test_alert_rows_carry_the_contract_columns_and_limits_stay_on_the_scale():
