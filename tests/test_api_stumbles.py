@@ -81,10 +81,16 @@ def test_the_command_line_has_a_version_and_kpis_by_shows_the_segment_rows(sampl
 
 
 def test_results_remember_their_context_and_summaries_read_as_text(data):
+    import numpy as np
+    from test_monitor import monthly_shares
+
     table = gapkit.kpis(data, AS_OF, by=["segment"], period="M")
-    alerts = gapkit.monitor.alerts(table, AS_OF)
+    rng = np.random.default_rng(2)
+    planted = pd.concat([monthly_shares(rng, series=4, n=400, drop=(1, 1, 0.25)),  # a fall in t1
+                         monthly_shares(rng, series=4, n=400, drop=(2, 0, -0.25)).assign(segment_by="shop")])
+    alerts = gapkit.monitor.alerts(planted, AS_OF)
     worse = alerts.table["direction"].eq("worse").to_numpy()
-    assert worse.any() and not (~worse[:worse.sum()]).any()  # the months gone worse come first
+    assert worse.any() and (~worse).any() and not (~worse[:worse.sum()]).any()  # the months gone worse first
     summary = alerts.summary()
     assert isinstance(summary, str) and repr(summary) == str(summary) and "<p>" in summary._repr_html_()
     fig, axes = plt.subplots(1, 3, figsize=(18, 5))
