@@ -85,9 +85,10 @@ def test_nps_by_hand(engine):
     scores = [9, 10, 10, 9, 7, 8, 8, 6, 0, 3]
     row = overall({"orders": BASE_ORDERS, "surveys": surveys("nps", scores)}, "nps", engine)
     assert row.n == 10 and row.value == pytest.approx(10.0)
-    variance = 0.4 + 0.3 - 0.1**2
-    half = 1.959964 * math.sqrt(variance / 10) * 100
-    assert (row.ci_low, row.ci_high) == pytest.approx((10 - half, 10 + half), rel=1e-5)
+    # adjusted Wald: half a pseudo-response in each group, (4.5, 3.5, 3.5) of 11.5, variance over n
+    p1, p3 = 4.5 / 11.5, 3.5 / 11.5
+    centre, half = p1 - p3, 1.959964 * math.sqrt((p1 + p3 - (p1 - p3) ** 2) / 10)
+    assert (row.ci_low, row.ci_high) == pytest.approx((100 * (centre - half), 100 * (centre + half)), rel=1e-5)
 
 
 def test_ces_mean(engine):
