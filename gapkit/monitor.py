@@ -32,7 +32,7 @@ import pandas as pd
 
 from gapkit.errors import ConfigError, InputError
 from gapkit.kpi_catalog import KPIS, MEDIAN, MIN_N, SHARE, Z95, clip
-from gapkit.measure import KPI_COLUMNS, end_of_day, segment_labels
+from gapkit.measure import KPI_COLUMNS, OPEN_SHARE_LIMIT, end_of_day, segment_labels, unit_window
 from gapkit.results import Result
 
 HISTORY = "history.parquet"
@@ -196,7 +196,8 @@ class AlertResult(Result):
         return ax
 
 
-def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping | None = None) -> AlertResult:
+def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping | None = None,
+           params=None) -> AlertResult:
     """Control-chart alerts for every KPI x segment over its recent months.
 
     For each monthly series (``gapkit.kpis(..., period="M")``), the months before the last
@@ -207,6 +208,10 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
     explains (see :func:`_month_sigmas`), so ordinary month-to-month swings are not alarms. Rules:
     (1) a point beyond the limits; (2) a run of points on one side of the center, ending in the
     recent months.
+
+    A month is judged only once it and its KPI's window are over (``params``: the windows, e.g.
+    repeat_days; a cohort month of repeat purchase waits its 90 days), and a median month only once
+    its units are no longer too open, as the current level counts months.
 
     Many series are checked at once, so the limits widen with their number: with m points checked,
     a point is flagged beyond z = max(sigma, Phi^-1(1 - false_alarm / (2m))) and a run needs
@@ -221,8 +226,12 @@ def alerts(kpi_table: pd.DataFrame, as_of: str | date | datetime, rules: Mapping
     recent_months, minimum = int(settings["months"]), int(settings["baseline_min_months"])
     eod = end_of_day(as_of)
     monthly = kpi_table[(kpi_table["period"] != "all") & kpi_table["kpi"].isin(list(KPIS))].copy()
-    monthly = monthly[np.asarray(pd.PeriodIndex(monthly["period"], freq="M").end_time.tz_localize("UTC")
-                                 <= pd.Timestamp(eod))]
+    # a month is judged once it and its KPI's window are over (a cohort's 90 days, a ticket's SLA),
+    # as the current level counts it: a sliver cohort of the last weeks is no month to alarm on
+    ends = pd.PeriodIndex(monthly["period"], freq="M").end_time.tz_localize("UTC")
+    waits = pd.to_timedelta(monthly["kpi"].map(lambda k: unit_window(k, params)).to_numpy())
+    monthly = monthly[np.asarray(ends + waits <= pd.Timestamp(eod))]
+    monthly = _settled_medians(monthly, eod)
     if monthly.empty:
         return AlertResult(pd.DataFrame(columns=ALERT_COLUMNS))
     # the months checked are the same calendar months for every series: a sparse segment's
@@ -310,6 +319,22 @@ def _limits_basis(baseline: pd.DataFrame, kind: str) -> tuple[float, float]:
     return center, float(np.sqrt(np.average(unit_sd ** 2, weights=n)))
 
 
+def _settled_medians(monthly: pd.DataFrame, eod) -> pd.DataFrame:
+    """Median months whose units are still too open to judge left out, as the current level
+    leaves them out (:func:`gapkit.baseline._excess_open_share`): the quick ones have finished,
+    the slow ones not yet, and the month's median reads low ("better") until they do."""
+    if "open_share" not in monthly or monthly["open_share"].isna().all():
+        return monthly
+    from gapkit.baseline import _excess_open_share
+
+    keep = pd.Series(True, index=monthly.index)
+    medians = monthly[monthly["kpi"].map(lambda k: KPIS[k].kind == MEDIAN)]
+    for _, series in medians.groupby(["kpi", "segment_by", "segment"], sort=False):
+        if series["open_share"].notna().any():
+            keep[series.index] = ~(_excess_open_share(series, eod) > OPEN_SHARE_LIMIT).to_numpy()
+    return monthly[keep]
+
+
 def _month_sigmas(series: pd.DataFrame, baseline_months: int, center: float, spread: float, kind: str, z: float,
                   tail: float) -> tuple[np.ndarray, float, float]:
     """Each month's sigma, the factor its sampling error was widened by, and the limit in sigmas.
@@ -337,7 +362,9 @@ def _month_sigmas(series: pd.DataFrame, baseline_months: int, center: float, spr
         # the months' own spread, sampling and swings together, with Student's t on k - 1 degrees
         # of freedom: the prediction interval of the next month, calibrated whether or not the
         # process swings (normal limits on the sampling error alone cried wolf in 73% of runs)
-        factor = float(np.var(standardized, ddof=1))
+        # floored at a quarter of the sampling variance: a baseline that did not move at all (a
+        # median stuck on one value) must not make every later change an infinite alarm
+        factor = max(float(np.var(standardized, ddof=1)), 0.25)
         limit = float(stats.t.ppf(1 - tail, len(standardized) - 1))
     # the center is itself an estimate from the baseline: a new month's deviation from it varies
     # by (1 + 1/k) times a month's own variance (a prediction interval)

@@ -39,7 +39,7 @@ publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(current, out, "current.csv")
 publish.write_csv(dataset.rejects, out, "rejects.csv")
 publish.write_csv(dataset.counts, out, "row_counts.csv")
-alarms = gapkit.monitor.alerts(kpi_table, settings.as_of, settings.monitor)
+alarms = gapkit.monitor.alerts(kpi_table, settings.as_of, settings.monitor, params=settings.params)
 comeback = adapt.attempt(
     "Retention", "how many customers order again, and how soon, by segment and first-order month",
     "export orders over a longer history", gapkit.monitor.retention, dataset, settings.as_of, by=segments[:1],
