@@ -103,11 +103,9 @@ def kpis(
     wanted = list(kpis) if kpis is not None else [k.id for k in CATALOG]
     unknown = [k for k in wanted if k not in KPIS]
     if unknown:
-        import difflib
+        from gapkit.config import _did_you_mean
 
-        close = difflib.get_close_matches(str(unknown[0]), list(KPIS), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown KPI id(s) {unknown}{hint}; known: {list(KPIS)}")
+        raise ConfigError(f"unknown KPI id(s) {unknown}{_did_you_mean(str(unknown[0]), KPIS)}; known: {list(KPIS)}")
     eod = end_of_day(as_of)
     lazy = _lazy_tables(data, engine)
     if all(f.implementation is nw.Implementation.PANDAS for f in lazy.values()):

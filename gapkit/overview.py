@@ -80,11 +80,12 @@ def navigation(current: str | None = None) -> str:
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
+    from gapkit.errors import InputError
     from gapkit.publish import read_csv
 
     try:
         return read_csv(folder, name)
-    except Exception:  # an artifact of a section the data could not support: nothing to show
+    except InputError:  # no such artifact (a section the data could not support): nothing to show
         return pd.DataFrame()
 
 
@@ -241,5 +242,6 @@ def _quality(folder: Path) -> str:
     if counts.empty:
         return ""
     total, rejected = int(counts["input_rows"].sum()), int(counts["rejected"].sum())
-    return (f"<h2>Data</h2><p class='note'>{total:,} input rows in {len(counts)} tables; {rejected:,} "
+    return (f"<h2>Data</h2><p class='note'>{total:,} input rows in {len(counts)} "
+            f"table{'' if len(counts) == 1 else 's'}; {rejected:,} "
             f"({rejected / max(total, 1):.2%}) set aside, each with its reason in rejects.csv.</p>")

@@ -126,15 +126,13 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
 
 
 def _no_such_rows(kpi_table: pd.DataFrame, kpi: str, segment_by: str, segment: str) -> None:
-    import difflib
-
+    from gapkit.config import _did_you_mean
     from gapkit.errors import ConfigError
 
     present = sorted(kpi_table["kpi"].unique())
     if kpi not in present:
-        close = difflib.get_close_matches(str(kpi), present, n=1, cutoff=0.6)
-        raise ConfigError(f"no KPI {kpi!r} in this table" + (f" (did you mean {close[0]!r}?)" if close else "")
-                          + f"; it holds {', '.join(present)}.")
+        raise ConfigError(f"no KPI {kpi!r} in this table{_did_you_mean(str(kpi), present)}; it holds "
+                          f"{', '.join(present)}.")
     mine = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] != "all")]
     if mine.empty:
         raise ConfigError(f"{kpi}: the table has no monthly rows; compute it with gapkit.kpis(..., period='M').")

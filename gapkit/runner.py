@@ -291,12 +291,16 @@ def _staging(out: Path) -> Path:
     """A fresh hidden folder beside ``out`` to build the report in; stale ones of dead runs removed."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        for pattern in (f".{out.name}.running-*", f".{out.name}.old-*"):
-            for stale in out.parent.glob(pattern):
-                pid = stale.name.rsplit("-", 1)[-1] if ".old-" in stale.name else \
-                    stale.name.split(".running-", 1)[1].split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
-                    shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
+        from gapkit.report_folder import remove_own
+
+        for stale in out.parent.glob(f".{out.name}.running-*"):
+            pid = stale.name.split(".running-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)  # a staging folder of a run that was killed
+        for stale in out.parent.glob(f".{out.name}.old-*"):
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                remove_own(stale)  # a previous report set aside by a killed run: only if gapkit made it
         return Path(tempfile.mkdtemp(prefix=f".{out.name}.running-{os.getpid()}-", dir=out.parent))
     except PermissionError:
         raise ConfigError(f"--out {out}: cannot write in {out.parent} (permission denied); choose a folder you "
