@@ -39,7 +39,7 @@ from gapkit import formatting
 from gapkit.kpi_catalog import FIRST_FOLLOWUP, KPIS
 from gapkit.results import Result
 
-__all__ = ["ACTION_COLUMNS", "PRACTICES", "STAGE_WORDS", "THEMES", "THEME_PRACTICES", "ActionPlan", "action_plan",
+__all__ = ["ACTION_COLUMNS", "PRACTICES", "THEMES", "THEME_PRACTICES", "ActionPlan", "action_plan",
            "distinguishing_phrases", "theme_of"]
 
 ACTION_COLUMNS = ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action", "expected_value"]
@@ -84,17 +84,6 @@ PRACTICES: dict[str, str] = {
                                 "follow up with those who did not buy within a week.",
 }
 
-#: Word stems that tie a (English, VADER-scored) comment to a journey stage.
-STAGE_WORDS: dict[str, tuple[str, ...]] = {
-    "delivery": ("deliver", "shipping", "shipped", "arriv", "late", "courier", "package", "parcel", "tracking",
-                 "damaged"),
-    "followup": ("email", "e-mail", "follow", "message", "heard", "reach", "check"),
-    "support_ticket": ("support", "ticket", "agent", "respon", "answer", "repl", "wait", "help", "call", "chat",
-                       "resolv", "refund"),
-    "survey": ("survey", "questionnaire"),
-    "repeat_purchase": ("again", "return", "next time", "price", "offer", "discount", "coupon"),
-    "referral": ("recommend", "friend", "refer"),
-}
 REFERRAL_STAGE = "referral"
 
 #: Word stems that tie a distinguishing comment phrase to a cause; never a stage's own name
