@@ -3,14 +3,15 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# the optional extras installed with gapkit; CI adds spark (.ci/run), which needs a Java runtime
-EXTRAS ?= test
+# the optional extras installed with gapkit: lab (JupyterLab) and test; CI runs test,spark (.ci/run):
+# spark needs a Java runtime, and CI proves that `gapkit run` needs no JupyterLab
+EXTRAS ?= lab,test
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 AS_OF  ?= 2025-06-30
 DATA   ?= data/sample
 
-.PHONY: install report test test-fast bench sample clean
+.PHONY: install report test test-fast notebooks bench sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,10 @@ test: $(STAMP)
 # Spark or installs (tests/conftest.py SLOW_MODULES); `make test` still runs everything
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow" -q
+
+# developer: rebuild the notebooks from their .py sources and re-run them on data/sample for nbval
+notebooks: $(STAMP)
+	$(BIN)/python tools/refresh_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kpis.py

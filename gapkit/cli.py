@@ -44,8 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--as-of", help="report date YYYY-MM-DD (default: the last complete day in the orders)")
     copy.add_argument("--config", help="gapkit.yml to use (default: none)")
     copy.add_argument("--force", action="store_true", help="overwrite notebooks already in the folder")
-    refresh = commands.add_parser("refresh-notebooks", help="re-run the committed notebooks on data/sample")
-    refresh.set_defaults(command="refresh-notebooks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if args.command == "run":
@@ -62,11 +60,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"wrote {len(written)} notebooks to {Path(args.folder).resolve()}; open them with "
               f"`jupyter lab {args.folder}`. They write to {Path(args.folder).resolve() / 'reports' / 'interactive'}.")
-        return 0
-    if args.command == "refresh-notebooks":
-        from gapkit.runner import refresh_committed_notebooks
-
-        refresh_committed_notebooks()
         return 0
     from gapkit.adapt import segment_columns
     from gapkit.loading import load

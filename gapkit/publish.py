@@ -27,7 +27,7 @@ ARTIFACT_COLUMNS = {
                    "relative_effect", "n_treated", "n_control"],
     "cost_benefit.csv": ["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi",
                          "payback_months"],
-    "rejects.csv": ["table", "row", "column", "value", "reason"],
+    "rejects.csv": ["table", "row", "column", "value", "reason", "rule"],
     "milestones.csv": ["goal_id", "month", "expected"],
     "goal_progress.csv": ["goal_id", "kpi", "current", "target", "deadline", "status"],
     "drivers.csv": ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "p_value", "n"],

@@ -106,11 +106,14 @@ def key_numbers(kpi_table: pd.DataFrame) -> str:
 
 def reject_summary(rejects: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows grouped by table, column and reason, with counts."""
+    keys = ["table", "column", "rule", "reason"] if "rule" in rejects else ["table", "column", "reason"]
     if rejects.empty:
-        return pd.DataFrame(columns=["table", "column", "reason", "rows"])
-    # one line per kind of duplicate: the row numbers go, what happened to the first copy stays
-    generic = rejects["reason"].str.replace(r"\(first seen in row \d+\)", "(first seen in an earlier row)", regex=True)
-    return (rejects.assign(reason=generic).groupby(["table", "column", "reason"])["row"].nunique()
+        return pd.DataFrame(columns=[*keys, "rows"])
+    # one line per kind of problem: the row and line numbers go, what happened to the first copy stays
+    generic = (rejects["reason"]
+               .str.replace(r"\(first seen in row \d+\)", "(first seen in an earlier row)", regex=True)
+               .str.replace(r"^line \d+ has", "a line has", regex=True))
+    return (rejects.assign(reason=generic).groupby(keys)["row"].nunique()
             .rename("rows").reset_index().sort_values("rows", ascending=False, kind="stable"))
 
 

@@ -35,7 +35,26 @@ from gapkit.schema import (
 
 log = logging.getLogger("gapkit")
 
-REJECT_COLUMNS = ["table", "row", "column", "value", "reason", "line"]
+REJECT_COLUMNS = ["table", "row", "column", "value", "reason", "rule", "line"]
+#: The rule each rejected value broke: a code to filter and count by (as pandera's ``check``),
+#: beside the sentence in ``reason`` that says what to do about it.
+REJECT_RULES = {
+    "malformed_line": "the line has more or fewer fields than the header",
+    "unreadable": "the value cannot be read as the column's kind (number, date, ...)",
+    "boolean_in_number": "true/false where a number belongs",
+    "infinite": "an infinite or too large number",
+    "blank_id": "an id of only spaces",
+    "before_earliest": "a timestamp before `earliest`: a placeholder date",
+    "after_span": "a timestamp far past the orders' span (e.g. 9999-12-31)",
+    "required": "a required value is empty",
+    "below_minimum": "a number below the column's minimum",
+    "above_maximum": "a number above the column's maximum",
+    "not_allowed": "a value outside the column's allowed values",
+    "duplicate_key": "a key seen in an earlier row",
+    "score_without_answer": "a survey score without answered_at",
+    "time_order": "an event before the event it follows",
+    "unknown_parent": "an id not among the kept rows of the table it refers to",
+}
 #: Timestamps before this are placeholders ("0001-01-01", "1900-01-01"), not events.
 EARLIEST = "1990-01-01"
 #: Timestamps from this year on are placeholders ("9999-12-31") whatever the data's span.
@@ -235,7 +254,7 @@ def _validate_table(
     line = pd.Series(np.asarray(lines, dtype="int64"), index=frame.index) if lines is not None else None
     problems: list[pd.DataFrame] = []
 
-    def flag(mask: pd.Series, column: str, values: pd.Series, reason) -> None:
+    def flag(mask: pd.Series, column: str, values: pd.Series, rule: str, reason, first=None) -> None:
         mask = mask.fillna(False).astype(bool)
         if mask.any():
             idx = mask[mask].index
@@ -248,16 +267,18 @@ def _validate_table(
                         "row": row[idx].to_numpy(),
                         "column": column,
                         "value": parsing.as_text(shown[idx]),
+                        "rule": rule,
                         "reason": reasons,
                         "line": line[idx].to_numpy() if line is not None else pd.array([pd.NA] * len(idx),
                                                                                        dtype="Int64"),
+                        "_first": first if first is not None else np.nan,
                     }
                 )
             )
 
     for record, at, text, fields in malformed:
         problems.append(pd.DataFrame({
-            "table": [spec.name], "row": [record], "column": [""], "value": [text],
+            "table": [spec.name], "row": [record], "column": [""], "value": [text], "rule": ["malformed_line"],
             "reason": [f"line {at} has {fields} field(s) where the header has {len(raw.columns)}; " + (
                 "a value that holds the delimiter must be in double quotes" if fields > len(raw.columns) else
                 "every column needs a field, even an empty one")],
@@ -269,7 +290,7 @@ def _validate_table(
             continue
         before = frame[col.name]
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
-            flag(before.notna(), col.name, before, f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; "
+            flag(before.notna(), col.name, before, "boolean_in_number", f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; "
                                                    f"store it as a number")
             frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
             continue
@@ -281,32 +302,32 @@ def _validate_table(
         if col.kind in (NUMBER, INTEGER) and bad.any():
             unread = parsing.typed_missing(before[bad])
             huge = pd.to_numeric(unread, errors="coerce").abs().eq(np.inf).reindex(before.index, fill_value=False)
-            flag(huge, col.name, before, f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
+            flag(huge, col.name, before, "infinite", f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
             bad &= ~huge
         if col.kind == ID:
             blank = parsing.blank(before)
-            flag(blank, col.name, before, f"{col.name} is blank (only spaces); give the id or remove the row")
+            flag(blank, col.name, before, "blank_id", f"{col.name} is blank (only spaces); give the id or remove the row")
             parsed = parsed.where(~blank)
         elif col.kind not in (TEXT,):
-            flag(bad, col.name, before, f"cannot read {before.name} as {parsing.KIND_WORDS[col.kind]}")
+            flag(bad, col.name, before, "unreadable", f"cannot read {before.name} as {parsing.KIND_WORDS[col.kind]}")
         if col.kind == TIMESTAMP and floor is not None:
             early = parsed.notna() & (parsed < floor)
             late = parsed.notna() & (parsed >= ceiling) if ceiling is not None else early & False
-            flag(early, col.name, before, f"{col.name} is before {floor.date()}, a placeholder date rather than "
+            flag(early, col.name, before, "before_earliest", f"{col.name} is before {floor.date()}, a placeholder date rather than "
                                           f"an event (change `earliest` if the data really goes back that far)")
-            flag(late, col.name, before, f"{col.name} is later than the orders' span allows ({ceiling.date()}); a "
+            flag(late, col.name, before, "after_span", f"{col.name} is later than the orders' span allows ({ceiling.date()}); a "
                                          f"placeholder date such as 9999-12-31 rather than an event")
             parsed = parsed.where(~(early | late))
         frame[col.name] = parsed
 
     index_of = dict(zip(row.to_numpy(), row.index)) if problems else {}
     unreadable = {(index_of.get(p_row), column) for p in problems for p_row, column in zip(p["row"], p["column"])}
-    failures = _pandera_failures(frame, spec)
+    failures = _pandera_failures(frame, spec, row.to_numpy())
     for case in failures.itertuples(index=False):
         if (case.index, case.column) in unreadable:
             continue  # already reported as unreadable; "empty" would only repeat it
         idx = pd.Index([case.index])
-        flag(pd.Series(True, index=idx), case.column, frame[case.column], case.reason)
+        flag(pd.Series(True, index=idx), case.column, frame[case.column], case.rule, case.reason, case.first)
 
     if spec.name == "surveys" and "answered_at" in frame.columns:
         for score in SURVEY_SCORES:
@@ -315,6 +336,7 @@ def _validate_table(
                     frame[score].notna() & frame["answered_at"].isna(),
                     score,
                     frame[score],
+                    "score_without_answer",
                     f"{score} given but answered_at is empty; set answered_at or clear the score",
                 )
 
@@ -345,6 +367,7 @@ def _validate_table(
             frame[rule.later] < earlier,
             rule.later,
             frame[rule.later],
+            "time_order",
             f"{rule.later} is before {where}; fix the timestamp (or its time zone)",
         )
 
@@ -360,6 +383,7 @@ def _validate_table(
             orphan,
             fk.column,
             frame[fk.column],
+            "unknown_parent",
             f"{fk.column} not found among the kept rows of {fk.parent} "
             f"(absent there, or rejected); add the {fk.parent[:-1]} or fix the id",
         )
@@ -369,7 +393,7 @@ def _validate_table(
     rejects["line"] = rejects["line"].astype("Int64")
     bad_rows = set(rejects["row"].tolist())
     # "the first is kept" only when it is: a first copy that broke another rule is rejected too
-    first = rejects["reason"].str.extract(r"first seen in row (\d+)\); the first is kept", expand=False)
+    first = rejects.pop("_first") if "_first" in rejects else pd.Series(np.nan, index=rejects.index)
     gone = first.notna() & first.astype("float").isin([float(r) for r in bad_rows])
     if gone.any():
         rejects.loc[gone, "reason"] = rejects.loc[gone, "reason"].str.replace(
@@ -389,31 +413,41 @@ def _without_pyspark_pandas_warning():
         yield
 
 
-def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
-    """Required values, ranges, allowed values and unique keys, checked by pandera."""
+def _pandera_failures(frame: pd.DataFrame, spec: Table, records: np.ndarray | None = None) -> pd.DataFrame:
+    """Required values, ranges, allowed values and unique keys, checked by pandera.
+
+    ``records``: the file's data-row number of each frame row (they differ from position + 1 when
+    malformed lines were set aside), for the "first seen in row" of a repeated key.
+    """
+    records = np.arange(1, len(frame) + 1) if records is None else np.asarray(records)
     with _without_pyspark_pandas_warning():
         import pandera.pandas as pa  # imported here: `import gapkit` stays quick
-    columns = {}
+    columns, rule_of = {}, {}
     for col in spec.columns:
         if col.name not in frame.columns:
             continue
         checks = []
         if col.min is not None:
             checks.append(pa.Check.ge(col.min, error=f"{col.name} must be >= {col.min:g}"))
+            rule_of[checks[-1].error] = "below_minimum"
         if col.max is not None:
             checks.append(pa.Check.le(col.max, error=f"{col.name} must be <= {col.max:g}"))
+            rule_of[checks[-1].error] = "above_maximum"
         if col.allowed:
             checks.append(pa.Check.isin(col.allowed, error=f"{col.name} must be one of {list(col.allowed)}"))
+            rule_of[checks[-1].error] = "not_allowed"
         columns[col.name] = pa.Column(nullable=not col.required, checks=checks)
     # repeated keys are found in Arrow when the keys are text there (pandas' duplicated on Arrow
     # strings took most of the load's checking time); the reason is the one pandera's case gets
     repeated = parsing.repeated(frame[spec.key]) if spec.key else None
-    arrow_cases = pd.DataFrame(columns=["index", "column", "reason"])
+    case_columns = ["index", "column", "rule", "reason", "first"]
+    arrow_cases = pd.DataFrame(columns=case_columns)
     if repeated is not None:
         rows, firsts = repeated
-        arrow_cases = pd.DataFrame({"index": rows.astype("int64"), "column": spec.key,
-                                    "reason": [f"duplicate {spec.key} (first seen in row {first + 1}); the first is kept"
-                                               for first in firsts]})
+        arrow_cases = pd.DataFrame({"index": rows.astype("int64"), "column": spec.key, "rule": "duplicate_key",
+                                    "reason": [f"duplicate {spec.key} (first seen in row {records[first]}); the first is "
+                                               f"kept" for first in firsts],
+                                    "first": records[np.asarray(firsts, dtype="int64")].astype("float64")})
     unique = [spec.key] if spec.key and repeated is None else None
     schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")
     try:
@@ -429,17 +463,20 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     if unique and cases["check"].astype("str").str.contains("uniqueness").any():
         dup = frame[spec.key][frame[spec.key].duplicated(keep=False)]
         first_row = dup.reset_index().drop_duplicates(spec.key).set_index(spec.key)["index"].to_dict()
-    reasons = []
+    reasons, rules, firsts = [], [], []
     for case in cases.itertuples(index=False):
-        check = str(case.check)
+        check, first = str(case.check), np.nan
         if check == "not_nullable":
-            reasons.append(f"{case.column} is required but empty; fill it or remove the row")
+            rule, reason = "required", f"{case.column} is required but empty; fill it or remove the row"
         elif "uniqueness" in check:
-            first = first_row[frame.at[case.index, spec.key]]
-            reasons.append(f"duplicate {spec.key} (first seen in row {first + 1}); the first is kept")
+            first = records[first_row[frame.at[case.index, spec.key]]]
+            rule, reason = "duplicate_key", f"duplicate {spec.key} (first seen in row {first}); the first is kept"
         else:
-            reasons.append(check)
-    cases["reason"] = reasons
-    cases = pd.concat([cases[["index", "column", "reason"]], arrow_cases], ignore_index=True) if len(arrow_cases) \
-        else cases[["index", "column", "reason"]]
-    return cases.drop_duplicates()
+            rule, reason = rule_of.get(check, "check"), check
+        reasons.append(reason)
+        rules.append(rule)
+        firsts.append(first)
+    cases["reason"], cases["rule"], cases["first"] = reasons, rules, firsts
+    cases = pd.concat([cases[case_columns], arrow_cases], ignore_index=True) if len(arrow_cases) \
+        else cases[case_columns]
+    return cases.drop_duplicates(["index", "column", "rule", "reason"])

@@ -33,17 +33,19 @@ def test_every_rule_breaker_is_quarantined_with_a_reason(tmp_path):
     rejects = data.rejects.set_index("row")
     assert list(data["orders"]["order_id"]) == []  # every order row breaks one rule
     expected = {
-        1: ("delivered_at", "before ordered_at"),
-        2: ("order_value", ">= 0"),
-        3: ("order_id", "duplicate order_id (first seen in row 2)"),
-        4: ("customer_id", "required but empty"),
-        5: ("ordered_at", "cannot read ordered_at as a timestamp"),
-        6: ("customer_id", "not found among the kept rows of customers"),
+        1: ("delivered_at", "time_order", "before ordered_at"),
+        2: ("order_value", "below_minimum", ">= 0"),
+        3: ("order_id", "duplicate_key", "duplicate order_id (first seen in row 2)"),
+        4: ("customer_id", "required", "required but empty"),
+        5: ("ordered_at", "unreadable", "cannot read ordered_at as a timestamp"),
+        6: ("customer_id", "unknown_parent", "not found among the kept rows of customers"),
     }
     orders_rejects = data.rejects[data.rejects.table == "orders"]
-    for row, (column, reason) in expected.items():
+    for row, (column, rule, reason) in expected.items():
         hits = orders_rejects[(orders_rejects.row == row) & (orders_rejects.column == column)]
         assert hits.reason.str.contains(reason, regex=False).any(), (row, rejects)
+        assert (hits.rule == rule).any(), (row, hits)
+    assert set(data.rejects.rule) <= set(gapkit.validation.REJECT_RULES)
     assert orders_rejects.loc[orders_rejects.row == 5, "value"].tolist() == ["not-a-date"]
     counts = data.counts.set_index("table")
     assert (counts.input_rows == counts.kept + counts.rejected).all()
@@ -123,6 +125,19 @@ def test_ticket_and_survey_rules():
     assert "answered_at is empty" in reasons[("surveys", 3)]
     assert "ticket_id not found" in reasons[("surveys", 4)]  # its ticket was rejected
     assert data.counts.set_index("table").loc["surveys", "kept"] == 0
+    rules = data.rejects.groupby(["table", "row"])["rule"].apply(set)
+    assert rules[("tickets", 2)] == {"below_minimum"} and rules[("tickets", 3)] == {"unreadable"}
+    assert rules[("surveys", 1)] == {"above_maximum"} and "score_without_answer" in rules[("surveys", 3)]
+
+
+def test_a_repeated_key_names_the_file_row_of_its_first_copy_after_a_malformed_line(tmp_path):
+    # the malformed line 3 is set aside before the checks, so frame positions and file rows differ
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at\no1,c1,2025-01-01\nbad,line,with,extra\n"
+                                         "o2,c1,2025-01-02\no2,c1,2025-01-03\n")
+    data = gapkit.load(tmp_path)
+    dup = data.rejects[data.rejects.rule == "duplicate_key"]
+    assert dup["row"].tolist() == [4] and "first seen in row 3" in dup["reason"].iloc[0]
+    assert data.rejects.loc[data.rejects.rule == "malformed_line", "row"].tolist() == [2]
 
 
 def test_unknown_table_name_is_an_error():

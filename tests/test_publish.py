@@ -9,7 +9,7 @@ from gapkit.errors import InputError
 
 def test_spreadsheet_formulas_are_neutralised_but_numbers_stay_numbers(tmp_path):
     frame = pd.DataFrame({"table": ["=HYPERLINK(\"x\")", "+1+1", "orders"], "row": [1, 2, 3],
-                          "column": ["a", "b", "c"], "value": ["-3", "@SUM(A1)", "-2.5"], "reason": "r"})
+                          "column": ["a", "b", "c"], "value": ["-3", "@SUM(A1)", "-2.5"], "reason": "r", "rule": "unreadable"})
     path = publish.write_csv(frame, tmp_path, "rejects.csv")
     text = path.read_text()
     assert "'=HYPERLINK" in text and "'+1+1" in text and "'@SUM(A1)" in text
@@ -19,10 +19,10 @@ def test_spreadsheet_formulas_are_neutralised_but_numbers_stay_numbers(tmp_path)
 
 def test_contract_columns_come_first_and_missing_ones_are_an_error(tmp_path):
     frame = pd.DataFrame({"extra": [1], "table": ["t"], "row": [1], "column": ["c"], "value": ["v"],
-                          "reason": ["r"]})
+                          "rule": ["required"], "reason": ["r"]})
     publish.write_csv(frame, tmp_path, "rejects.csv")
     assert publish.read_csv(tmp_path, "rejects.csv").columns.tolist() == ["table", "row", "column", "value",
-                                                                          "reason", "extra"]
+                                                                          "reason", "rule", "extra"]
     with pytest.raises(InputError, match=r"columns \['reason'\] missing"):
         publish.write_csv(frame.drop(columns="reason"), tmp_path, "rejects.csv")
 
