@@ -36,13 +36,14 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.kpi_catalog import FIRST_FOLLOWUP, KPIS
 from gapkit.results import Result
 
 __all__ = ["ACTION_COLUMNS", "PRACTICES", "THEMES", "THEME_PRACTICES", "ActionPlan", "action_plan",
            "distinguishing_phrases", "theme_of"]
 
-ACTION_COLUMNS = ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action", "expected_value"]
+ACTION_COLUMNS = list(artifact_columns("action_plan.csv"))
 EXTRA_COLUMNS = ["current", "target", "n", "p_adj", "priority", "stage", "driver_evidence", "stage_evidence",
                  "comment_evidence", "expected_value_basis"]
 

@@ -25,15 +25,12 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import binom_test
 
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.goals import OUTCOME_KPIS, as_goals, baseline_row, window_of
 from gapkit.kpi_catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.results import Result
 
-GAP_COLUMNS = [
-    "goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
-    "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "weight", "rank", "window", "small_n",
-    "gap_std",
-]
+GAP_COLUMNS = [*artifact_columns("gaps.csv"), "weight", "window", "small_n", "gap_std"]
 ALPHA = 0.05
 #: A standardized gap beyond this many spreads ranks as this many: a KPI whose customers barely
 #: vary (every ticket answered in exactly 48 h) would otherwise outrank everything by division by ~0.

@@ -23,6 +23,7 @@ import statsmodels.api as sm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.config import Goal
 from gapkit.errors import ConfigError
 from gapkit.kpi_catalog import CATALOG, KPIS, MIN_N, NPS, SHARE, Z95, clip
@@ -33,8 +34,8 @@ HORIZON_MONTHS = 24
 ENOUGH_N = 30
 PASS, WARN, FAIL = "pass", "warn", "fail"
 LETTERS = ["specific", "measurable", "attainable", "relevant", "time_bound"]
-GOAL_COLUMNS = ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", *LETTERS, "reason",
-                "baseline_n", "baseline_window", *(f"{letter}_reason" for letter in LETTERS)]
+GOAL_COLUMNS = [*artifact_columns("goals.csv"), "baseline_n", "baseline_window",
+                *(f"{letter}_reason" for letter in LETTERS)]
 
 
 def months_between(start: str, end: str) -> float:

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit import formatting
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.errors import ConfigError, InputError
 from gapkit.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
 from gapkit.kpi_catalog import KPIS, MEDIAN, clip
@@ -43,10 +44,7 @@ from gapkit.measure import end_of_day, segment_labels, unit_window
 from gapkit.measure import units as kpi_units
 from gapkit.results import Result
 
-IMPACT_COLUMNS = [
-    "intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value",
-    "relative_effect", "n_treated", "n_control",
-]
+IMPACT_COLUMNS = list(artifact_columns("impact.csv"))
 EXTRA_COLUMNS = ["chosen", "why", "pretrend_p", "baseline", "power", "mde", "note", "pretrend_slope",
                  "pretrend_ci_low", "pretrend_ci_high", "trend_bias", "trend_robust_low", "trend_robust_high"]
 SERIES_COLUMNS = ["intervention_id", "kpi", "method", "month", "line", "value", "ci_low", "ci_high", "n"]

@@ -7,6 +7,8 @@ inside the KPI's scale, and rows below the catalog's MIN_N get none, below SMALL
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,30 @@ def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | N
     if lower < 0:
         return None, None
     return lower + 1, n - lower
+
+
+@lru_cache(maxsize=None)
+def _bound_ranks(n: int) -> tuple[int, int]:
+    low, high = median_bound_ranks(n)
+    return (low, high) if low else (0, 0)
+
+
+def median_and_bounds(value_at_rank, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact median and its distribution-free 95% bounds for many groups at once.
+
+    The one order-statistic routine of every engine: each engine only says how to read a
+    group's value of a given rank. ``value_at_rank(ranks)`` takes an array of 1-based ranks,
+    one per group, and returns those groups' values at them; ``n`` is each group's count of
+    measured values. Returns (median, ci_low, ci_high) arrays; the bounds are NaN below the n
+    that can bound a median at 95% (:func:`median_bound_ranks`).
+    """
+    n = np.asarray(n, dtype="int64")
+    middle = (value_at_rank((n + 1) // 2) + value_at_rank(n // 2 + 1)) / 2
+    low, high = np.array([_bound_ranks(int(k)) for k in n], dtype="int64").reshape(-1, 2).T
+    has_bounds = low > 0
+    ci_low = np.where(has_bounds, value_at_rank(np.where(has_bounds, low, 1)), np.nan)
+    ci_high = np.where(has_bounds, value_at_rank(np.where(has_bounds, high, 1)), np.nan)
+    return middle, ci_low, ci_high
 
 
 def attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:

@@ -17,19 +17,17 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.business_hours import BusinessHours
 from gapkit.definitions import DEFINITIONS, Params
 from gapkit.errors import ConfigError
-from gapkit.intervals import attach_intervals, median_bound_ranks
+from gapkit.intervals import attach_intervals, median_and_bounds
 from gapkit.kpi_catalog import CATALOG, KPI, KPIS, MEDIAN
 from gapkit.schema import TABLES
 
 log = logging.getLogger("gapkit")
 
-KPI_COLUMNS = [
-    "kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better",
-    "label", "ci_method", "small_n", "open_share",
-]
+KPI_COLUMNS = [*artifact_columns("kpis.csv"), "label", "ci_method", "small_n", "open_share"]
 #: A median period with more than this share of its units still open at as_of is biased low
 #: (only the quick ones have finished); goal baselines leave such periods out.
 OPEN_SHARE_LIMIT = 0.05
@@ -171,6 +169,8 @@ def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_us
     out = out[KPI_COLUMNS]
     out.attrs["skipped"] = skipped
     out.attrs["as_of"] = str(pd.Timestamp(as_of).date())
+    # the segment columns the table breaks down by (one asked for that yielded no rows is left out)
+    out.attrs["by"] = [c for c in by if c in set(out["segment_by"])]
     return out
 
 
@@ -572,24 +572,11 @@ def _pandas_group_statistics(kpi: KPI, units: pd.DataFrame, group: np.ndarray, g
     values = values[order]
     counts = np.bincount(codes, minlength=groups)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rows = []
-    for g in np.flatnonzero(counts):
-        n, start = int(counts[g]), starts[g]
-        middle = (values[start + (n + 1) // 2 - 1] + values[start + n // 2]) / 2
-        low_rank, high_rank = median_bound_ranks(n)
-        rows.append(
-            dict(
-                _group=g,
-                open_share=opened[g],
-                n=n,
-                mean=middle,
-                ci_low=values[start + low_rank - 1] if low_rank else np.nan,
-                ci_high=values[start + high_rank - 1] if high_rank else np.nan,
-            )
-        )
-    return pd.DataFrame(rows, columns=["_group", "open_share", "n", "mean", "ci_low", "ci_high"]).astype(
-        {"_group": "int64", "n": "int64"}
-    )
+    present = np.flatnonzero(counts)
+    n, starts = counts[present], starts[present]
+    middle, ci_low, ci_high = median_and_bounds(lambda rank: values[starts + rank - 1], n)
+    return pd.DataFrame({"_group": present.astype("int64"), "open_share": opened.reindex(present).to_numpy(),
+                         "n": n.astype("int64"), "mean": middle, "ci_low": ci_low, "ci_high": ci_high})
 
 
 def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
@@ -607,15 +594,7 @@ def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
     for group, g in near.groupby(keys, dropna=False, sort=False):
         n = int(g["_n"].iloc[0])
         by_rank = dict(zip(g["_r"].astype(int), g["_value"].astype(float)))
-        middle = (by_rank[(n + 1) // 2] + by_rank[n // 2 + 1]) / 2
-        low_rank, high_rank = median_bound_ranks(n)
-        rows.append(
-            dict(
-                zip(keys, group),
-                n=n,
-                mean=middle,
-                ci_low=by_rank[low_rank] if low_rank else np.nan,
-                ci_high=by_rank[high_rank] if high_rank else np.nan,
-            )
-        )
+        middle, ci_low, ci_high = median_and_bounds(
+            lambda ranks: np.array([by_rank.get(int(r), np.nan) for r in ranks]), [n])  # noqa: B023 (used at once)
+        rows.append(dict(zip(keys, group), n=n, mean=middle[0], ci_low=ci_low[0], ci_high=ci_high[0]))
     return pd.DataFrame(rows, columns=keys + ["n", "mean", "ci_low", "ci_high"])

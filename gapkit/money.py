@@ -57,6 +57,7 @@ import pandas as pd
 
 from gapkit import formatting
 from gapkit.appraisal import Appraisal, Benefit, cash_flows, npv_parts, payback_months
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.config import valuation_entry
 from gapkit.errors import ConfigError, InputError
 from gapkit.impact import read_interventions
@@ -64,9 +65,7 @@ from gapkit.measure import end_of_day
 from gapkit.results import Result
 from gapkit.sensitivity import INTANGIBLE_COLUMNS, intangibles, tornado_table
 
-COST_BENEFIT_COLUMNS = [
-    "intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi", "payback_months",
-]
+COST_BENEFIT_COLUMNS = list(artifact_columns("cost_benefit.csv"))
 EXTRA_COLUMNS = [
     "benefit_cost_ratio", "p_npv_positive", "method", "clears_zero", "rank", "kpis", "horizon_months",
     "discount_rate", "one_off", "run_rate", "note", "caveat", "appraisal",

@@ -30,15 +30,15 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from gapkit.artifacts import columns as artifact_columns
 from gapkit.errors import ConfigError, InputError
 from gapkit.kpi_catalog import KPIS, MEDIAN, MIN_N, SHARE, Z95, clip
 from gapkit.measure import KPI_COLUMNS, OPEN_SHARE_LIMIT, end_of_day, segment_labels, unit_window
 from gapkit.results import Result
 
 HISTORY = "history.parquet"
-ALERT_COLUMNS = ["kpi", "segment_by", "segment", "period", "value", "center", "lower_limit", "upper_limit", "rule",
-                 "direction", "n", "z"]
-RETENTION_COLUMNS = ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
+ALERT_COLUMNS = [*artifact_columns("alerts.csv"), "n", "z"]
+RETENTION_COLUMNS = list(artifact_columns("retention.csv"))
 RETENTION_DAYS = (7, 14, 30, 60, 90, 120, 180, 270, 365)
 
 #: Defaults of the config's ``monitor`` rules.

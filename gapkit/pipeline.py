@@ -21,11 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from gapkit.artifacts import written_by
 from gapkit.validation import Data
 
 VALIDATED = "validated"  # the folder, inside the run's staging folder, holding the checked tables
 HISTORY = "history.parquet"  # beside the report folders: every run's KPI table (gapkit.monitor)
 MANIFEST = "manifest.json"
+SETTINGS = "settings.json"  # the run's checked configuration, handed to every notebook
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,17 @@ class Step:
     writes: tuple[str, ...]
 
 
+# what each step writes comes from the artifact registry (gapkit.artifacts); "kpis" and "current"
+# also travel between notebooks as Parquet with their metadata (:func:`keep`, :func:`carried`)
 STEPS: tuple[Step, ...] = (
-    Step("load", None, (), ("rejects.csv", "row_counts.csv", VALIDATED)),
+    Step("load", None, (), (*written_by("load"), VALIDATED, SETTINGS)),
     # current_state also shows the earlier runs' history.parquet (not an artifact of this run)
-    Step("current_state", "01_current_state", (VALIDATED,),
-         ("kpis.csv", "current.csv", "rejects.csv", "row_counts.csv", "alerts.csv", "retention.csv", "churn.csv")),
-    Step("desired_state", "02_desired_state", (VALIDATED, "kpis.csv", "current.csv"),
-         ("drivers.csv", "goals.csv", "milestones.csv")),
-    Step("gap_identification", "03_gap_identification", (VALIDATED, "kpis.csv", "current.csv", "drivers.csv"),
-         ("gaps.csv", "action_plan.csv")),
-    Step("impact_measurement", "04_impact_measurement", (VALIDATED, "kpis.csv", "current.csv"),
-         ("impact.csv", "cost_benefit.csv", "goal_progress.csv")),
+    Step("current_state", "01_current_state", (VALIDATED, SETTINGS), (*written_by("current_state"), "kpis", "current")),
+    Step("desired_state", "02_desired_state", (VALIDATED, SETTINGS, "kpis", "current"), written_by("desired_state")),
+    Step("gap_identification", "03_gap_identification", (VALIDATED, SETTINGS, "kpis", "current", "drivers.csv"),
+         written_by("gap_identification")),
+    Step("impact_measurement", "04_impact_measurement", (VALIDATED, SETTINGS, "kpis", "current"),
+         written_by("impact_measurement")),
     # after a successful publish: this run's KPIs join the history beside the report folders
     Step("history", None, ("kpis.csv",), (HISTORY,)),
 )
@@ -91,16 +93,16 @@ def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = Non
 
 
 def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
-    """The checked tables: those :func:`prepare` wrote into ``folder`` for this input, else a fresh
-    :func:`gapkit.load` (a notebook opened on its own in JupyterLab)."""
-    from gapkit.loading import load
+    """The checked tables: those :func:`prepare` wrote into ``folder`` for this input, else read
+    and checked now by :func:`prepare` (a notebook opened on its own in JupyterLab), which also
+    writes the rejects and row counts, so that each is written by one step."""
     from gapkit.validation import EARLIEST
 
     earliest = earliest or EARLIEST
     target = Path(folder) / VALIDATED
     manifest = _manifest(target)
     if manifest is None or manifest["source"] != str(Path(data_dir).resolve()) or manifest["earliest"] != earliest:
-        return load(data_dir, earliest=earliest)
+        return prepare(data_dir, folder, earliest)
     tables = {name: pd.read_parquet(target / f"{name}.parquet") for name in manifest["tables"]}
     return Data(tables, pd.read_parquet(target / "_rejects.parquet"), pd.read_parquet(target / "_counts.parquet"),
                 source=manifest["display_source"], files=manifest["files"], notes=tuple(manifest["notes"]))
@@ -111,3 +113,38 @@ def _manifest(target: Path) -> dict | None:
         return json.loads((target / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def write_settings(config, folder: str | Path) -> Path:
+    """Write the run's checked configuration (:class:`gapkit.config.Config`) for the notebooks.
+
+    JSON is YAML, so a notebook reads it with the same ``gapkit.config.read`` as a ``gapkit.yml``;
+    but it holds the settings as the runner resolved them (the report date it chose, its command
+    line), so no notebook works them out again.
+    """
+    target = Path(folder) / VALIDATED
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / SETTINGS
+    path.write_text(json.dumps(config.to_dict(), indent=1, default=str), encoding="utf-8")
+    return path
+
+
+def keep(frame: pd.DataFrame, folder: str | Path, name: str) -> Path:
+    """Hand ``frame`` to the later steps as Parquet with its metadata (``attrs``: as_of, the
+    segment columns, skipped KPIs), which a CSV artifact loses."""
+    target = Path(folder) / VALIDATED
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{name}.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def carried(folder: str | Path, name: str) -> pd.DataFrame:
+    """A table an earlier step handed on with :func:`keep`, its ``attrs`` intact."""
+    path = Path(folder) / VALIDATED / f"{name}.parquet"
+    if not path.exists():
+        from gapkit.errors import InputError
+
+        raise InputError(f"{path}: no {name} table from an earlier step; run {maker(name) or 'the notebooks'} first.")
+    return pd.read_parquet(path)
+

@@ -14,35 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from gapkit.artifacts import ARTIFACTS
 from gapkit.errors import InputError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-ARTIFACT_COLUMNS = {
-    "kpis.csv": ["kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better"],
-    "goals.csv": ["goal_id", "kpi", "segment_by", "segment", "baseline", "target", "deadline", "specific",
-                  "measurable", "attainable", "relevant", "time_bound", "reason"],
-    "gaps.csv": ["goal_id", "kpi", "segment_by", "segment", "n", "current", "ci_low", "ci_high", "target", "gap",
-                 "gap_rel", "p_value", "p_adj", "status", "importance", "priority", "rank"],
-    "impact.csv": ["intervention_id", "kpi", "method", "effect", "ci_low", "ci_high", "p_value",
-                   "relative_effect", "n_treated", "n_control"],
-    "cost_benefit.csv": ["intervention_id", "cost_pv", "benefit_pv", "npv", "npv_ci_low", "npv_ci_high", "roi",
-                         "payback_months"],
-    "rejects.csv": ["table", "row", "column", "value", "reason", "rule"],
-    "milestones.csv": ["goal_id", "month", "expected"],
-    "goal_progress.csv": ["goal_id", "kpi", "current", "target", "deadline", "status"],
-    "drivers.csv": ["driver", "kpi", "importance", "importance_ci_low", "importance_ci_high", "p_value", "n"],
-    "row_counts.csv": ["table", "input_rows", "kept", "rejected"],
-    # each KPI's current level over its recent complete months (baseline_months), for goals and gaps
-    "current.csv": ["kpi", "period", "segment_by", "segment", "n", "value", "ci_low", "ci_high", "unit", "better",
-                    "window", "window_months"],
-    "alerts.csv": ["kpi", "segment_by", "segment", "period", "value", "center", "lower_limit", "upper_limit", "rule",
-                   "direction"],
-    "retention.csv": ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high"],
-    "churn.csv": ["cohort", "segment_by", "segment", "day", "at_risk", "events", "survival", "ci_low", "ci_high",
-                  "churn_days"],
-    "action_plan.csv": ["rank", "goal_id", "kpi", "segment_by", "segment", "gap", "evidence", "action",
-                        "expected_value"],
-}
+# the contract's columns of each artifact, from the one registry (gapkit.artifacts)
+ARTIFACT_COLUMNS = {file: list(artifact.columns) for file, artifact in ARTIFACTS.items()}
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:

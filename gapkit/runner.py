@@ -132,6 +132,9 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                  + (" (each with its reason in rejects.csv)" if rejected else ""))
         progress(f"      KPIs on the {config.engine} engine (engine in the configuration)")
         del data  # the notebooks read the checked tables from the staging folder
+        # the configuration as checked and resolved here (report date, command line) is what every
+        # notebook reads: none of them parses gapkit.yml again
+        parameters["config"] = str(pipeline.write_settings(config, staging))
         timings["load"] = round(time.perf_counter() - tick, 2)
         state["step"] = "running the notebooks"
         if owned:
@@ -173,7 +176,9 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                     history=past_runs(target.history), currency=config.currency)
         timings["total"] = round(time.perf_counter() - started, 2)
         _write_run_json(staging, config, parameters | {"out": str(out), "history": str(target.history),
-                                                       "as_of_source": as_of_source}, timings, "success", counts)
+                                                       "as_of_source": as_of_source,
+                                                       "config": notebook_parameters(config, staging)["config"]},
+                        timings, "success", counts)
         # the checked rows hold the customers' own words and ids: the published report keeps
         # only what the notebooks chose to show (a failed run keeps them for debugging)
         shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)

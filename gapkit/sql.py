@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from gapkit.intervals import median_bound_ranks
+from gapkit.intervals import median_and_bounds
 from gapkit.kpi_catalog import KPI, MEDIAN
 
 ALL = "all"
@@ -240,14 +239,8 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
         groups = np.flatnonzero(n > 0)  # a group whose units are all still open has no median
         n, starts = n[groups], starts[groups]
 
-        def at_rank(rank):
-            return sorted_values[positions[starts + rank - 1]]
-
-        middle = (at_rank((n + 1) // 2) + at_rank(n // 2 + 1)) / 2
-        low_rank, high_rank = np.array([_bound_ranks(int(k)) for k in n], dtype="int64").reshape(-1, 2).T
-        has_bounds = low_rank > 0
-        ci_low = np.where(has_bounds, at_rank(np.where(has_bounds, low_rank, 1)), np.nan)
-        ci_high = np.where(has_bounds, at_rank(np.where(has_bounds, high_rank, 1)), np.nan)
+        middle, ci_low, ci_high = median_and_bounds(
+            lambda rank: sorted_values[positions[starts + rank - 1]], n)  # noqa: B023 (used at once)
         rest = groups
         segment_level = None
         if segment:
@@ -262,13 +255,6 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
              "open_share": opened[groups] / units[groups]},
         ))
     return _by_kpi(pieces)
-
-
-@lru_cache(maxsize=None)
-def _bound_ranks(n: int) -> tuple[int, int]:
-    """Ranks of the median's bounding order statistics; (0, 0) when n is too small for any."""
-    low, high = median_bound_ranks(n)
-    return (low, high) if low else (0, 0)
 
 
 def _labelled(kpi_index, month, segment: str | None, segment_value, statistics: dict) -> pd.DataFrame:

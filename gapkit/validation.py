@@ -290,8 +290,8 @@ def _validate_table(
             continue
         before = frame[col.name]
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
-            flag(before.notna(), col.name, before, "boolean_in_number", f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; "
-                                                   f"store it as a number")
+            flag(before.notna(), col.name, before, "boolean_in_number",
+                 f"{col.name} holds true/false, not {parsing.KIND_WORDS[col.kind]}; store it as a number")
             frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="float64")
             continue
         if col.kind in (ID, TEXT):
@@ -302,21 +302,25 @@ def _validate_table(
         if col.kind in (NUMBER, INTEGER) and bad.any():
             unread = parsing.typed_missing(before[bad])
             huge = pd.to_numeric(unread, errors="coerce").abs().eq(np.inf).reindex(before.index, fill_value=False)
-            flag(huge, col.name, before, "infinite", f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
+            flag(huge, col.name, before, "infinite",
+                 f"{col.name} is infinite or too large to be {parsing.KIND_WORDS[col.kind]}")
             bad &= ~huge
         if col.kind == ID:
             blank = parsing.blank(before)
-            flag(blank, col.name, before, "blank_id", f"{col.name} is blank (only spaces); give the id or remove the row")
+            flag(blank, col.name, before, "blank_id",
+                 f"{col.name} is blank (only spaces); give the id or remove the row")
             parsed = parsed.where(~blank)
         elif col.kind not in (TEXT,):
             flag(bad, col.name, before, "unreadable", f"cannot read {before.name} as {parsing.KIND_WORDS[col.kind]}")
         if col.kind == TIMESTAMP and floor is not None:
             early = parsed.notna() & (parsed < floor)
             late = parsed.notna() & (parsed >= ceiling) if ceiling is not None else early & False
-            flag(early, col.name, before, "before_earliest", f"{col.name} is before {floor.date()}, a placeholder date rather than "
-                                          f"an event (change `earliest` if the data really goes back that far)")
-            flag(late, col.name, before, "after_span", f"{col.name} is later than the orders' span allows ({ceiling.date()}); a "
-                                         f"placeholder date such as 9999-12-31 rather than an event")
+            flag(early, col.name, before, "before_earliest",
+                 f"{col.name} is before {floor.date()}, a placeholder date rather than an event (change `earliest` "
+                 f"if the data really goes back that far)")
+            flag(late, col.name, before, "after_span",
+                 f"{col.name} is later than the orders' span allows ({ceiling.date()}); a placeholder date such as "
+                 f"9999-12-31 rather than an event")
             parsed = parsed.where(~(early | late))
         frame[col.name] = parsed
 
@@ -445,8 +449,8 @@ def _pandera_failures(frame: pd.DataFrame, spec: Table, records: np.ndarray | No
     if repeated is not None:
         rows, firsts = repeated
         arrow_cases = pd.DataFrame({"index": rows.astype("int64"), "column": spec.key, "rule": "duplicate_key",
-                                    "reason": [f"duplicate {spec.key} (first seen in row {records[first]}); the first is "
-                                               f"kept" for first in firsts],
+                                    "reason": [f"duplicate {spec.key} (first seen in row {records[first]}); "
+                                               f"the first is kept" for first in firsts],
                                     "first": records[np.asarray(firsts, dtype="int64")].astype("float64")})
     unique = [spec.key] if spec.key and repeated is None else None
     schema = pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first")

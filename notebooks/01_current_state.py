@@ -37,8 +37,8 @@ current = gapkit.baseline.current_levels(dataset, settings.as_of, kpi_table, by=
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 publish.write_csv(kpi_table, out, "kpis.csv")
 publish.write_csv(current, out, "current.csv")
-publish.write_csv(dataset.rejects, out, "rejects.csv")
-publish.write_csv(dataset.counts, out, "row_counts.csv")
+gapkit.pipeline.keep(kpi_table, out, "kpis")  # with its metadata (segments, skipped KPIs) for the later reports
+gapkit.pipeline.keep(current, out, "current")
 alarms = gapkit.monitor.alerts(kpi_table, settings.as_of, settings.monitor, params=settings.params)
 comeback = adapt.attempt(
     "Retention", "how many customers order again, and how soon, by segment and first-order month",

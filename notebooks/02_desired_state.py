@@ -23,10 +23,10 @@ import gapkit
 from gapkit import adapt, formatting, plots, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
-kpi_table = publish.read_csv(out, "kpis.csv")
-current = publish.read_csv(out, "current.csv")
+kpi_table = gapkit.pipeline.carried(out, "kpis")  # as report 1 measured it, segments and skipped KPIs included
+current = gapkit.pipeline.carried(out, "current")
 dataset = gapkit.notebook.dataset(settings)
-segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
+segments = kpi_table.attrs["by"]
 # which follow-up and support experiences go with customers coming back, all else held fixed
 drivers = adapt.attempt(
     "The key-driver model", "which follow-up, delivery and support experiences go with customers coming back",

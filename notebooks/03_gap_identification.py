@@ -21,11 +21,11 @@ import gapkit
 from gapkit import adapt, formatting, publish, story
 
 settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
-kpi_table = publish.read_csv(out, "kpis.csv")
-current = publish.read_csv(out, "current.csv")
+kpi_table = gapkit.pipeline.carried(out, "kpis")  # as report 1 measured it, segments and skipped KPIs included
+current = gapkit.pipeline.carried(out, "current")
 drivers = publish.read_csv(out, "drivers.csv")
 dataset = gapkit.notebook.dataset(settings)
-segments = [c for c in kpi_table["segment_by"].unique() if c != "all"]
+segments = kpi_table.attrs["by"]
 result = gapkit.gaps.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of, drivers=drivers,
                           params=settings.params, current=current)
 publish.write_csv(result.table, out, "gaps.csv")

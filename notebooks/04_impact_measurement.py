@@ -34,8 +34,8 @@ settings = gapkit.notebook.setup(config, data=data, as_of=as_of, out=out)
 from gapkit import impact, money
 
 dataset = gapkit.notebook.dataset(settings)
-kpi_table = publish.read_csv(out, "kpis.csv")
-current = publish.read_csv(out, "current.csv")
+kpi_table = gapkit.pipeline.carried(out, "kpis")  # as report 1 measured it, segments and skipped KPIs included
+current = gapkit.pipeline.carried(out, "current")
 effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_at"]}, "Impact measurement",
                          "whether each follow-up strategy moved its KPIs, with honest uncertainty",
                          "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who "

@@ -11,15 +11,55 @@ from gapkit import pipeline, publish
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def _calls(step, function):
+def _calls(step, function, module="publish", name=r"[a-z_]+\.csv"):
     source = (NOTEBOOKS / f"{step.notebook}.py").read_text()
-    return set(re.findall(rf'publish\.{function}\([^)]*"([a-z_]+\.csv)"', source))
+    return set(re.findall(rf'{module}\.{function}\([^)]*"({name})"', source))
 
 
 @pytest.mark.parametrize("step", [s for s in pipeline.STEPS if s.notebook], ids=lambda s: s.name)
 def test_each_notebook_reads_and_writes_what_the_registry_says(step):
     assert _calls(step, "read_csv") <= set(step.reads)
     assert _calls(step, "write_csv") == {w for w in step.writes if w.endswith(".csv")}
+    # the tables handed on as Parquet with their metadata
+    assert _calls(step, "carried", "pipeline", "[a-z_]+") <= set(step.reads)
+    assert _calls(step, "keep", "pipeline", "[a-z_]+") == {w for w in step.writes if "." not in w}
+
+
+def test_the_registry_names_every_file_once_and_the_modules_follow_it():
+    from gapkit import actions, artifacts, gaps, goals, impact, measure, money, monitor, results
+
+    writers = [w for step in pipeline.STEPS for w in step.writes]
+    assert len(writers) == len(set(writers)), "an artifact written by two steps"
+    assert {a.step for a in artifacts.ARTIFACTS.values()} <= {s.name for s in pipeline.STEPS}
+    for file, table in [("kpis.csv", measure.KPI_COLUMNS), ("gaps.csv", gaps.GAP_COLUMNS),
+                        ("goals.csv", goals.GOAL_COLUMNS), ("alerts.csv", monitor.ALERT_COLUMNS),
+                        ("impact.csv", impact.IMPACT_COLUMNS), ("action_plan.csv", actions.ACTION_COLUMNS),
+                        ("cost_benefit.csv", money.COST_BENEFIT_COLUMNS)]:
+        assert tuple(table[:len(artifacts.columns(file))]) == artifacts.columns(file), file
+    kinds = [cls for module in (actions, gaps, goals, impact, money, monitor) for cls in vars(module).values()
+             if isinstance(cls, type) and issubclass(cls, results.Result) and cls.artifact]
+    assert kinds and all(cls.artifact in artifacts.ARTIFACTS for cls in kinds)
+
+
+def test_the_kpi_table_travels_with_its_metadata(tmp_path, sample_dir):
+    import gapkit
+
+    data = pipeline.prepare(sample_dir, tmp_path)
+    table = gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period=None)
+    pipeline.keep(table, tmp_path, "kpis")
+    back = pipeline.carried(tmp_path, "kpis")
+    pd.testing.assert_frame_equal(back, table)
+    assert back.attrs == table.attrs and back.attrs["by"] == ["segment"] and "skipped" in back.attrs
+    with pytest.raises(gapkit.InputError, match="01_current_state"):
+        pipeline.carried(tmp_path, "current")
+
+
+def test_the_notebooks_get_the_settings_the_runner_checked(tmp_path):
+    from gapkit import config
+
+    settings = config.read("gapkit.yml", as_of="2025-05-31", engine="duckdb", out=str(tmp_path))
+    again = config.read(pipeline.write_settings(settings, tmp_path))
+    assert again.replace(source="checked") == settings.replace(source="checked")
 
 
 def test_every_artifact_read_was_written_by_an_earlier_step():
@@ -52,6 +92,9 @@ def test_other_data_or_settings_load_afresh(tmp_path, sample_dir):
     pipeline.prepare(sample_dir, tmp_path)
     marker = tmp_path / pipeline.VALIDATED / "orders.parquet"
     pd.DataFrame({"order_id": ["planted"]}).to_parquet(marker)  # would show if it were read
+    assert list(pipeline.dataset(sample_dir, tmp_path)["orders"]["order_id"]) == ["planted"]
+    (tmp_path / "rejects.csv").unlink()
     fresh = pipeline.dataset(sample_dir, tmp_path, earliest="2000-01-01")
     assert "planted" not in set(fresh["orders"]["order_id"])
-    assert list(pipeline.dataset(sample_dir, tmp_path)["orders"]["order_id"]) == ["planted"]
+    # read and checked afresh by the one load step, which writes the rejects and counts again
+    assert (tmp_path / "rejects.csv").exists() and "planted" not in set(pd.read_parquet(marker)["order_id"])
