@@ -49,7 +49,7 @@ import pandas as pd
 
 import gapkit
 import gapkit.sample
-from gapkit.definitions import Params
+from gapkit.measure.definitions import Params
 
 HERE = Path(__file__).resolve().parent
 DATA_ROOT = HERE / "data"

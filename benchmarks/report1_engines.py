@@ -28,7 +28,8 @@ def time_engine(size: int, engine: str, repeats: int) -> list[float]:
     from bench_kpis import ensure_data
 
     import gapkit
-    from gapkit import adapt, config
+    from gapkit import config
+    from gapkit.report import adapt
 
     settings = config.read(HERE.parent / "gapkit.yml")
     data = gapkit.load(ensure_data(size)[1], earliest=settings.earliest)

@@ -50,7 +50,7 @@ def time_kpis(config, csv_dir: Path) -> tuple[float, list[str]]:
     """``gapkit.kpis`` as notebook 01 calls it, timed on its own after the run (the notebook's
     first cell also reads the tables, computes baselines, alerts and retention)."""
     import gapkit
-    from gapkit import adapt
+    from gapkit.report import adapt
 
     data = gapkit.load(csv_dir, earliest=config.earliest)
     segments = adapt.segment_columns(data, config.segments)

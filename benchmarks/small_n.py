@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import gapkit
-from gapkit.kpi_catalog import MIN_N, SMALL_N
+from gapkit.contract.catalog import MIN_N, SMALL_N
 
 AS_OF = "2025-06-30"
 CSAT = {"typical": [.05, .08, .15, .35, .37], "happy": [.02, .03, .05, .20, .70], "split": [.30, .10, .10, .10, .40]}

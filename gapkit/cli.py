@@ -15,9 +15,10 @@ from pathlib import Path
 from gapkit.errors import GapkitError
 
 
-def main(argv: list[str] | None = None) -> int:
-    from gapkit import __version__
+def _parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
 
+    __version__ = version("gapkit")
     parser = argparse.ArgumentParser(prog="gapkit", description="Gap analysis of post-sale follow-up.")
     parser.add_argument("--version", action="version", version=f"gapkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -44,26 +45,38 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--as-of", help="report date YYYY-MM-DD (default: the last complete day in the orders)")
     copy.add_argument("--config", help="gapkit.yml to use (default: none)")
     copy.add_argument("--force", action="store_true", help="overwrite notebooks already in the folder")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if args.command == "run":
         return _run(args)
     if args.command == "notebooks":
-        from gapkit.config import parse_date
-        from gapkit.runner import copy_notebooks
+        return _notebooks(args)
+    return _kpis(args)
 
-        try:
-            as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
-            written = copy_notebooks(args.folder, args.data, as_of=as_of, config=args.config, force=args.force)
-        except GapkitError as err:
-            print(f"gapkit notebooks: {err}", file=sys.stderr)
-            return 2
-        print(f"wrote {len(written)} notebooks to {Path(args.folder).resolve()}; open them with "
-              f"`jupyter lab {args.folder}`. They write to {Path(args.folder).resolve() / 'reports' / 'interactive'}.")
-        return 0
-    from gapkit.adapt import segment_columns
-    from gapkit.loading import load
-    from gapkit.measure import kpis
+
+def _notebooks(args) -> int:
+    from gapkit.config import parse_date
+    from gapkit.pipeline.lab import copy_notebooks
+
+    try:
+        as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
+        written = copy_notebooks(args.folder, args.data, as_of=as_of, config=args.config, force=args.force)
+    except GapkitError as err:
+        print(f"gapkit notebooks: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} notebooks to {Path(args.folder).resolve()}; open them with "
+          f"`jupyter lab {args.folder}`. They write to {Path(args.folder).resolve() / 'reports' / 'interactive'}.")
+    return 0
+
+
+def _kpis(args) -> int:
+    from gapkit.contract.loading import load
+    from gapkit.measure.engine import kpis
+    from gapkit.report.adapt import segment_columns
 
     try:
         data = load(args.data)
@@ -121,7 +134,7 @@ def _run(args) -> int:
               f"orders table.", file=sys.stderr)
         return 1
     from gapkit import config as configuration
-    from gapkit.runner import run
+    from gapkit.pipeline.runner import run
 
     def stop(signum, frame):  # SIGTERM unwinds like Ctrl-C, so the run cleans its staging folder up
         raise Stopped(f"stopped by signal {signum}")
@@ -139,7 +152,7 @@ def _run(args) -> int:
         print(f"gapkit run failed: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:
-        from gapkit.runner import Interrupted
+        from gapkit.pipeline.runner import Interrupted
 
         if isinstance(err, Interrupted):  # the runner knows what it had published when stopped
             print(f"gapkit run interrupted: {err}.", file=sys.stderr)

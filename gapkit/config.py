@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
-from gapkit.business_hours import BusinessHours
-from gapkit.definitions import Params
-from gapkit.errors import ConfigError
-from gapkit.kpi_catalog import KPIS, bounds
+from gapkit.contract.catalog import KPIS, bounds
+from gapkit.errors import ConfigError, did_you_mean, parse_date  # noqa: F401 (parse_date: config's own)
+from gapkit.measure.business_hours import BusinessHours
+from gapkit.measure.definitions import Params
+
+#: Defaults of the ``monitor`` rules (gapkit.monitor.alerts and retention).
+MONITOR_DEFAULTS = {"months": 3, "baseline_min_months": 6, "false_alarm": 0.05, "sigma": 3.0, "churn_days": 180}
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
              "currency", "earliest", "business_hours", "engine"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}{_did_you_mean(unknown[0], known)}; "
+        raise ConfigError(f"{where}: unknown key(s) {unknown}{did_you_mean(unknown[0], known)}; "
                           f"known keys: {sorted(known)}.")
     params = _params(raw.get("params"), f"{where}: params")
     if raw.get("business_hours") is not None:
@@ -214,7 +215,7 @@ def _engine(value, label: str) -> str:
         raise ConfigError(f"{label} is {value!r}; gapkit run computes on pandas or duckdb. Spark runs from "
                           f"Python on Spark tables: gapkit.kpis(tables, as_of=..., engine=\"spark\"), "
                           f"see docs/scale.md.")
-    raise ConfigError(f"{label} is {value!r}{_did_you_mean(str(value).lower(), ('pandas', 'duckdb'))}; write "
+    raise ConfigError(f"{label} is {value!r}{did_you_mean(str(value).lower(), ('pandas', 'duckdb'))}; write "
                       f"pandas (the default) or duckdb (faster from about 100,000 orders; the KPIs are the same).")
 
 
@@ -232,7 +233,6 @@ def _currency(value, label: str) -> str:
 def _monitor(value, label: str) -> dict:
     """The alert rules and churn window (gapkit.monitor.MONITOR_DEFAULTS): whole months, a rate in
     (0, 1), sigma > 0, churn_days >= 1."""
-    from gapkit.monitor import MONITOR_DEFAULTS
 
     rules = _mapping(value, label, set(MONITOR_DEFAULTS))
     for key, number in rules.items():
@@ -336,14 +336,7 @@ def _benchmark(raw: dict, index: int, where: str) -> dict:
 
 def _check_kpi(kpi, label: str) -> None:
     if not isinstance(kpi, str) or kpi not in KPIS:
-        raise ConfigError(f"{label}: unknown KPI {kpi!r}{_did_you_mean(str(kpi), KPIS)}; known: {', '.join(KPIS)}.")
-
-
-def _did_you_mean(word: str, options) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{label}: unknown KPI {kpi!r}{did_you_mean(str(kpi), KPIS)}; known: {', '.join(KPIS)}.")
 
 
 def _number(value, label: str) -> float:
@@ -406,18 +399,3 @@ def valuation_entry(value, index: int, where: str = "") -> dict:
         raise ConfigError(f"{label}.discount_rate = {entry['discount_rate']!r}: an annual rate such as 0.10 (10%).")
     return {**entry, "intervention_id": str(entry["intervention_id"]), "kpi": entry["kpi"],
             "value_per_unit": float(entry["value_per_unit"]), "horizon_months": int(horizon), "discount_rate": rate}
-
-
-def parse_date(value, label: str) -> str:
-    """A calendar date written YYYY-MM-DD (or a YAML date); "now", "2025" or "1/2/2025" are refused."""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value).strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ConfigError(f"{label}: {value!r} is not a date written YYYY-MM-DD (e.g. 2025-06-30).")
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ConfigError(f"{label}: {value!r} is not a calendar date (month 1-12, a day the month has).") from None

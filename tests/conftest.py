@@ -2,8 +2,8 @@
 
 import pytest
 
-from gapkit import runner
-from gapkit.kernel import SharedKernel
+from gapkit.pipeline import runner
+from gapkit.pipeline._kernel import SharedKernel
 
 
 @pytest.fixture(scope="module")

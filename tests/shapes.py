@@ -145,8 +145,8 @@ def run_shapes(names: list[str], folder: Path) -> None:
     import traceback
 
     from gapkit import config as configuration
-    from gapkit import runner
-    from gapkit.kernel import SharedKernel
+    from gapkit.pipeline import runner
+    from gapkit.pipeline._kernel import SharedKernel
 
     kernel = SharedKernel(runner.NOTEBOOK_DIR)
     try:

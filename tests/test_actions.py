@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit import actions
-from gapkit import gaps as gap_module
+from gapkit.analysis import actions
+from gapkit.analysis import gaps as gap_module
 from gapkit.config import Goal
 
 
@@ -93,7 +93,7 @@ def test_no_shortfall_gives_an_empty_plan_with_the_contract_columns(inputs):
 def planted_causes(seed=0):
     """Two regions short on CSAT for two different reasons, written in their comments: late
     deliveries in North, unanswered tickets in South; both also write the usual complaints."""
-    from gapkit.text import sentiment
+    from gapkit.analysis.text import sentiment
 
     rng = np.random.default_rng(seed)
     north = ["The delivery was late again, terrible", "Package arrived late and damaged, awful",
@@ -143,7 +143,7 @@ def test_two_planted_causes_give_two_rows_different_evidence_and_the_right_actio
 
 
 def test_a_stage_name_is_not_evidence():
-    from gapkit.text import sentiment
+    from gapkit.analysis.text import sentiment
 
     texts = ["The survey was long and the service bad"] * 10 + ["Great service"] * 10
     surveys = pd.DataFrame({"response_id": [f"r{i}" for i in range(20)], "customer_id": [f"c{i}" for i in range(20)],
@@ -171,3 +171,10 @@ def test_the_journey_stage_where_a_segment_lags_chooses_its_step(sample_dir):
     assert "segment C lags" in plan.loc["cov-C", "stage_evidence"] and "p < 0.001" in plan.loc["cov-C", "stage_evidence"]
     assert plan.loc["cov-C", "action"] == actions.THEME_PRACTICES["followup"].format(who="segment C")
     assert plan.loc["cov-B", "action"].startswith("No specific evidence in the data for segment B")
+
+
+def test_tracking_and_damage_point_to_delivery():
+    # two stems written without a comma between them joined into one ("tracking" "damaged" was
+    # "trackingdamaged"), so neither word ever tied a comment to delivery
+    assert actions.theme_of("it came damaged") == "delivery"
+    assert actions.theme_of("no tracking number") == "delivery"

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit import adapt
 from gapkit.errors import ConfigError, InputError
+from gapkit.report import adapt
 from gapkit.sample import generate
 
 

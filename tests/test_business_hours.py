@@ -10,9 +10,9 @@ import pytest
 
 import gapkit
 from gapkit import config
-from gapkit.business_hours import BusinessHours
 from gapkit.errors import ConfigError
-from gapkit.measure import unit_window
+from gapkit.measure.business_hours import BusinessHours
+from gapkit.measure.engine import unit_window
 
 UTC = timezone.utc
 BERLIN = {"time_zone": "Europe/Berlin", "holidays": "DE"}
@@ -122,7 +122,7 @@ def test_clock_expression_equals_the_day_by_day_reference(zone, holidays):
     frame = pd.DataFrame({"start": start, "end": end})
     import narwhals as nw
 
-    from gapkit.measure import duckdb_connection
+    from gapkit.measure.engine import duckdb_connection
 
     for native in (frame, duckdb_connection().from_df(frame)):
         lazy = nw.from_native(native).lazy()
@@ -177,8 +177,8 @@ def test_a_business_sla_window_is_bounded_in_calendar_time():
 
 
 def test_report_section_sets_both_clocks_side_by_side_or_says_what_is_missing():
-    from gapkit import story
-    from gapkit.adapt import Skipped
+    from gapkit.report import story
+    from gapkit.report.adapt import Skipped
 
     created = local("Europe/Berlin", 2025, 2, 7, 16)
     data = tickets([("T1", created, local("Europe/Berlin", 2025, 2, 10, 10), local("Europe/Berlin", 2025, 2, 10, 11))])

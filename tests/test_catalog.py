@@ -5,11 +5,12 @@ import importlib
 import numpy as np
 from scipy import stats
 
-from gapkit import drivers, goals, journey
+from gapkit.analysis import drivers, journey
+from gapkit.desired import goals
 
 # gapkit.catalog is also the name of the function that lists the catalog (issue 13: names that
 # shadow their modules); the module itself:
-catalog = importlib.import_module("gapkit.kpi_catalog")
+catalog = importlib.import_module("gapkit.contract.catalog")
 
 
 def test_outcomes_and_drivers_are_read_from_the_catalog():

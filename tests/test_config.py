@@ -67,8 +67,8 @@ def test_the_yaml_file_is_read_as_text_dates_and_unknown_keys_refused(tmp_path):
 
 def test_a_configuration_that_contradicts_itself_is_an_error_not_a_quiet_skip():
     import gapkit
-    from gapkit import adapt
     from gapkit.config import from_dict
+    from gapkit.report import adapt
 
     valuation = [{"intervention_id": "x", "kpi": "nps", "value_per_unit": 2.0, "horizon_months": 12,
                   "discount_rate": 0.1}]

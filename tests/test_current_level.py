@@ -7,10 +7,11 @@ import pytest
 from scipy import stats
 
 import gapkit
-from gapkit import gaps, goals
-from gapkit.baseline import current_levels
+from gapkit.analysis import gaps
 from gapkit.config import Goal
-from gapkit.kpi_catalog import MEDIAN, NPS, Z95
+from gapkit.contract.catalog import MEDIAN, NPS, Z95
+from gapkit.desired import goals
+from gapkit.measure.baseline import current_levels
 
 AS_OF = "2025-06-30"
 

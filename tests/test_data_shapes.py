@@ -21,8 +21,8 @@ import shapes
 from shapes import SHAPES, write_shape
 
 from gapkit import config as configuration
-from gapkit import runner
-from gapkit.publish import ARTIFACT_COLUMNS
+from gapkit.pipeline import runner
+from gapkit.report.publish import ARTIFACT_COLUMNS
 
 NOT_SHOWN = re.compile(r"([A-Z][\w\- ]+?) is not shown: ([^.]+)")
 

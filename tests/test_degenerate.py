@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit import adapt, story, targets
+from gapkit.desired import targets
 from gapkit.errors import InputError
+from gapkit.report import adapt, story
 
 AS_OF = "2025-06-30"
 
@@ -57,7 +58,7 @@ def test_alerts_with_nothing_to_check_say_so():
 
 
 def test_every_artifact_keeps_its_header_when_it_has_no_rows(tmp_path):
-    from gapkit import publish
+    from gapkit.report import publish
 
     for name, columns in publish.ARTIFACT_COLUMNS.items():
         publish.write_csv(pd.DataFrame(), tmp_path, name)

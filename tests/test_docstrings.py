@@ -20,7 +20,8 @@ matplotlib.use("Agg")
 import gapkit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIP = {"gapkit.kernel", "gapkit.runner", "gapkit.cli", "gapkit.notebook"}  # start kernels or write reports
+# start kernels or write reports and notebooks into the working folder
+SKIP = {"gapkit.pipeline._kernel", "gapkit.pipeline.runner", "gapkit.pipeline.lab", "gapkit.cli", "gapkit.report.notebook"}
 MODULES = sorted(m.name for m in pkgutil.walk_packages(gapkit.__path__, "gapkit.") if m.name not in SKIP
                  and not m.name.startswith("gapkit.notebooks") and not m.name.endswith("__main__"))
 

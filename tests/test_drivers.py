@@ -10,15 +10,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import gapkit  # noqa: E402
-from gapkit.drivers import (  # noqa: E402
+from gapkit.analysis.drivers import (  # noqa: E402
     general_dominance,
     key_drivers,
     order_drivers,
     relative_weights,
     separable,
 )
+from gapkit.analysis.ipa import importance_performance  # noqa: E402
 from gapkit.errors import ConfigError, InputError  # noqa: E402
-from gapkit.ipa import importance_performance  # noqa: E402
 from gapkit.sample import generate  # noqa: E402
 
 DAY = pd.Timedelta(days=1)
@@ -244,7 +244,8 @@ def test_inputs_are_not_changed(planted):
 def test_bootstrap_from_draw_counts_equals_copying_the_resamples():
     """The bootstrap's covariances come from how often each row was drawn; the same resamples
     copied row by row (the plain way, and gapkit's before) give the same importances."""
-    from gapkit import drivers as D
+    from gapkit.analysis import drivers as D
+    from gapkit.analysis import importance
 
     rng = np.random.default_rng(5)
     z = rng.normal(size=(3000, 5)) + 40  # far from 0: the moments must not cancel
@@ -255,9 +256,9 @@ def test_bootstrap_from_draw_counts_equals_copying_the_resamples():
     plain = []
     for _ in range(50):
         pick = draws.integers(0, len(z), len(z))
-        w = weigh(D._partial_corr(z[pick], fixed[pick]))
+        w = weigh(importance._partial_corr(z[pick], fixed[pick]))
         plain.append(w / w.sum())
     weights, boot = D._importance(z, fixed, weigh, 50, seed=0)
     assert boot.shape == (50, 4)
     np.testing.assert_allclose(boot, np.array(plain), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(weights, weigh(D._partial_corr(z, fixed)), atol=0)
+    np.testing.assert_allclose(weights, weigh(importance._partial_corr(z, fixed)), atol=0)

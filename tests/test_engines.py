@@ -5,7 +5,8 @@ import pytest
 from shapes import SHAPES
 
 import gapkit
-from gapkit import adapt, sample
+from gapkit import sample
+from gapkit.report import adapt
 
 AS_OF = "2025-06-30"
 # a schedule with a half day, a zone west of UTC (opening hours cross UTC midnight), daylight
@@ -53,7 +54,8 @@ def _kept_tables(connection) -> list[str]:
 def test_duckdb_keeps_shared_intermediates_only_during_the_call(data, tmp_path, monkeypatch):
     """First orders and first follow-ups are temporary tables while a call runs, dropped after it,
     also when it fails: a gapkit.scan connection outlives the call and would hold their memory."""
-    from gapkit import measure, sql
+    from gapkit.measure import _duckdb as sql
+    from gapkit.measure import engine as measure
 
     gapkit.write_parquet(data, tmp_path)
     connection = measure.duckdb_connection()

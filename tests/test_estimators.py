@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit import ar1, estimators
+from gapkit.impact import _ar1 as ar1
+from gapkit.impact import ab, estimators
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 REPS = 500
@@ -119,7 +120,7 @@ def test_ab_recovers_a_planted_difference_with_power_and_mde():
     from statsmodels.stats.power import NormalIndPower
     h = NormalIndPower().solve_power(effect_size=None, nobs1=n, alpha=0.05, power=0.8, ratio=1)
     assert h == pytest.approx(0.0723364, abs=1e-7)
-    assert estimators._solve_mde(NormalIndPower(), n, 1.0) == pytest.approx(h, rel=1e-5)  # root-finding tolerance
+    assert ab._solve_mde(NormalIndPower(), n, 1.0) == pytest.approx(h, rel=1e-5)  # root-finding tolerance
     assert "Fisher" not in est.note and "clustered" not in est.note
     assert 0 < est.power <= 1
     scores = rng.normal(3, 1, 2 * n) + 0.2 * (arm == "treatment")
@@ -252,7 +253,7 @@ def test_ab_clusters_by_customer():
 def test_ab_small_share_uses_fishers_exact_test():
     from dataclasses import asdict
 
-    from gapkit.impact import finding
+    from gapkit.impact.effects import finding
 
     units = pd.DataFrame({"arm": ["treatment"] * 2 + ["control"] * 2, "value": [1.0, 1.0, 0.0, 0.0]})
     est = estimators.ab_test(units, "share")

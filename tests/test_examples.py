@@ -14,7 +14,7 @@ import pytest
 
 import gapkit
 from gapkit import config as configuration
-from gapkit import runner
+from gapkit.pipeline import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

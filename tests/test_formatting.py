@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapkit import formatting
+from gapkit.report import formatting
 
 
 def test_kpi_values_print_in_their_unit():
@@ -43,7 +43,7 @@ def test_text_from_the_data_is_redacted_in_tables_findings_and_chart_labels():
     assert "example.com" not in page and "7946" not in page
     assert page.count("[email]") == 1 and page.count("[phone]") == 1 and "2025-06-30 12:00" in page
     assert formatting.label("costs $5 for ann@x.io") == r"costs \$5 for [email]"
-    from gapkit import publish
+    from gapkit.report import publish
 
     shown = publish.findings(["csat is 70% in segment bob@example.org"]).data
     assert "example.org" not in shown and r"\[email\]" in shown  # Markdown-escaped brackets

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit import gaps as gap_module
-from gapkit import goals as goal_module
-from gapkit import targets
+from gapkit.analysis import gaps as gap_module
 from gapkit.config import Goal, from_dict
+from gapkit.desired import goals as goal_module
+from gapkit.desired import targets
 
 AS_OF = "2025-06-30"
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,7 +274,7 @@ def test_a_goal_already_met_is_measurable_and_its_milestones_hold_the_line():
 
 
 def test_the_api_with_data_judges_goals_by_the_reports_current_level(sample_dir):
-    from gapkit.baseline import current_levels
+    from gapkit.measure.baseline import current_levels
 
     config = gapkit.config.read(ROOT / "gapkit.yml")
     data = gapkit.load(sample_dir)

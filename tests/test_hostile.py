@@ -367,7 +367,7 @@ def test_an_unknown_kpi_is_a_config_error(sample_data):
 # --- the output folder and signals ------------------------------------------------------------------
 
 def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path):
-    from gapkit.report_folder import check_target
+    from gapkit.pipeline.report_folder import check_target
 
     target = tmp_path / "report"
     target.write_text("keep me")
@@ -377,7 +377,7 @@ def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path):
 
 
 def test_out_where_no_folder_can_be_made_is_a_config_error(tmp_path):
-    from gapkit.runner import _staging
+    from gapkit.pipeline.runner import _staging
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -386,7 +386,7 @@ def test_out_where_no_folder_can_be_made_is_a_config_error(tmp_path):
 
 
 def test_a_stale_staging_folder_of_a_dead_run_is_removed(tmp_path):
-    from gapkit.runner import _staging
+    from gapkit.pipeline.runner import _staging
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / f".report.running-{int(dead.stdout)}-abc"

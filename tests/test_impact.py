@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit import impact
 from gapkit.errors import ConfigError
+from gapkit.impact import effects as impact
 from gapkit.sample import GROUND_TRUTH, generate
 
 

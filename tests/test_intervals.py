@@ -38,7 +38,7 @@ def test_every_interval_brackets_its_value_and_shares_stay_in_0_1(scores, data):
         gapkit.validate({"orders": ORDERS, "surveys": survey_frame(scores, teams)}),
         as_of=AS_OF, by=["team"], period="M", kpis=["csat", "csat_mean", "nps"],
     )
-    from gapkit.kpi_catalog import MIN_N, SMALL_N
+    from gapkit.contract.catalog import MIN_N, SMALL_N
 
     kinds = table.kpi.map(lambda k: gapkit.KPIS[k].kind)
     no_interval = table.n < kinds.map(MIN_N).astype(float)
@@ -165,7 +165,7 @@ def test_small_n_flags_where_simulated_coverage_falls_short():
     """The thresholds in the catalog come from coverage: below SMALL_N the t interval of a
     skewed 1-5 score covers clearly less than 95% (0.83 at n = 5 in benchmarks/small_n.py);
     at SMALL_N a typical one is back near nominal (0.93)."""
-    from gapkit.kpi_catalog import MEAN, SMALL_N
+    from gapkit.contract.catalog import MEAN, SMALL_N
 
     bench = _small_n_benchmark()
     rng = np.random.default_rng(11)
@@ -185,8 +185,8 @@ def test_small_n_flags_where_simulated_coverage_falls_short():
 def test_the_nps_interval_holds_its_level_when_nearly_everyone_promotes(n):
     """Issue 28: 85% promoters and 5% detractors; the plain Wald interval covered 0.888 / 0.892 /
     0.928 at n = 30 / 50 / 100, the adjusted one (half a pseudo-response per group) 0.93 or more."""
-    from gapkit.intervals import attach_intervals
-    from gapkit.kpi_catalog import KPIS
+    from gapkit.contract.catalog import KPIS
+    from gapkit.measure.intervals import attach_intervals
 
     rng = np.random.default_rng(n)
     counts = rng.multinomial(n, [0.85, 0.10, 0.05], size=4000)

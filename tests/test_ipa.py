@@ -12,8 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from gapkit.analysis.ipa import importance_performance, servqual  # noqa: E402
 from gapkit.errors import InputError  # noqa: E402
-from gapkit.ipa import importance_performance, servqual  # noqa: E402
 
 
 def kpi_row(kpi, value, low, high, unit, better, period="all", n=100):

@@ -12,8 +12,8 @@ from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
 import gapkit  # noqa: E402
+from gapkit.analysis.journey import journey  # noqa: E402
 from gapkit.errors import ConfigError, InputError  # noqa: E402
-from gapkit.journey import journey  # noqa: E402
 from gapkit.sample import generate  # noqa: E402
 
 VADER = SentimentIntensityAnalyzer()
@@ -174,7 +174,7 @@ def test_segment_labels_agree_with_the_kpis_and_sentiment(sample_dir):
     import numpy as np
 
     import gapkit
-    from gapkit import text
+    from gapkit.analysis import text
 
     tables = dict(gapkit.load(sample_dir).tables)
     customers = tables["customers"].copy()

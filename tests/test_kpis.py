@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit.intervals import median_bound_ranks
-from gapkit.measure import KPI_COLUMNS
+from gapkit.measure.engine import KPI_COLUMNS
+from gapkit.measure.intervals import median_bound_ranks
 
 AS_OF = "2025-06-30"
 

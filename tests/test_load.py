@@ -156,9 +156,9 @@ def test_data_shows_itself():
 def test_the_checks_before_a_run_read_files_as_the_loader_does(tmp_path):
     """One way in for files: the pre-flight column check and the report-date guess see a
     semicolon or UTF-16 file as gapkit.load does (both once said its columns were missing)."""
-    from gapkit.adapt import check_columns, table_columns
     from gapkit.config import from_dict
-    from gapkit.loading import last_complete_day
+    from gapkit.contract.loading import last_complete_day
+    from gapkit.report.adapt import check_columns, table_columns
 
     orders = pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"],
                            "ordered_at": ["2025-06-01T10:00:00Z", "2025-06-30T09:00:00Z"]})

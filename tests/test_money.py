@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 import gapkit
-from gapkit import impact, money, reach
 from gapkit.errors import ConfigError
+from gapkit.impact import reach as reach
+from gapkit.impact import effects as impact
+from gapkit.impact import money
 from gapkit.sample import generate
 
 AS_OF = "2025-06-30"

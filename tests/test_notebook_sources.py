@@ -9,7 +9,7 @@ import jupytext
 import nbformat
 import pytest
 
-from gapkit.runner import NOTEBOOKS, SOURCE_NOTEBOOKS, notebook_cells
+from gapkit.pipeline.runner import NOTEBOOKS, SOURCE_NOTEBOOKS, notebook_cells
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from refresh_notebooks import sync_notebook_sources  # noqa: E402  (a developer script, not in the package)

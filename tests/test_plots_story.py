@@ -9,7 +9,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import gapkit  # noqa: E402
-from gapkit import plots, publish, sample, story  # noqa: E402
+from gapkit import sample, story  # noqa: E402
+from gapkit.report import plots, publish
 
 AS_OF = "2025-06-30"
 
@@ -35,7 +36,7 @@ def test_plots_draw_on_the_given_axes_and_state_the_finding(table):
 
 
 def test_findings_tell_the_customer_story_first_and_data_quality_last(table):
-    from gapkit.baseline import current_levels
+    from gapkit.measure.baseline import current_levels
 
     kpi_table, data = table
     current = current_levels(data, "2025-06-30", kpi_table, by=["segment"])

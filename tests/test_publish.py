@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from gapkit import publish
 from gapkit.errors import InputError
+from gapkit.report import publish
 
 
 def test_spreadsheet_formulas_are_neutralised_but_numbers_stay_numbers(tmp_path):

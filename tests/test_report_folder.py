@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from gapkit import config as configuration
-from gapkit import report_folder, runner
 from gapkit.errors import ConfigError
-from gapkit.report_folder import MARKER, PublishError, check_target
+from gapkit.pipeline import report_folder, runner
+from gapkit.pipeline.report_folder import MARKER, PublishError, check_target
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -256,7 +256,10 @@ STOP_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     from functools import partial
     from pathlib import Path
-    from gapkit import cli, monitor, report_folder, runner
+    from gapkit import cli
+    from gapkit import monitor
+    from gapkit.pipeline import report_folder
+    from gapkit.pipeline import runner
 
     stage, notebooks = sys.argv[1], Path(sys.argv[2])
     runner.run = partial(runner.run, notebooks_dir=notebooks)  # the stand-in notebooks

@@ -5,9 +5,12 @@ import inspect
 import pandas as pd
 import pytest
 
-from gapkit import actions, drivers, gaps, goals, impact, ipa, journey, money
-from gapkit.publish import read_csv
-from gapkit.results import Result
+from gapkit.analysis import actions, drivers, gaps, ipa, journey
+from gapkit.desired import goals
+from gapkit.impact import effects as impact
+from gapkit.impact import money
+from gapkit.report.publish import read_csv
+from gapkit.report.results import Result
 
 RESULTS = [gaps.GapResult, actions.ActionPlan, goals.GoalsResult, drivers.DriverResult,
            ipa.ImportancePerformance, ipa.ServqualResult, journey.JourneyResult, impact.ImpactResult,

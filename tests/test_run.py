@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from gapkit import config as configuration
-from gapkit import runner
-from gapkit.publish import ARTIFACT_COLUMNS, neutralize_formulas, safe_frame
+from gapkit.pipeline import runner
+from gapkit.report.publish import ARTIFACT_COLUMNS, neutralize_formulas, safe_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +92,7 @@ def test_a_failing_notebook_names_the_cell_and_keeps_the_last_good_report(tmp_pa
     out = tmp_path / "report"
     out.mkdir()
     (out / "marker.txt").write_text("last good report")
-    from gapkit.report_folder import mark
+    from gapkit.pipeline.report_folder import mark
 
     mark(out)  # a report gapkit published earlier
     settings = configuration.read(ROOT / "gapkit.yml", data=str(ROOT / "data/sample"), out=str(out))
@@ -200,7 +200,7 @@ def test_configured_columns_the_data_lacks_fail_before_any_notebook_runs(tmp_pat
 
 
 def test_findings_never_carry_a_live_link_or_markup():
-    from gapkit.publish import findings
+    from gapkit.report.publish import findings
 
     shown = findings(["segment http://evil.example/x and www.evil.example <b>bold</b> [a](http://b)"]).data
     for live in ("http://", "www.e", "<b>", "](http"):

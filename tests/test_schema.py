@@ -1,6 +1,6 @@
 """The input contract as data (gapkit.schema) says what CONTRACT.md section 1 says."""
 
-from gapkit.schema import TABLES
+from gapkit.contract.schema import TABLES
 
 # CONTRACT.md section 1, copied: the required columns of each table (the shared contract is not
 # part of this repository, so a clean clone tests against this copy)

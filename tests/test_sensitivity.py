@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from gapkit import sensitivity
-from gapkit.appraisal import Appraisal, Benefit
 from gapkit.errors import ConfigError
+from gapkit.impact import sensitivity
+from gapkit.impact.appraisal import Appraisal, Benefit
 
 
 def appraisal(effect=0.1, iid="x"):

@@ -18,8 +18,8 @@ import pytest
 
 import gapkit
 from gapkit import sample
-from gapkit.kpi_catalog import MEDIAN
-from gapkit.spark import is_utc
+from gapkit.contract.catalog import MEDIAN
+from gapkit.measure.spark import is_utc
 
 AS_OF = "2025-06-30"
 KEYS = ["kpi", "period", "segment_by", "segment"]

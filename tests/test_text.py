@@ -6,10 +6,10 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 import gapkit
+from gapkit.analysis.text import detect_language, redact, sentiment, sentiment_kpi, themes
 from gapkit.errors import ConfigError, InputError
-from gapkit.measure import KPI_COLUMNS
+from gapkit.measure.engine import KPI_COLUMNS
 from gapkit.sample import generate
-from gapkit.text import detect_language, redact, sentiment, sentiment_kpi, themes
 
 VADER = SentimentIntensityAnalyzer()
 POSITIVE = "Great quality, very happy with my purchase!"
@@ -56,7 +56,7 @@ def test_sentiment_scores_english_and_skips_other_languages():
 
 
 def test_sentiment_labels_follow_the_vader_thresholds():
-    from gapkit.text import _label
+    from gapkit.analysis.text import _label
 
     assert [_label(v) for v in (0.05, 0.0499, -0.0499, -0.05)] == ["positive", "neutral", "neutral", "negative"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from gapkit.kernel import SHARED_KERNEL_ENGINE, SharedKernel
-from gapkit.runner import SOURCE_NOTEBOOKS, RunError, notebook_cells, strip_run_metadata
+from gapkit.pipeline._kernel import SHARED_KERNEL_ENGINE, SharedKernel
+from gapkit.pipeline.runner import SOURCE_NOTEBOOKS, RunError, notebook_cells, strip_run_metadata
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -162,12 +162,32 @@ def surveys(rng, order_rows, cust, t_rows, ticket_ids, end_s):
     nps_a = score(nps, P.SCORE_MISSING["nps"])
     ces_a = score(ces, P.SCORE_MISSING["ces"])
 
-    # comments: sentiment from the scores, topic from the experience
+    comment = _comments(rng, m, answered, csat, late, fu7, order_rows["has_t"][o_idx], tick)
+
+    return pd.DataFrame({
+        "response_id": D.ids("S", m),
+        "customer_id": order_rows["customer_id"][o_idx],
+        "sent_at": D.ts(sent),
+        "order_id": order_rows["order_id"][o_idx],
+        "ticket_id": pd.Series(np.where(tick >= 0, ticket_ids[np.maximum(tick, 0)], None)
+                               if ticket_ids.size else np.full(m, None, dtype=object),
+                               dtype="str"),
+        "answered_at": D.ts(np.where(answered, ans_raw, np.nan)),
+        "csat": csat_a,
+        "nps": nps_a,
+        "ces": ces_a,
+        "comment": comment,
+    })
+
+
+def _comments(rng, m, answered, csat, late, fu7, has_ticket, tick):
+    """Survey comments: sentiment from the scores, topic from the experience, some in Spanish,
+    and the special comments (contact details, markup) that test redaction."""
     has_c = answered & (rng.random(m) < P.COMMENT_PROB)
     sent_i = np.where(csat >= 4, 0, np.where(csat == 3, 1, 2))
     flip = rng.random(m) < 0.10
     sent_i = np.where(flip, rng.choice(3, size=m), sent_i)
-    w = np.column_stack([1 + 4 * late, 0.3 + 4 * order_rows["has_t"][o_idx] + 6 * (tick >= 0),
+    w = np.column_stack([1 + 4 * late, 0.3 + 4 * has_ticket + 6 * (tick >= 0),
                          np.full(m, 2.0), 0.8 + 1.5 * ~fu7])
     topic = D.choice_rows(rng, w.astype(float))
     lang = (rng.random(m) < P.SPANISH_PROB).astype(int)
@@ -192,21 +212,7 @@ def surveys(rng, order_rows, cust, t_rows, ticket_ids, end_s):
         ci = np.flatnonzero(answered)
     for j, special in zip(ci[: len(P.SPECIAL_COMMENTS)], P.SPECIAL_COMMENTS):
         comment.iloc[j] = special
-
-    return pd.DataFrame({
-        "response_id": D.ids("S", m),
-        "customer_id": order_rows["customer_id"][o_idx],
-        "sent_at": D.ts(sent),
-        "order_id": order_rows["order_id"][o_idx],
-        "ticket_id": pd.Series(np.where(tick >= 0, ticket_ids[np.maximum(tick, 0)], None)
-                               if ticket_ids.size else np.full(m, None, dtype=object),
-                               dtype="str"),
-        "answered_at": D.ts(np.where(answered, ans_raw, np.nan)),
-        "csat": csat_a,
-        "nps": nps_a,
-        "ces": ces_a,
-        "comment": comment,
-    })
+    return comment
 
 
 def referrals(rng, order_rows, cust, cust_ids, end_s):

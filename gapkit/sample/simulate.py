@@ -155,6 +155,45 @@ def _select_customers(rng, counts, n_orders):
 # ----------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------
+def _text_columns_as_str(tables: dict) -> dict:
+    """Object columns as pandas' string dtype, as a CSV round trip gives them."""
+    for df in tables.values():
+        for col in df.columns:
+            if df[col].dtype == object:
+                df[col] = df[col].astype("str")
+    return tables
+
+
+def _orders_and_customers(order_rows: dict, cust: dict, cust_ids, end_s) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The orders and customers tables from the simulated arrays (no random draws here)."""
+    deliv = order_rows["delivered"]
+    delivered_ok = deliv <= end_s
+    status = np.where(order_rows["cancelled"], "cancelled",
+                      np.where(~delivered_ok, "shipped",
+                               np.where(order_rows["returned"] & (deliv + 7 * P.DAY <= end_s),
+                                        "returned", "delivered")))
+    orders = pd.DataFrame({
+        "order_id": order_rows["order_id"],
+        "customer_id": order_rows["customer_id"],
+        "ordered_at": D.ts(order_rows["t"]),
+        "order_value": order_rows["value"],
+        "channel": np.asarray(P.ORDER_CHANNELS)[order_rows["ch"]],
+        "promised_at": D.ts(np.where(order_rows["promised"] <= end_s, order_rows["promised"], np.nan)),
+        "delivered_at": D.ts(np.where(delivered_ok, deliv, np.nan)),
+        "status": status,
+    })
+    customers = pd.DataFrame({
+        "customer_id": cust_ids,
+        "segment": np.asarray(P.SEGMENTS)[cust["seg"]],
+        "region": np.asarray(P.REGIONS)[cust["region"]],
+        "persona": np.asarray(P.PERSONAS)[cust["persona"]],
+        "loyalty_member": cust["loyal"],
+        "signup_at": D.ts(np.floor(cust["signup"])),
+        "variant": np.where(cust["treat"], "treatment", "control"),
+    })
+    return orders, customers
+
+
 def generate(n_orders: int = 4000, seed: int = 7, start="2024-01-01", end="2025-06-30",
              bad_rows: bool = True) -> dict[str, pd.DataFrame]:
     """Generate the eight contract tables with planted, documented effects.
@@ -221,32 +260,7 @@ def generate(n_orders: int = 4000, seed: int = 7, start="2024-01-01", end="2025-
     order_rows["order_id"] = D.ids("O", n_orders)
     order_rows["customer_id"] = cust_ids[order_rows["cust"]]
 
-    # orders
-    deliv = order_rows["delivered"]
-    delivered_ok = deliv <= end_s
-    status = np.where(order_rows["cancelled"], "cancelled",
-                      np.where(~delivered_ok, "shipped",
-                               np.where(order_rows["returned"] & (deliv + 7 * P.DAY <= end_s),
-                                        "returned", "delivered")))
-    orders = pd.DataFrame({
-        "order_id": order_rows["order_id"],
-        "customer_id": order_rows["customer_id"],
-        "ordered_at": D.ts(order_rows["t"]),
-        "order_value": order_rows["value"],
-        "channel": np.asarray(P.ORDER_CHANNELS)[order_rows["ch"]],
-        "promised_at": D.ts(np.where(order_rows["promised"] <= end_s, order_rows["promised"], np.nan)),
-        "delivered_at": D.ts(np.where(delivered_ok, deliv, np.nan)),
-        "status": status,
-    })
-    customers = pd.DataFrame({
-        "customer_id": cust_ids,
-        "segment": np.asarray(P.SEGMENTS)[cust["seg"]],
-        "region": np.asarray(P.REGIONS)[cust["region"]],
-        "persona": np.asarray(P.PERSONAS)[cust["persona"]],
-        "loyalty_member": cust["loyal"],
-        "signup_at": D.ts(np.floor(cust["signup"])),
-        "variant": np.where(cust["treat"], "treatment", "control"),
-    })
+    orders, customers = _orders_and_customers(order_rows, cust, cust_ids, end_s)
     followups = E.followups(rng, order_rows, cust, end_s)
     tickets, t_rows = E.tickets(order_rows, end_s)
     surveys = E.surveys(rng, order_rows, cust, t_rows, tickets["ticket_id"].to_numpy(), end_s)
@@ -257,8 +271,4 @@ def generate(n_orders: int = 4000, seed: int = 7, start="2024-01-01", end="2025-
               "interventions": interventions, "costs": costs}
     if bad_rows:
         tables = E.append_bad_rows(tables, start_s, end_s)
-    for df in tables.values():
-        for col in df.columns:
-            if df[col].dtype == object:
-                df[col] = df[col].astype("str")
-    return tables
+    return _text_columns_as_str(tables)

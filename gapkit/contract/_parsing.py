@@ -1,0 +1,293 @@
+"""Reading one column's raw values as the contract's kind: ids, text, numbers, flags, timestamps.
+
+Pure functions over pandas Series (Arrow where it is faster); :mod:`gapkit.validation` decides
+what a value that cannot be read means for its row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
+
+from gapkit.contract.schema import BOOLEAN, ID, INTEGER, NUMBER, TEXT, TIMESTAMP
+
+TRUE_WORDS = {"true", "t", "1", "yes", "y", "1.0"}
+FALSE_WORDS = {"false", "f", "0", "no", "n", "0.0"}
+
+# Arrow's casts read a plain ISO 8601 timestamp or decimal exactly as pandas does (checked value by
+# value: offsets, fractions, exponents, impossible dates and times, which Arrow refuses); texts it
+# refuses (other layouts, missing-value markers, blanks) are read by pandas as before, and so are
+# the few it reads differently: "nan"/"inf" (markers and overflow, told apart by pandas) and "-0"
+# (one corner stays: pandas reads "-0" as 0 or as -0.0 depending on the other values it parses
+# along, so a "-0" may now come out with the other sign of zero; the two compare equal).
+# A column mixing zoned and zone-less timestamps is split by these patterns first.
+ISO_WITH_ZONE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+ISO_WITHOUT_ZONE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?$"
+FLAG_SPELLINGS = {spelled: word in TRUE_WORDS for word in TRUE_WORDS | FALSE_WORDS
+                  for spelled in (word, word.upper(), word.capitalize())}
+CAST_CHUNK = 1 << 16  # a value Arrow refuses sends only its chunk of rows to pandas
+NAT = np.iinfo("int64").min  # numpy's int64 code of a missing timestamp
+
+
+def typed_missing(values: pd.Series) -> pd.Series:
+    """In a number, date or flag column given as text, pandas' missing-value markers ("NA",
+    "null", "NaN"...) and empty or blank text are missing; in text and id columns they are values."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return values
+    text = values.astype("str")
+    marker = text.isin([m for m in STR_NA_VALUES if m]) | text.str.strip().eq("")
+    return values.where(~(marker & values.notna()))
+
+
+def as_arrow_text(values: pd.Series, combine: bool = True) -> pyarrow.Array | pyarrow.ChunkedArray | None:
+    """The values as an Arrow string array (ids are text after parsing), or None if not text.
+
+    ``combine=False`` leaves the chunks as they are (a ChunkedArray when there are several).
+    """
+    if not pd.api.types.is_string_dtype(values.dtype):
+        return None
+    try:
+        array = pyarrow.array(values, from_pandas=True)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+        return None
+    if isinstance(array, pyarrow.ChunkedArray) and combine:
+        array = array.combine_chunks()
+    if not (pyarrow.types.is_string(array.type) or pyarrow.types.is_large_string(array.type)):
+        return None
+    return array.cast(pyarrow.large_string())
+
+
+def one_chunk(values: pd.Series) -> pd.Series:
+    """Text held in several Arrow chunks as one (same values), for columns handed to Arrow often."""
+    text = as_arrow_text(values, combine=False)
+    if not isinstance(text, pyarrow.ChunkedArray) or text.num_chunks < 2:
+        return values
+    return pd.Series(values.dtype.__from_arrow__(pyarrow.chunked_array([text.combine_chunks()])),
+                     index=values.index, name=values.name)
+
+
+def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """``(given, parsed)`` for a timestamp, number or flag column: whether each row holds a
+    value (not empty, not a missing-value marker) and the value read (missing where it cannot be).
+
+    The same as ``typed_missing`` then :func:`parse`, which parse every value in Python-level
+    pandas code; text held in Arrow is read with Arrow's vectorized casts where it is in a plain
+    form, and only the other rows go through pandas.
+    """
+    # the reader's chunks as they are: each is cast on its own, so copying them into one is waste
+    text = as_arrow_text(values, combine=False) if kind in (TIMESTAMP, NUMBER, INTEGER, BOOLEAN) else None
+    if text is None:
+        before = typed_missing(values)
+        return before.notna(), parse(before, kind)
+    plain, read_values = _read_plain(text, kind)
+    others = np.flatnonzero(~plain & ~text.is_null().to_numpy(zero_copy_only=False))
+    given = pd.Series(plain, index=values.index)
+    if kind == TIMESTAMP:
+        result = pd.Series(read_values.view("M8[us]"), index=values.index).dt.tz_localize("UTC")
+    elif kind == BOOLEAN:
+        result = pd.Series(pd.arrays.BooleanArray(read_values, ~plain), index=values.index)
+    else:
+        result = pd.Series(read_values, index=values.index)
+    if len(others):
+        before = typed_missing(values.iloc[others])
+        given.iloc[others] = before.notna().to_numpy()
+        if kind == TIMESTAMP:
+            parsed = parse(before, kind)
+            if not plain.any() or parsed.dt.unit not in ("us", "s"):
+                # pandas picks the column's unit from all its values (nanoseconds, or seconds
+                # when nothing could be read): read the whole column its way
+                before = typed_missing(values)
+                return before.notna(), parse(before, kind)
+            result.iloc[others] = parsed.dt.as_unit("us").array
+        elif kind == BOOLEAN:
+            result.iloc[others] = parse(before, kind).to_numpy()
+        else:
+            result.iloc[others] = pd.to_numeric(before, errors="coerce").astype("float64").to_numpy()
+    if kind in (NUMBER, INTEGER):
+        result = _as_number(result, kind)
+    return given, result
+
+
+def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows Arrow read (a mask) and their values (int64 microseconds, float64 or bool)."""
+    if kind == BOOLEAN:
+        plain = pc.is_in(text, value_set=pyarrow.array(list(FLAG_SPELLINGS))).fill_null(False)
+        true = pc.is_in(text, value_set=pyarrow.array([w for w, v in FLAG_SPELLINGS.items() if v])).fill_null(False)
+        return plain.to_numpy(zero_copy_only=False), true.to_numpy(zero_copy_only=False)
+    plain = np.zeros(len(text), dtype=bool)
+    if kind == TIMESTAMP:
+        out = np.full(len(text), NAT, dtype="int64")
+        for start in range(0, len(text), CAST_CHUNK):
+            chunk = text.slice(start, CAST_CHUNK)
+            if not _cast_timestamps(chunk, np.arange(start, start + len(chunk)), out, plain):
+                for pattern, zoned in ((ISO_WITH_ZONE, True), (ISO_WITHOUT_ZONE, False)):
+                    rows = np.flatnonzero(pc.match_substring_regex(chunk, pattern).fill_null(False)
+                                          .to_numpy(zero_copy_only=False))
+                    _cast_timestamps(chunk.take(rows), start + rows, out, plain, zoned)
+        return plain, out
+    out = np.full(len(text), np.nan, dtype="float64")
+    for start in range(0, len(text), CAST_CHUNK):
+        chunk = text.slice(start, CAST_CHUNK)
+        try:
+            numbers = pc.cast(chunk, pyarrow.float64()).to_numpy(zero_copy_only=False)
+        except pyarrow.ArrowInvalid:  # some text in this chunk is not a plain number: pandas reads the chunk
+            continue
+        stop = start + len(chunk)
+        out[start:stop] = numbers
+        # nan and inf may be markers or overflow, and "-0" is 0 in pandas: pandas decides those
+        plain[start:stop] = np.isfinite(numbers) & ~((numbers == 0) & np.signbit(numbers))
+    return plain, out
+
+
+def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarray, out: np.ndarray, plain: np.ndarray,
+                     zoned: bool | None = None) -> bool:
+    """Cast ``chunk`` (text) to UTC microseconds into ``out[rows]``; False if Arrow refused a value
+    (zone-less texts are UTC, as in pandas)."""
+    targets = [pyarrow.timestamp("us", "UTC"), pyarrow.timestamp("us")]
+    if zoned is not None:
+        targets = targets[:1] if zoned else targets[1:]
+    for target in targets:
+        try:
+            stamps = pc.cast(chunk, target)
+        except pyarrow.ArrowInvalid:
+            continue
+        out[rows] = stamps.cast(pyarrow.int64()).fill_null(NAT).to_numpy(zero_copy_only=False)
+        plain[rows] = chunk.is_valid().to_numpy(zero_copy_only=False)
+        return True
+    return False
+
+
+def _as_number(numbers: pd.Series, kind: str) -> pd.Series:
+    numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
+    if kind == INTEGER:
+        whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
+        return numbers.where(whole).astype("Int64")
+    return numbers
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """Values that hold only spaces (or nothing), as ``values.str.strip() == ""`` finds them."""
+    text = as_arrow_text(values)
+    if text is None:
+        return values.notna() & values.astype("str").str.strip().eq("")
+    # only values without a letter or digit can be blank (ids of ASCII letters and digits only are
+    # ruled out by the cheapest test first); Python's strip decides for those few
+    candidates = np.flatnonzero(pc.invert(pc.ascii_is_alnum(text)).fill_null(False).to_numpy(zero_copy_only=False))
+    if len(candidates):
+        without_alnum = pc.match_substring_regex(text.take(candidates), r"^[^0-9A-Za-z]*$").fill_null(False)
+        candidates = candidates[without_alnum.to_numpy(zero_copy_only=False)]
+    out = np.zeros(len(values), dtype=bool)
+    if len(candidates):
+        out[candidates] = values.iloc[candidates].astype("str").str.strip().eq("").to_numpy()
+    return pd.Series(out, index=values.index)
+
+
+def repeated(keys: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The positions of keys that repeat an earlier row's key, and that earlier row's position.
+
+    Found in Arrow; None when the keys are not text there or some are missing (the caller asks
+    pandas, which has its own rule for missing keys).
+    """
+    text = as_arrow_text(keys)
+    if text is None or text.null_count:
+        return None
+    none = np.array([], dtype="int64")
+    if len(text) < 2:
+        return none, none
+    # keys listed in increasing order, as exports by primary key are, cannot repeat: no hashing
+    if pc.all(pc.greater(text.slice(1), text.slice(0, len(text) - 1))).as_py():
+        return none, none
+    codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
+    # codes are numbered in order of first appearance: a row is a key's first row exactly when its
+    # code is larger than every code before it
+    highest = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[0], first[1:] = True, highest[1:] > highest[:-1]
+    again = np.flatnonzero(~first)
+    return again, np.flatnonzero(first)[codes[again]]
+
+
+def isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
+    """``values.isin(allowed)`` for id columns, in Arrow.
+
+    pandas 3.1's ``isin`` on Arrow-backed strings turns every allowed value into a Python
+    object (about a second per million); Arrow's hash lookup does the same in a few ms.
+    Missing values are never "in" (callers test them separately).
+    """
+    child, parent = as_arrow_text(values), as_arrow_text(allowed)
+    if child is None or parent is None:
+        return values.isin(allowed)
+    found = pc.is_in(child, value_set=parent, skip_nulls=True).fill_null(False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
+
+
+def positions(keys: pd.Series | pyarrow.Array | pyarrow.ChunkedArray, parent_keys: pd.Series) -> np.ndarray | None:
+    """Where each key is among ``parent_keys`` (-1: absent or missing), in Arrow; None if not text."""
+    child = keys if isinstance(keys, (pyarrow.Array, pyarrow.ChunkedArray)) else as_arrow_text(keys)
+    parent = as_arrow_text(parent_keys)
+    if child is None or parent is None:
+        return None
+    return pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1).to_numpy().astype("int64")
+
+
+def lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series, found=None) -> pd.Series:
+    """``keys.map(parent_values indexed by parent_keys)``: the parent's value for each key (unique keys).
+
+    ``found``: the keys' :func:`positions` among ``parent_keys``, when already known.
+    """
+    position = positions(keys, parent_keys) if found is None else found
+    if position is None:
+        return keys.map(pd.Series(parent_values.to_numpy(), index=parent_keys.to_numpy()))
+    taken = parent_values.array.take(position, allow_fill=True)
+    return pd.Series(taken, index=keys.index)
+
+
+KIND_WORDS = {
+    TIMESTAMP: "a timestamp (ISO 8601 expected, e.g. 2025-06-30T14:05:00Z)",
+    NUMBER: "a number",
+    INTEGER: "a whole number",
+    BOOLEAN: "true/false",
+}
+
+
+def as_text(values: pd.Series) -> np.ndarray:
+    """Values as the file held them; a whole float from a Parquet column without its ".0"."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.notna() & np.isfinite(values.astype("float64")) & (values == np.round(values)) \
+            & (values.abs() < 2**53)
+        text = values.astype("str").where(~finite, values.where(finite).astype("Int64").astype("str"))
+    else:
+        text = values.astype("str")
+    return text.where(values.notna(), "").to_numpy()
+
+
+def parse(values: pd.Series, kind: str) -> pd.Series:
+    if kind in (ID, TEXT):
+        if pd.api.types.is_string_dtype(values.dtype):
+            return values
+        if kind == ID and pd.api.types.is_float_dtype(values.dtype):
+            # a Parquet column of float ids (199.0) means the same customer as the CSV's 199
+            return pd.Series(as_text(values), index=values.index).where(values.notna())
+        return values.astype("str").where(values.notna())
+    if kind == TIMESTAMP:
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            return values.dt.tz_convert("UTC")
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            return values.dt.tz_localize("UTC")
+        text = values.astype("str").where(values.notna())
+        return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    if kind in (NUMBER, INTEGER):
+        return _as_number(pd.to_numeric(values, errors="coerce").astype("float64"), kind)
+    if kind == BOOLEAN:
+        if pd.api.types.is_bool_dtype(values.dtype):
+            return values.astype("boolean")
+        text = values.astype("str").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[text.isin(TRUE_WORDS) & values.notna()] = True
+        out[text.isin(FALSE_WORDS) & values.notna()] = False
+        return out
+    raise AssertionError(kind)

@@ -1,0 +1,173 @@
+"""Read a folder of contract tables (CSV or Parquet) and validate them.
+
+Reading is :mod:`gapkit.contract._reading` (encodings, delimiters, file lines); the rules and the
+quarantine are :mod:`gapkit.validation`. Nothing is dropped silently: each input row is either
+kept or listed in ``data.rejects``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gapkit.contract._reading import read_text_csv
+from gapkit.contract.schema import LOAD_ORDER, TABLES
+from gapkit.contract.validation import EARLIEST, Data, validate
+from gapkit.errors import InputError
+
+__all__ = ["last_complete_day", "load", "scan", "write_parquet"]
+
+
+def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARLIEST) -> Data:
+    """Read every contract table found in ``path`` (``<table>.csv`` or ``<table>.parquet``).
+
+    Timestamps are parsed to UTC (naive ones are taken as UTC), every rule of the contract is
+    checked, and rows that break one are quarantined in ``data.rejects``.
+
+    Parameters
+    ----------
+    path : folder holding the tables.
+    tables : read only these tables (default: every contract table present).
+    earliest : timestamps before this date are rejected as placeholders (e.g. 0001-01-01);
+        so are those far past the orders' own span (see :func:`validate`).
+
+    Examples
+    --------
+    >>> data = gapkit.load("data/sample")
+    >>> data.counts
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder. Pass the folder that holds orders.csv (or orders.parquet).")
+    raw: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    positions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    malformed: dict[str, tuple] = {}
+    notes: list[str] = _unknown_files(folder)
+    for name in LOAD_ORDER:
+        if tables is not None and name not in tables:
+            continue
+        found = [p for p in (folder / f"{name}.csv", folder / f"{name}.parquet") if p.exists()]
+        if len(found) > 1:
+            raise InputError(
+                f"{folder}: both {found[0].name} and {found[1].name} exist; keep one so it is clear which to read."
+            )
+        if not found:
+            continue
+        files[name] = str(found[0])
+        if found[0].suffix == ".parquet":
+            raw[name] = _read_parquet(found[0])
+            continue
+        # read as text so that a bad value is seen (and quarantined) rather than coerced by guesswork
+        needs = f" with the columns {', '.join(TABLES[name].required_columns)}" if TABLES[name].required_columns else ""
+        text = read_text_csv(found[0], needs=needs)
+        raw[name] = text.frame
+        positions[name] = (text.records, text.lines)
+        malformed[name] = text.malformed
+        notes += text.notes
+    if "orders" not in raw:
+        raise InputError(
+            f"{folder}: no orders table. gapkit needs orders.csv or orders.parquet with columns "
+            f"{TABLES['orders'].required_columns}; every other table is optional."
+        )
+    return validate(raw, source=str(folder), files=files, positions=positions, malformed=malformed,
+                    earliest=earliest, notes=notes)
+
+
+def _unknown_files(folder: Path) -> list[str]:
+    """Files of the folder that are not contract tables, with a did-you-mean."""
+    import difflib
+
+    notes = []
+    for file in sorted(folder.iterdir()):
+        if file.name.startswith(".") or not file.is_file() or file.suffix.lower() not in (".csv", ".parquet", ".tsv",
+                                                                                            ".txt", ".xlsx", ".json"):
+            continue
+        if file.suffix in (".csv", ".parquet") and file.stem in TABLES:
+            continue
+        guess = difflib.get_close_matches(file.stem.lower(), list(TABLES), n=1, cutoff=0.5)
+        hint = f"; did you mean {guess[0]}{file.suffix}?" if guess else ""
+        notes.append(f"ignored: {file.name} is not a gapkit table{hint}")
+    return notes
+
+
+def _read_parquet(file: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(file)
+    except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
+        raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {error}).") from None
+
+
+def scan(path: str | Path, connection=None) -> dict:
+    """Open the Parquet tables of a folder lazily in DuckDB, for data larger than memory.
+
+    Returns a mapping from table name to a DuckDB relation that ``gapkit.kpis(...,
+    engine="duckdb")`` reads without loading it into pandas. Unlike :func:`load`, ``scan``
+    does not check rows (checking would mean reading everything): use it on tables written by
+    ``gapkit.load(...)`` (see :func:`write_parquet`) or otherwise already validated.
+
+    Examples
+    --------
+    >>> paths = gapkit.write_parquet(gapkit.load("data/sample"), "/tmp/gapkit-parquet")
+    >>> tables = gapkit.scan("/tmp/gapkit-parquet")
+    >>> gapkit.kpis(tables, as_of="2025-06-30", engine="duckdb")
+    """
+    from gapkit.measure.engine import duckdb_connection
+
+    folder = Path(path)
+    connection = connection or duckdb_connection()
+    relations = {}
+    for name in LOAD_ORDER:
+        file = folder / f"{name}.parquet"
+        if file.exists():
+            relations[name] = connection.read_parquet(str(file))
+    if "orders" not in relations:
+        raise InputError(f"{folder}: no orders.parquet; scan reads Parquet only (use gapkit.load for CSV).")
+    return relations
+
+
+def write_parquet(data: Data, path: str | Path) -> list[Path]:
+    """Write the kept rows of every table as Parquet, ready for :func:`scan`."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in data.items():
+        file = folder / f"{name}.parquet"
+        frame.to_parquet(file, index=False)
+        written.append(file)
+    return written
+
+
+def last_complete_day(path: str | Path) -> tuple[str, str]:
+    """The last day the orders cover completely, and the latest order time, for a default ``as_of``.
+
+    With times of day, the day of the latest order may still have been under way when the data
+    was exported, so it is the day before; with date-only timestamps (all at midnight) it is the
+    latest date itself.
+
+    Examples
+    --------
+    >>> gapkit.loading.last_complete_day("data/sample")
+    ('2025-06-29', '2025-06-30 20:23:41+00:00')
+    """
+    folder = Path(path)
+    csv, parquet = folder / "orders.csv", folder / "orders.parquet"
+    if parquet.exists():
+        raw = pd.read_parquet(parquet, columns=["ordered_at"])["ordered_at"]
+    elif csv.exists():
+        frame = read_text_csv(csv).frame  # as the loader reads it: semicolons, tabs, UTF-16
+        if "ordered_at" not in frame:
+            raise InputError(f"{csv}: no ordered_at column; orders need order_id, customer_id, ordered_at.")
+        raw = frame["ordered_at"]
+    else:
+        raise InputError(f"{folder}: no orders.csv or orders.parquet.")
+    stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").dropna()
+    if stamps.empty:
+        raise InputError(f"{folder}: no order has a readable ordered_at, so there is no default report date; "
+                         "pass --as-of YYYY-MM-DD.")
+    latest = stamps.max()
+    date_only = bool((stamps == stamps.dt.normalize()).all())
+    day = latest.normalize() if date_only else latest.normalize() - pd.Timedelta(days=1)
+    return day.date().isoformat(), str(latest)

@@ -1,0 +1,2 @@
+"""The desired state: SMART checks of goals, their progress, and proposed targets.
+"""

@@ -1,0 +1,160 @@
+"""The arithmetic of an appraisal: benefits and costs month by month, discounting, NPV, payback.
+
+The conventions (month 0 = as_of, monthly compounding, looking back for an ended intervention)
+are stated once, in :mod:`gapkit.money`.
+
+Examples
+--------
+>>> from gapkit.impact.appraisal import Appraisal, Benefit
+>>> lift = Benefit("repeat_purchase_rate", effect=0.02, ci_low=0.01, ci_high=0.03, method="did",
+...                units_per_month=400.0, value_per_unit=25.0, horizon_months=24)
+>>> checkin = Appraisal("checkin", one_off=1000.0, run_rate=50.0, discount_rate=0.10, benefits=(lift,))
+>>> round(checkin.npv(), 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gapkit.contract.catalog import Z95
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """One KPI's contribution: effect (with its CI) x reach x value per unit, for a horizon."""
+
+    kpi: str
+    effect: float
+    ci_low: float
+    ci_high: float
+    method: str
+    units_per_month: float
+    value_per_unit: float
+    horizon_months: int
+    p_value: float = float("nan")
+    pretrend_p: float = float("nan")
+
+    @property
+    def caveats(self) -> list[str]:
+        """What makes this effect a weak basis for money (empty when nothing does)."""
+        out = []
+        if np.isfinite(self.p_value) and self.p_value >= 0.05:
+            out.append(f"{self.kpi} effect not distinguishable from zero (p = {self.p_value:.2g})")
+        if np.isfinite(self.pretrend_p) and self.pretrend_p < 0.05:
+            out.append(f"{self.kpi} placebo (pre-trend) check failed (p = {self.pretrend_p:.2g})")
+        if self.method in ("its", "pre_post"):
+            out.append(f"{self.kpi} by {self.method}: no comparison group")
+        return out
+
+    @property
+    def se(self) -> float:
+        return (self.ci_high - self.ci_low) / (2 * Z95)
+
+
+@dataclass(frozen=True)
+class Appraisal:
+    """Everything one intervention's NPV depends on."""
+
+    intervention_id: str
+    one_off: float
+    run_rate: float
+    discount_rate: float
+    benefits: tuple[Benefit, ...]
+    note: str = ""
+    months_run: float | None = None  # set for an intervention that ended: appraised looking back
+
+    @property
+    def ended(self) -> bool:
+        return self.months_run is not None
+
+    @property
+    def horizon_months(self) -> int:
+        return 0 if self.ended else max(b.horizon_months for b in self.benefits)
+
+    @property
+    def complete(self) -> bool:
+        """Every benefit has a finite effect and standard error, so NPV and its interval can be computed."""
+        return all(np.isfinite(b.effect) and np.isfinite(b.se) for b in self.benefits)
+
+    def npv(self, effects: Sequence[float] | None = None) -> float:
+        """Net present value at the measured effects, or at ``effects`` (one per benefit).
+
+        Examples
+        --------
+        >>> checkin.npv()  # checkin: see the module example
+        """
+        cost_pv, benefit_pv = npv_parts(self, effects)
+        return float(benefit_pv - cost_pv)
+
+
+def monthly_rate(annual_rate: float) -> float:
+    """Monthly rate equivalent to an annual one: (1 + r)^(1/12) - 1.
+
+    Examples
+    --------
+    >>> round(gapkit.appraisal.monthly_rate(0.10), 6)
+    0.007974
+    """
+    return (1 + annual_rate) ** (1 / 12) - 1
+
+
+def cash_flows(appraisal: Appraisal, effects: Sequence[float] | None = None) -> pd.DataFrame:
+    """Month-by-month flows: month 0 (one-off costs, undiscounted) to the longest horizon.
+
+    Examples
+    --------
+    >>> flows = gapkit.appraisal.cash_flows(checkin)  # checkin: see the module example
+    >>> flows[["month", "net", "cumulative_pv"]].head()
+    """
+    effects = [b.effect for b in appraisal.benefits] if effects is None else effects
+    month = np.arange(appraisal.horizon_months + 1)
+    benefit = np.zeros(month.size)
+    for b, effect in zip(appraisal.benefits, effects):
+        monthly = effect * b.units_per_month * b.value_per_unit
+        if appraisal.ended:  # what it brought while it ran, looking back from as_of
+            benefit += np.where(month == 0, monthly * appraisal.months_run, 0.0)
+        else:
+            benefit += np.where((month >= 1) & (month <= b.horizon_months), monthly, 0.0)
+    cost = np.where(month == 0, appraisal.one_off, appraisal.run_rate)
+    discount = (1 + monthly_rate(appraisal.discount_rate)) ** -month.astype(float)
+    net = benefit - cost
+    return pd.DataFrame({
+        "intervention_id": appraisal.intervention_id, "month": month, "cost": cost, "benefit": benefit,
+        "net": net, "discount_factor": discount, "pv_net": net * discount,
+        "cumulative_pv": np.cumsum(net * discount),
+    })
+
+
+def payback_months(flows: pd.DataFrame) -> float:
+    """First month whose cumulative discounted net is >= 0; NaN if never within the horizon.
+
+    Examples
+    --------
+    >>> flows = gapkit.appraisal.cash_flows(checkin)  # checkin: see the module example
+    >>> gapkit.appraisal.payback_months(flows)
+    """
+    # from month 1: month 0 holds only the set-up cost, so "paid back in month 0" would just
+    # mean nothing was spent up front, even for a strategy that loses money every month after
+    reached = flows.loc[(flows["month"] >= 1) & (flows["cumulative_pv"] >= -1e-9), "month"]
+    return float(reached.iloc[0]) if len(reached) else np.nan
+
+
+def npv_parts(appraisal: Appraisal, effects=None) -> tuple[float, np.ndarray]:
+    """(cost_pv, benefit_pv); benefit_pv is an array when ``effects`` holds draws (one column per KPI).
+
+    Examples
+    --------
+    >>> cost_pv, benefit_pv = gapkit.appraisal.npv_parts(checkin)  # checkin: see the module example
+    >>> benefit_pv - cost_pv
+    """
+    discount = (1 + monthly_rate(appraisal.discount_rate)) ** -np.arange(appraisal.horizon_months + 1.0)
+    cost_pv = appraisal.one_off + appraisal.run_rate * discount[1:].sum()
+    effects = np.array([b.effect for b in appraisal.benefits] if effects is None else effects, dtype=float)
+    per_effect = np.array([b.units_per_month * b.value_per_unit * (
+        appraisal.months_run if appraisal.ended else discount[1:b.horizon_months + 1].sum())
+        for b in appraisal.benefits])
+    return float(cost_pv), effects @ per_effect

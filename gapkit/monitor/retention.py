@@ -1,0 +1,312 @@
+"""Kaplan-Meier curves of the time from a customer's first order to the next (retention) or to
+lapsing (churn), right-censored at as_of (``retention.csv``, ``churn.csv``).
+
+Examples
+--------
+>>> gapkit.monitor.retention(gapkit.load("data/sample"), "2025-06-30", by=["segment"]).table.head()
+"""
+
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gapkit.config import MONITOR_DEFAULTS
+from gapkit.contract.artifacts import columns as artifact_columns
+from gapkit.contract.catalog import Z95
+from gapkit.errors import ConfigError, InputError
+from gapkit.measure.engine import end_of_day, segment_labels
+from gapkit.report.results import Result
+
+RETENTION_COLUMNS = list(artifact_columns("retention.csv"))
+RETENTION_DAYS = (7, 14, 30, 60, 90, 120, 180, 270, 365)
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RetentionResult(Result):
+    """Kaplan-Meier curves of time to the second order (``table``, retention.csv, read at set
+    days; ``curves``: every step of the everyone and segment curves, for drawing)."""
+
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Kaplan-Meier of days from the first order to churn (``churn_days`` without an order),
+    #: the retention.csv columns plus ``churn_days`` (churn.csv)
+    churn: pd.DataFrame = field(default_factory=pd.DataFrame)
+    churn_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    title: ClassVar[str] = "Retention"
+    artifact: ClassVar[str] = "retention.csv"
+    kinds: ClassVar[dict] = {"survival": "share", "ci_low": "share", "ci_high": "share", "at_risk": "count",
+                             "events": "count", "day": "count"}
+
+    def summary(self) -> str:
+        everyone = self.table[(self.table["cohort"] == "all") & (self.table["segment_by"] == "all")]
+        at90 = everyone[everyone["day"] == 90]
+        if at90.empty:
+            return "Too little follow-up for a 90-day retention figure."
+        row = at90.iloc[0]
+        return (f"{1 - row['survival']:.1%} of customers order again within 90 days of their first order "
+                f"(95% CI {1 - row['ci_high']:.1%} to {1 - row['ci_low']:.1%}; Kaplan-Meier, customers "
+                f"followed for less than 90 days count while observed).")
+
+    def churn_summary(self) -> str:
+        """The share churned a year after the first order (``churn_days`` without an order)."""
+        everyone = self.churn[(self.churn["cohort"] == "all") & (self.churn["segment_by"] == "all")] \
+            if len(self.churn) else self.churn
+        if everyone.empty:
+            return "Too little follow-up for a churn curve."
+        row = everyone.iloc[-1]
+        return (f"{1 - row['survival']:.1%} of customers had churned (no order for {int(row['churn_days'])} days) "
+                f"{int(row['day'])} days after their first order (95% CI {1 - row['ci_high']:.1%} to "
+                f"{1 - row['ci_low']:.1%}; Kaplan-Meier, censored at the report date).")
+
+    def plot(self, ax=None, segment_by: str = "all", most: int = 6, churn: bool = False):
+        """Share of customers who have ordered again (``churn``: who have churned), by days since
+        the first order, with 95% bands.
+
+        With many segments, the ``most`` largest are drawn (the table holds them all).
+        """
+        import matplotlib.pyplot as plt
+
+        from gapkit.report.formatting import label
+
+        ax = ax or plt.gca()
+        source = self.churn_curves if churn else self.curves
+        shown = source[source["segment_by"] == segment_by] if len(source) else source
+        if shown.empty:
+            ax.set_title("No retention curve")
+            return ax
+        sizes = shown.groupby("segment")["customers"].first().sort_values(ascending=False, kind="stable")
+        picked = sorted(sizes.index[:most])
+        colors = {}
+        for segment, curve in shown[shown["segment"].isin(picked)].groupby("segment", sort=True):
+            line, = ax.step(curve["day"], 1 - curve["survival"], where="post", label=label(segment))
+            colors[segment] = line.get_color()
+            ax.fill_between(curve["day"], 1 - curve["ci_high"], 1 - curve["ci_low"], step="post", alpha=0.15,
+                            color=line.get_color())
+        rows = self._at_risk_rows(churn, segment_by, picked)
+        _at_risk_under(ax, rows, colors)
+        ax.set_xlabel("days since the first order", labelpad=8 + 11 * (rows["segment"].nunique() + 1)
+                      if len(rows) else 4)
+        if churn:
+            ax.set_ylabel("churned (95% CI)")
+            title = self.churn_summary().split(" (95%")[0] if len(self.churn) else "No churn curve"
+        else:
+            ax.set_ylabel("ordered again (95% CI)")
+            title = self.summary().split(" (")[0] if len(self.table) else "No retention curve"
+        if len(sizes) > most:
+            title += f"\n(the {most} largest of {len(sizes)} {segment_by} groups)"
+        ax.set_title(textwrap.fill(title, 60), fontsize="medium")
+        if segment_by != "all":
+            ax.legend(title=segment_by, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+        return ax
+
+    def _at_risk_rows(self, churn: bool, segment_by: str, picked) -> pd.DataFrame:
+        table = self.churn if churn else self.table
+        if table is None or table.empty:
+            return pd.DataFrame(columns=["segment", "day", "at_risk"])
+        rows = table[(table["cohort"] == "all") & (table["segment_by"] == segment_by)
+                     & table["segment"].isin(picked)]
+        return rows[["segment", "day", "at_risk"]]
+
+
+    def plot_cohorts(self, ax=None):
+        """Heatmap: share who ordered again (rows: first-order month, columns: days since)."""
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+
+        ax = ax or plt.gca()
+        cohorts = self.table[(self.table["cohort"] != "all") & (self.table["segment_by"] == "all")]
+        if cohorts.empty:
+            ax.set_title("No first-order month has a retention curve")
+            return ax
+        # a cell read off a handful of customers says little: blank below 20 still followed
+        readable = cohorts[cohorts["at_risk"] >= 20]
+        if readable.empty:
+            ax.set_title("No first-order month has 20 customers followed long enough")
+            return ax
+        grid = (1 - readable.pivot_table(index="cohort", columns="day", values="survival")).sort_index()
+        # many first-order months: the latest 24, numbers only where they stay readable
+        grid = grid.iloc[-24:]
+        sns.heatmap(grid, ax=ax, cmap="Blues", vmin=0, vmax=max(float(np.nanmax(grid.to_numpy())), 0.01),
+                    annot=len(grid) <= 18, fmt=".0%", cbar_kws={"label": "ordered again"},
+                    yticklabels=True)  # every month named: seaborn's "auto" silently skips every other one
+        ax.set_xlabel("days since the first order (blank: fewer than 20 customers followed that long)")
+        ax.set_ylabel("month of the first order")
+        ax.set_title("Coming back, by month of the first order", fontsize="medium")
+        return ax
+
+
+def _at_risk_under(ax, rows: pd.DataFrame, colors: Mapping) -> None:
+    """The numbers still followed (at risk) beneath a Kaplan-Meier chart, a row per curve, as
+    lifelines' add_at_risk_counts does: a curve's tail over a handful of customers says little."""
+    if rows.empty:
+        return
+    low, high = ax.get_xlim()
+    days = []
+    # columns at least a ninth of the axis apart, so the numbers never run into each other
+    for day in sorted(d for d in rows["day"].unique() if low <= d <= high):
+        if not days or day - days[-1] >= (high - low) / 9:
+            days.append(day)
+    ax.annotate("at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-4, -30), textcoords="offset points",
+                ha="right", va="top", fontsize=7, color="#52606d")
+    for line, (segment, group) in enumerate(rows.groupby("segment", sort=True)):
+        counts = group.set_index("day")["at_risk"]
+        for day in days:
+            if day in counts.index:
+                ax.annotate(f"{int(counts[day]):,}", xy=(day, 0), xycoords=("data", "axes fraction"),
+                            xytext=(0, -30 - 11 * line), textcoords="offset points", ha="center", va="top",
+                            fontsize=7, color=colors.get(segment, "#52606d"))
+
+
+def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per customer: first order, days to the next strictly later order (or to as_of,
+    censored), ``repeated`` (event seen), cohort month and the ``by`` segment columns."""
+    if "orders" not in data:
+        raise InputError("retention needs the orders table")
+    eod = pd.Timestamp(end_of_day(as_of))
+    orders = data["orders"][["order_id", "customer_id", "ordered_at"]]
+    orders = orders[orders["ordered_at"] <= eod].sort_values(["customer_id", "ordered_at", "order_id"], kind="stable")
+    first = orders.drop_duplicates("customer_id")
+    later = orders.merge(first[["customer_id", "ordered_at"]].rename(columns={"ordered_at": "first_at"}),
+                         on="customer_id")
+    later = later[later["ordered_at"] > later["first_at"]].groupby("customer_id")["ordered_at"].min()
+    out = first.rename(columns={"ordered_at": "first_at", "order_id": "first_order_id"}).set_index("customer_id")
+    out["next_at"] = later
+    out["repeated"] = out["next_at"].notna()
+    end = out["next_at"].where(out["repeated"], eod)
+    out["days"] = (end - out["first_at"]).dt.total_seconds() / 86400
+    out["cohort"] = out["first_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str)
+    out = out.reset_index()
+    for column in by:
+        source = data["orders"] if column in data["orders"].columns else data.get("customers")
+        if source is None or column not in source.columns:
+            raise ConfigError(f"retention by {column!r}: no such column in orders or customers")
+        key = "order_id" if source is data["orders"] else "customer_id"
+        left = "first_order_id" if key == "order_id" else "customer_id"
+        values = source.drop_duplicates(key).set_index(key)[column]
+        out[column] = segment_labels(out[left].map(values))
+    return out
+
+
+def churn_durations(data: Mapping, as_of: str | date | datetime, churn_days: float,
+                    by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per customer: days from the first order to churn, or to as_of (censored).
+
+    A customer churns ``churn_days`` after an order not followed by another within ``churn_days``
+    (the moment the silence becomes long enough to call); ``churned`` says whether that moment
+    came by as_of. Columns as :func:`repeat_durations`, with ``churned`` for ``repeated``.
+    """
+    units = repeat_durations(data, as_of, by)
+    eod = pd.Timestamp(end_of_day(as_of))
+    window = pd.Timedelta(days=churn_days)
+    orders = data["orders"][["customer_id", "ordered_at"]]
+    orders = orders[orders["ordered_at"] <= eod].sort_values(["customer_id", "ordered_at"], kind="stable")
+    following = orders.groupby("customer_id")["ordered_at"].shift(-1)
+    # the silence after each order: until the next order, or until as_of after the last one
+    silent = (following.fillna(eod) - orders["ordered_at"]) > window
+    churn_at = (orders.loc[silent, "ordered_at"] + window).groupby(orders.loc[silent, "customer_id"]).min()
+    units = units.drop(columns=["next_at", "repeated", "days"]).set_index("customer_id")
+    units["churned"] = churn_at.reindex(units.index).notna()
+    end = churn_at.reindex(units.index).where(units["churned"], eod)
+    units["days"] = (end - units["first_at"]).dt.total_seconds() / 86400
+    return units.reset_index()
+
+
+def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (),
+              days: Sequence[int] = RETENTION_DAYS, cohorts: bool = True,
+              churn_days: float = MONITOR_DEFAULTS["churn_days"]) -> RetentionResult:
+    """Kaplan-Meier curves of days from first order to the next, censored at as_of.
+
+    Curves for everyone and each segment of each ``by`` column (first order's or customer's
+    value), and, with ``cohorts``, for each first-order month (everyone). Each curve is read at
+    ``days`` up to its longest follow-up: ``survival`` is the share who have not ordered again by
+    that day, with a pointwise 95% interval on the log(-log) scale (statsmodels' SurvfuncRight
+    for the estimate and Greenwood's standard error); ``at_risk`` is the number still followed
+    and not yet returned just before the day, ``events`` the returns since the previous day read.
+    1 - survival at day 90 is the 90-day repeat rate; where nobody is censored before 90 days it
+    equals ``repeat_purchase_rate``.
+
+    ``churn`` holds the same for days from the first order to churn (:func:`churn_durations`,
+    ``churn_days`` without an order), for everyone and each segment.
+    """
+    units = repeat_durations(data, as_of, by)
+    if len(units) and not units["repeated"].astype(bool).any():
+        raise InputError(f"none of the {len(units):,} customers has ordered a second time by {as_of}, so there is "
+                         f"no curve of coming back to draw (a one-off purchase log, or ids that change with every "
+                         f"order)")
+    table, curves = _km_tables(units, "repeated", by, days, cohorts)
+    lost = churn_durations(data, as_of, churn_days, by)
+    # nobody churns before churn_days: the churn curve is read from there on, for a year
+    read_at = [int(churn_days) + extra for extra in (0, 30, 90, 180, 365)]
+    churn, churn_curves = _km_tables(lost, "churned", by, read_at, cohorts=False)
+    return RetentionResult(table, curves=curves, churn=churn.assign(churn_days=churn_days),
+                           churn_curves=churn_curves)
+
+
+def _km_tables(units: pd.DataFrame, event: str, by: Sequence[str], days: Sequence[int], cohorts: bool):
+    """Kaplan-Meier read at ``days`` (RETENTION_COLUMNS) and whole step curves, per group."""
+    units = units.rename(columns={event: "repeated"})
+    groups = [("all", "all", "all", units)]
+    for column in by:
+        groups += [("all", column, segment, g) for segment, g in units.groupby(column, sort=True)]
+    if cohorts:
+        groups += [(cohort, "all", "all", g) for cohort, g in units.groupby("cohort", sort=True)]
+    rows, steps = [], []
+    for cohort, segment_by, segment, group in groups:
+        rows += _curve(group, days, cohort, segment_by, segment)
+        if cohort == "all" and len(group) >= 2:
+            steps.append(_steps(group, max(days)).assign(segment_by=segment_by, segment=segment))
+    curves = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
+        columns=["day", "survival", "ci_low", "ci_high", "customers", "segment_by", "segment"])
+    return pd.DataFrame(rows, columns=RETENTION_COLUMNS), curves
+
+
+def _steps(group: pd.DataFrame, last_day: float) -> pd.DataFrame:
+    """The whole Kaplan-Meier step function of one group up to ``last_day``, with its band."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    fit = SurvfuncRight(group["days"].to_numpy(float), group["repeated"].to_numpy(int))
+    keep = fit.surv_times <= min(last_day, group["days"].max())
+    bands = [_loglog_interval(s, e) for s, e in zip(fit.surv_prob[keep], fit.surv_prob_se[keep])]
+    frame = pd.DataFrame({"day": np.r_[0.0, fit.surv_times[keep]], "survival": np.r_[1.0, fit.surv_prob[keep]],
+                          "ci_low": np.r_[1.0, [b[0] for b in bands]], "ci_high": np.r_[1.0, [b[1] for b in bands]]})
+    return frame.assign(customers=len(group))
+
+
+def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: str, segment: str) -> list[dict]:
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    durations = group["days"].to_numpy(float)
+    events = group["repeated"].to_numpy(int)
+    if len(durations) < 2:
+        return []
+    fit = SurvfuncRight(durations, events)
+    times, survival, se = fit.surv_times, fit.surv_prob, fit.surv_prob_se
+    rows, previous = [], 0.0
+    for day in days:
+        if day > durations.max():
+            break
+        index = np.searchsorted(times, day, side="right") - 1
+        s = float(survival[index]) if index >= 0 else 1.0
+        s_se = float(se[index]) if index >= 0 else 0.0
+        low, high = _loglog_interval(s, s_se)
+        rows.append({"cohort": cohort, "segment_by": segment_by, "segment": segment, "day": int(day),
+                     "at_risk": int((durations >= day).sum()),
+                     "events": int(((durations > previous) & (durations <= day) & (events == 1)).sum()),
+                     "survival": s, "ci_low": low, "ci_high": high})
+        previous = day
+    return rows
+
+
+def _loglog_interval(s: float, se: float) -> tuple[float, float]:
+    """Pointwise 95% interval of a survival probability on the log(-log) scale (stays in 0..1)."""
+    if s >= 1.0 or s <= 0.0 or not np.isfinite(se) or se == 0:
+        return s, s
+    theta = math.log(-math.log(s))
+    spread = Z95 * se / (s * abs(math.log(s)))
+    # exp(-exp(.)) reverses order: the upper theta gives the lower survival
+    return math.exp(-math.exp(theta + spread)), math.exp(-math.exp(theta - spread))

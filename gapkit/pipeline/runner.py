@@ -1,0 +1,411 @@
+"""``gapkit run``: the notebook suite, executed headlessly with papermill, published as HTML.
+
+A run writes into a fresh temporary folder beside the output folder and only moves it into
+place when every notebook succeeded, so a failed run never replaces the last good report; the
+failed notebook is kept in ``<out>.failed/`` for inspection. Each run has its own temporary
+folder and kernels, so two runs into different folders do not meet. What ``--out`` may be, and
+how publishing stays all-or-nothing, is :mod:`gapkit.report_folder`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+
+import nbformat
+
+from gapkit.config import Config
+from gapkit.contract.loading import last_complete_day
+from gapkit.errors import ConfigError, GapkitError, InputError
+from gapkit.pipeline import steps as pipeline
+from gapkit.pipeline._kernel import SHARED_KERNEL_ENGINE, SharedKernel
+from gapkit.pipeline.report_folder import PublishError, Target
+from gapkit.report.adapt import check_columns
+from gapkit.report.html import (  # noqa: F401 (gapkit run's pages; re-exported for callers)
+    HIDDEN_TAGS,
+    REMOVED_TAGS,
+    export_html,
+    html_escape,
+    image_alt_texts,
+    page_title,
+)
+
+# package data (gapkit.notebooks, mapped to the top-level notebooks/ folder in pyproject.toml),
+# so that an installed wheel finds the suite wherever it runs from
+NOTEBOOK_DIR = Path(str(resources.files("gapkit.notebooks")))
+NOTEBOOKS = pipeline.NOTEBOOKS
+#: The exploring notebook: shipped and tested with the suite, copied by `gapkit notebooks`, not
+#: part of a report run.
+QUICKSTART = "quickstart"
+SOURCE_NOTEBOOKS = [*NOTEBOOKS, QUICKSTART]
+PACKAGES = ["gapkit", "pandas", "numpy", "statsmodels", "scipy", "narwhals", "duckdb", "pandera", "seaborn",
+            "matplotlib", "papermill", "nbconvert", "vaderSentiment"]
+
+
+class RunError(GapkitError):
+    """A notebook failed; the message names the notebook and the cell."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM; the message says what was left published.
+
+    A subclass, not KeyboardInterrupt itself, for the reason :class:`gapkit.cli.Stopped` gives.
+    """
+
+
+@dataclass
+class RunResult:
+    out: Path
+    status: str
+    timings: dict = field(default_factory=dict)
+    # per notebook: seconds of each code cell (papermill's record, before it is stripped) and of
+    # the HTML export, for benchmarks/run_breakdown.py; not written to run.json
+    cell_seconds: dict = field(default_factory=dict)
+    html_seconds: dict = field(default_factory=dict)
+
+
+def notebook_parameters(config: Config, out: Path, history: Path | None = None) -> dict:
+    """What papermill injects into the notebooks' ``parameters`` cells (each gets those it declares)."""
+    return {
+        "data": str(Path(config.data).resolve()),
+        "as_of": config.as_of,
+        "config": str(Path(config.source).resolve()) if config.source else "",
+        "out": str(out),
+        "history": str(history) if history is not None else "",
+    }
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """The names a notebook's ``parameters`` cell declares (``name: str = ...`` lines)."""
+    import re
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    source = "\n".join(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
+    return set(re.findall(r"^(\w+)\s*:", source, flags=re.MULTILINE))
+
+
+def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_DIR, progress=print,
+        kernel: SharedKernel | None = None) -> RunResult:
+    """Run every notebook in order into ``config.out_dir``; raise :class:`RunError` on failure.
+
+    ``kernel``: a :class:`SharedKernel` to run in (and leave running), e.g. for many runs in a
+    row; by default the run starts its own and shuts it down at the end.
+
+    Examples
+    --------
+    >>> gapkit.runner.run(gapkit.config.read("gapkit.yml"))
+    """
+    # kernels inherit this: on a busy small machine OpenBLAS threads fighting over two cores made
+    # the statsmodels fits in the notebooks many times slower (measured: 107 s against 3.6 s)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from gapkit.pipeline import report_folder
+
+    config, as_of_source = _checked_before_running(config, progress)
+    target = report_folder.check_target(config.out_dir, config.data)
+    out = target.folder
+    staging = _staging(out)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    parameters = notebook_parameters(config, staging, target.history)
+    owned = kernel is None
+    cell_seconds: dict[str, list[tuple[str, float]]] = {}
+    html_seconds: dict[str, float] = {}
+    state = {"step": "reading the input", "notebooks_done": False}
+    try:
+        tick = time.perf_counter()
+        counts = _read_input_once(config, staging, progress)
+        # the configuration as checked and resolved here (report date, command line) is what every
+        # notebook reads: none of them parses gapkit.yml again
+        parameters["config"] = str(pipeline.write_settings(config, staging))
+        timings["load"] = round(time.perf_counter() - tick, 2)
+        state["step"] = "running the notebooks"
+        if owned:
+            kernel = SharedKernel(notebooks_dir)
+            timings["kernel_start"] = kernel.started_in
+        for index, name in enumerate(NOTEBOOKS, start=1):
+            progress(f"[{index}/{len(NOTEBOOKS)}] {name} ...")
+            tick = time.perf_counter()
+            target_notebook = _execute(notebooks_dir / f"{name}.ipynb", staging, out, parameters, kernel)
+            cell_seconds[name] = strip_run_metadata(target_notebook)
+            html_tick = time.perf_counter()
+            export_html(target_notebook, keep_code=keep_code, data_name=data_label(config.data),
+                        as_of=str(config.as_of), engine=config.engine)
+            html_seconds[name] = round(time.perf_counter() - html_tick, 2)
+            timings[name] = round(time.perf_counter() - tick, 2)
+            progress(f"      done in {timings[name]:.1f} s")
+        state["notebooks_done"] = True
+        _write_overview(staging, config, target)
+        timings["total"] = round(time.perf_counter() - started, 2)
+        _write_run_json(staging, config, parameters | {"out": str(out), "history": str(target.history),
+                                                       "as_of_source": as_of_source,
+                                                       "config": notebook_parameters(config, staging)["config"]},
+                        timings, "success", counts)
+        # the checked rows hold the customers' own words and ids: the published report keeps
+        # only what the notebooks chose to show (a failed run keeps them for debugging)
+        shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
+        kept = _publish(staging, target, config.as_of, state)
+        progress(f"      history: {kept['as_of'].nunique()} run(s) in {target.history}")
+    except KeyboardInterrupt as stop:
+        if state["step"] == "published":
+            report_folder.remove_own(report_folder.aside_name(out))
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise Interrupted(_interrupted_message(stop, state, target)) from None
+    except OSError as error:
+        if state["step"] == "reading the input":
+            raise
+        raise _publish_error(error, state, staging, target) from None
+    except BaseException:
+        if staging.exists() and state["step"] != "published":
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if owned and kernel is not None:
+            kernel.shutdown()
+    progress(f"report written to {out} in {timings['total']:.1f} s; start with {out / 'index.html'}")
+    return RunResult(out, "success", timings, cell_seconds, html_seconds)
+
+
+def _write_overview(staging: Path, config: Config, target: Target) -> None:
+    """index.html: where the business stands, from this run's artifacts and the earlier runs."""
+    from gapkit.monitor.history import history as past_runs
+    from gapkit.report._overview import write_index
+
+    write_index(staging, config.as_of, data_name=data_label(config.data), engine=config.engine,
+                history=past_runs(target.history), currency=config.currency)
+
+
+def _checked_before_running(config: Config, progress) -> tuple[Config, str]:
+    """The checks that answer in a second, before any notebook runs, and the report date."""
+    data_dir = Path(config.data)
+    if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
+        raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
+    check_columns(config, data_dir)
+    if config.as_of is not None:
+        return config, "given"
+    day, latest = last_complete_day(data_dir)
+    progress(f"no as_of given: reporting as of {day}, the last complete day in the orders "
+             f"(latest order {latest}); pass --as-of YYYY-MM-DD to choose another")
+    return config.replace(as_of=day), f"not given: the last complete day in the orders (latest order {latest})"
+
+
+def _read_input_once(config: Config, staging: Path, progress) -> list[dict]:
+    """Read and check the input into the staging folder (the notebooks read it from there);
+    returns the row counts per table for run.json."""
+    progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
+    data = _quietly(pipeline.prepare, config.data, staging, config.earliest)
+    rejected = int(data.counts["rejected"].sum())
+    progress(f"      {int(data.counts['input_rows'].sum()):,} rows in {len(data)} tables; {rejected:,} set aside"
+             + (" (each with its reason in rejects.csv)" if rejected else ""))
+    progress(f"      KPIs on the {config.engine} engine (engine in the configuration)")
+    return data.counts.to_dict(orient="records")
+
+
+def _execute(source: Path, staging: Path, out: Path, parameters: dict, kernel: SharedKernel) -> Path:
+    """Run one notebook into the staging folder; a failure names its cell and keeps the notebook."""
+    import papermill
+
+    target_notebook = staging / source.name
+    kernel.reset()
+    try:
+        papermill.execute_notebook(
+            str(source), str(target_notebook),
+            parameters={k: v for k, v in parameters.items() if k in declared_parameters(source)},
+            # cells done / total and elapsed time at a terminal; nothing in a scheduler's log
+            kernel_name="python3", progress_bar=sys.stderr.isatty(), km=kernel.manager,
+            engine_name=SHARED_KERNEL_ENGINE,
+        )
+    except papermill.PapermillExecutionError as err:
+        failed = _keep_failed(staging, out)
+        raise RunError(
+            f"{source.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}). "
+            f"The failed notebook is kept in {failed / source.name}; the previous report "
+            f"in {out} is untouched."
+        ) from None
+    return target_notebook
+
+
+def _publish_error(error: OSError, state: dict, staging: Path, target: Target) -> PublishError:
+    """What a failed write or rename left where, in words (the report is kept, never lost)."""
+    from gapkit.pipeline import report_folder
+
+    out = target.folder
+    if state["step"] == "published":
+        return PublishError(f"the report is published in {out} and the history updated, but removing the "
+                            f"previous report failed ({report_folder.describe_os_error(error)}); a later run "
+                            f"removes what is left of it.")
+    kept_in = _keep_unpublished(staging, out)
+    what = "the finished report" if state["notebooks_done"] else "what the run had made"
+    return PublishError(f"cannot publish to {out}: {report_folder.describe_os_error(error)}. "
+                        f"{what[0].upper() + what[1:]} is kept in {kept_in}; the previous report in {out} and "
+                        f"the history in {target.history} are as they were. Free space or fix the permission "
+                        f"and run again, or copy the report from there.")
+
+
+def _publish(staging: Path, target: Target, as_of: str, state: dict):
+    """Mark the report as gapkit's, take the history lock, and swap report and history in together."""
+    from gapkit.monitor.history import write_history_aside
+    from gapkit.pipeline import report_folder
+    from gapkit.report.publish import read_csv
+
+    os.chmod(staging, report_folder.folder_mode(target.folder))
+    report_folder.mark(staging)
+    target.history.parent.mkdir(parents=True, exist_ok=True)
+    state["step"] = "waiting for the history lock"
+    with report_folder.history_lock(target.history):
+        try:  # checked again: files may have been put there while the notebooks ran
+            report_folder.check_target(target.given)
+        except ConfigError as refused:
+            kept_in = _keep_unpublished(staging, target.folder)
+            raise PublishError(f"{refused} The finished report is kept in {kept_in}.") from None
+        state["step"] = "writing the history"
+        kept, temporary = write_history_aside(read_csv(staging, "kpis.csv"), as_of, target.history)
+        try:
+            report_folder.swap_in(staging, target, temporary, step=lambda name: state.update(step=name))
+        finally:
+            temporary.unlink(missing_ok=True)
+    report_folder.remove_own(report_folder.aside_name(target.folder))
+    report_folder.remove_own(target.folder.with_name(target.folder.name + ".failed"))
+    return kept
+
+
+def _interrupted_message(stop: KeyboardInterrupt, state: dict, target: Target) -> str:
+    why = str(stop) or "Ctrl-C"
+    if state["step"] == "published":
+        return (f"{why} after publishing: the new report is in {target.folder} and its KPIs in {target.history}; "
+                f"the previous report is replaced")
+    return (f"{why} before publishing ({state['step']}): the previous report in {target.folder} and the history in "
+            f"{target.history} are as they were; nothing of this run is kept")
+
+
+def _keep_unpublished(staging: Path, out: Path) -> Path:
+    """The staging folder renamed where a user finds it (renaming needs no space); its own name
+    if even that fails."""
+    from gapkit.pipeline import report_folder
+
+    kept = out.with_name(out.name + ".unpublished")
+    if not report_folder.remove_own(kept):
+        kept = out.with_name(f"{out.name}.unpublished-{os.getpid()}")
+    try:
+        os.replace(staging, kept)
+    except OSError:
+        return staging
+    try:
+        report_folder.mark(kept)
+    except OSError:
+        pass  # a full disk: the folder is kept all the same; only a later run cannot replace it
+    return kept
+
+
+def data_label(data) -> str:
+    """A short name for the input in titles: its folder, with the parent when the folder's own
+    name says nothing ("data", "export")."""
+    folder = Path(str(data)).resolve()
+    if folder.name.lower() in ("data", "export", "exports", "input", "inputs", "latest") and folder.parent.name:
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
+
+
+def _quietly(function, *args):
+    """``function(*args)`` with gapkit's per-table warnings held back: the run reports the totals
+    and rejects.csv lists every row (the API still logs them for interactive use)."""
+    import logging
+
+    logger = logging.getLogger("gapkit")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return function(*args)
+    finally:
+        logger.setLevel(level)
+
+
+def _staging(out: Path) -> Path:
+    """A fresh hidden folder beside ``out`` to build the report in; stale ones of dead runs removed."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        from gapkit.pipeline.report_folder import remove_own
+
+        for stale in out.parent.glob(f".{out.name}.running-*"):
+            pid = stale.name.split(".running-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)  # a staging folder of a run that was killed
+        for stale in out.parent.glob(f".{out.name}.old-*"):
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                remove_own(stale)  # a previous report set aside by a killed run: only if gapkit made it
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.running-{os.getpid()}-", dir=out.parent))
+    except PermissionError:
+        raise ConfigError(f"--out {out}: cannot write in {out.parent} (permission denied); choose a folder you "
+                          f"can write to.") from None
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot create the report folder there ({error.strerror}).") from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _keep_failed(staging: Path, out: Path) -> Path:
+    from gapkit.pipeline import report_folder
+
+    failed = out.with_name(out.name + ".failed")
+    if not report_folder.remove_own(failed):
+        failed = out.with_name(f"{out.name}.failed-{os.getpid()}")
+    shutil.copytree(staging, failed)
+    report_folder.mark(failed)
+    return failed
+
+
+def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dict, status: str,
+                    counts: list[dict]) -> None:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    record = {
+        "status": status,
+        "parameters": parameters,
+        "config": config.to_dict(),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "row_counts": counts,
+        "timings_seconds": timings,
+        "notebooks": [f"{n}.ipynb" for n in NOTEBOOKS],
+    }
+    (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
+
+
+def strip_run_metadata(path: Path) -> list[tuple[str, float]]:
+    """Drop papermill's timing metadata so stored notebooks diff cleanly; return what it
+    recorded: (source, seconds) per executed code cell."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    durations = []
+    for cell in notebook.cells:
+        seconds = (cell.metadata.pop("papermill", None) or {}).get("duration")
+        if cell.cell_type == "code" and seconds is not None:
+            durations.append((cell.source, float(seconds)))
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+    return durations
+
+
+def notebook_cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What a notebook says, without its outputs: (cell type, source, tags) per cell."""
+    return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ()))) for cell in notebook.cells]

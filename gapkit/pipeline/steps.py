@@ -1,0 +1,149 @@
+"""The steps of a run, what each reads and writes, and the data loaded once for all of them.
+
+A run goes one way: the input folder is read and checked once (:func:`prepare`), the kept rows
+are written as Parquet into the run's staging folder, and each report notebook reads them from
+there (:func:`dataset`) together with the artifacts of the steps before it. :data:`STEPS` is the
+registry: a notebook that reads an artifact no earlier step writes is a bug the tests catch.
+
+Examples
+--------
+>>> [step.name for step in gapkit.pipeline.STEPS]
+['load', 'current_state', 'desired_state', 'gap_identification', 'impact_measurement', 'history']
+>>> gapkit.pipeline.maker("gaps.csv")
+'03_gap_identification'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gapkit.contract.artifacts import HISTORY, STEP_NOTEBOOKS, written_by
+from gapkit.contract.validation import Data
+
+VALIDATED = "validated"  # the folder, inside the run's staging folder, holding the checked tables
+MANIFEST = "manifest.json"
+SETTINGS = "settings.json"  # the run's checked configuration, handed to every notebook
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a run: the notebook that performs it (None: the runner itself), and the
+    artifacts (file names in the run folder) it reads and writes."""
+
+    name: str
+    notebook: str | None
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+
+# what each step writes comes from the artifact registry (gapkit.artifacts); "kpis" and "current"
+# also travel between notebooks as Parquet with their metadata (:func:`keep`, :func:`carried`)
+STEPS: tuple[Step, ...] = (
+    Step("load", None, (), (*written_by("load"), VALIDATED, SETTINGS)),
+    # current_state also shows the earlier runs' history.parquet (not an artifact of this run)
+    Step("current_state", STEP_NOTEBOOKS["current_state"], (VALIDATED, SETTINGS), (*written_by("current_state"), "kpis", "current")),
+    Step("desired_state", STEP_NOTEBOOKS["desired_state"], (VALIDATED, SETTINGS, "kpis", "current"), written_by("desired_state")),
+    Step("gap_identification", STEP_NOTEBOOKS["gap_identification"], (VALIDATED, SETTINGS, "kpis", "current", "drivers.csv"),
+         written_by("gap_identification")),
+    Step("impact_measurement", STEP_NOTEBOOKS["impact_measurement"], (VALIDATED, SETTINGS, "kpis", "current"),
+         written_by("impact_measurement")),
+    # after a successful publish: this run's KPIs join the history beside the report folders
+    Step("history", None, ("kpis.csv",), (HISTORY,)),
+)
+NOTEBOOKS = [step.notebook for step in STEPS if step.notebook]
+
+
+def maker(artifact: str) -> str | None:
+    """The notebook (or "gapkit run" for the load step) that first writes ``artifact``."""
+    for step in STEPS:
+        if artifact in step.writes:
+            return step.notebook or "gapkit run"
+    return None
+
+
+def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
+    """Read and check the input once; write the kept rows, rejects and counts into ``folder``.
+
+    The tables go to ``folder/validated/<table>.parquet`` with a manifest of where they came
+    from; ``rejects.csv`` and ``row_counts.csv`` go beside the reports.
+    """
+    from gapkit.contract.loading import load
+    from gapkit.contract.validation import EARLIEST
+    from gapkit.report.publish import write_csv
+
+    earliest = earliest or EARLIEST
+    data = load(data_dir, earliest=earliest)
+    target = Path(folder) / VALIDATED
+    target.mkdir(parents=True, exist_ok=True)
+    for name, frame in data.items():
+        frame.to_parquet(target / f"{name}.parquet", index=False)
+    data.rejects.to_parquet(target / "_rejects.parquet", index=False)
+    data.counts.to_parquet(target / "_counts.parquet", index=False)
+    manifest = {"source": str(Path(data_dir).resolve()), "earliest": earliest, "tables": list(data),
+                "files": data.files, "notes": list(data.notes), "display_source": data.source}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_csv(data.rejects, folder, "rejects.csv")
+    write_csv(data.counts, folder, "row_counts.csv")
+    return data
+
+
+def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
+    """The checked tables: those :func:`prepare` wrote into ``folder`` for this input, else read
+    and checked now by :func:`prepare` (a notebook opened on its own in JupyterLab), which also
+    writes the rejects and row counts, so that each is written by one step."""
+    from gapkit.contract.validation import EARLIEST
+
+    earliest = earliest or EARLIEST
+    target = Path(folder) / VALIDATED
+    manifest = _manifest(target)
+    if manifest is None or manifest["source"] != str(Path(data_dir).resolve()) or manifest["earliest"] != earliest:
+        return prepare(data_dir, folder, earliest)
+    tables = {name: pd.read_parquet(target / f"{name}.parquet") for name in manifest["tables"]}
+    return Data(tables, pd.read_parquet(target / "_rejects.parquet"), pd.read_parquet(target / "_counts.parquet"),
+                source=manifest["display_source"], files=manifest["files"], notes=tuple(manifest["notes"]))
+
+
+def _manifest(target: Path) -> dict | None:
+    try:
+        return json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_settings(config, folder: str | Path) -> Path:
+    """Write the run's checked configuration (:class:`gapkit.config.Config`) for the notebooks.
+
+    JSON is YAML, so a notebook reads it with the same ``gapkit.config.read`` as a ``gapkit.yml``;
+    but it holds the settings as the runner resolved them (the report date it chose, its command
+    line), so no notebook works them out again.
+    """
+    target = Path(folder) / VALIDATED
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / SETTINGS
+    path.write_text(json.dumps(config.to_dict(), indent=1, default=str), encoding="utf-8")
+    return path
+
+
+def keep(frame: pd.DataFrame, folder: str | Path, name: str) -> Path:
+    """Hand ``frame`` to the later steps as Parquet with its metadata (``attrs``: as_of, the
+    segment columns, skipped KPIs), which a CSV artifact loses."""
+    target = Path(folder) / VALIDATED
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{name}.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def carried(folder: str | Path, name: str) -> pd.DataFrame:
+    """A table an earlier step handed on with :func:`keep`, its ``attrs`` intact."""
+    path = Path(folder) / VALIDATED / f"{name}.parquet"
+    if not path.exists():
+        from gapkit.errors import InputError
+
+        raise InputError(f"{path}: no {name} table from an earlier step; run {maker(name) or 'the notebooks'} first.")
+    return pd.read_parquet(path)
+

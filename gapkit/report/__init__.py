@@ -1,0 +1,3 @@
+"""What a reader sees: the Result base, formatting, plots, findings, the notebooks' helpers,
+and artifacts made safe to publish.
+"""
