@@ -13,8 +13,10 @@ run). The modules an analyst calls are also reachable by their short names, load
 Examples
 --------
 >>> import gapkit
->>> data = gapkit.load("data/sample")
->>> gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period="M")
+>>> data = gapkit.datasets.sample()  # or gapkit.load("path/to/export")
+>>> table = gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period="M")
+>>> table.columns[:10].tolist()
+['kpi', 'period', 'segment_by', 'segment', 'n', 'value', 'ci_low', 'ci_high', 'unit', 'better']
 """
 
 import importlib
@@ -93,7 +95,9 @@ def history(path):
 
     Examples
     --------
-    >>> gapkit.history("reports")
+    >>> past = gapkit.history("reports")  # empty until a run has published there
+    >>> list(past.columns[-2:]), len(past)
+    (['as_of', 'run_id'], 0)
     """
     from gapkit.monitor.history import history as read
 

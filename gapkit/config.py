@@ -2,8 +2,9 @@
 
 Examples
 --------
->>> config = gapkit.config.read("gapkit.yml", as_of="2025-06-30")
+>>> config = gapkit.config.read(gapkit.datasets.sample_config().source, as_of="2025-06-30")
 >>> config.goals[0].kpi
+'followup_coverage'
 """
 
 from __future__ import annotations
@@ -221,10 +222,10 @@ def _engine(value, label: str) -> str:
 
 def _currency(value, label: str) -> str:
     """A short currency code or symbol (EUR, USD, £); it is printed after every amount."""
-    if value is None:
+    text = "" if value is None else str(value).strip()
+    if not text:  # none given: amounts are printed bare
         return ""
-    text = str(value).strip()
-    if not 1 <= len(text) <= 5 or not all(ch.isalpha() or ch in "$€£¥₹₩₽₺" for ch in text):
+    if not len(text) <= 5 or not all(ch.isalpha() or ch in "$€£¥₹₩₽₺" for ch in text):
         raise ConfigError(f"{label}: {value!r} is not a currency; give a code such as EUR or USD, or a symbol "
                           f"such as €.")
     return text

@@ -4,7 +4,9 @@ ready, so that every example in the docstrings runs as written, in any folder.
 Examples
 --------
 >>> data = gapkit.datasets.sample()
->>> gapkit.kpis(data, as_of=gapkit.datasets.SAMPLE_AS_OF, by=["segment"]).head()
+>>> config = gapkit.datasets.sample_config()
+>>> len(data["orders"]), len(config.goals)
+(4000, 8)
 """
 
 from __future__ import annotations
@@ -36,3 +38,17 @@ def _sample(n_orders: int, seed: int):
 
     return validate(generate(n_orders=n_orders, seed=seed, end=SAMPLE_AS_OF),
                     source=f"gapkit.datasets.sample(n_orders={n_orders}, seed={seed})")
+
+
+def sample_config():
+    """The sample's configuration (the ``gapkit.yml`` of a checkout, shipped with the package):
+    its goals, segments, valuation, business hours and report date.
+
+    The ``data`` key names the checkout's ``data/sample``; the data itself is :func:`sample`.
+    """
+    from importlib import resources
+
+    from gapkit.config import read
+
+    with resources.as_file(resources.files("gapkit.sample") / "gapkit.yml") as path:
+        return read(path)

@@ -62,10 +62,13 @@ def test_the_kpi_table_travels_with_its_metadata(tmp_path, sample_dir):
         pipeline.carried(tmp_path, "current")
 
 
-def test_the_notebooks_get_the_settings_the_runner_checked(tmp_path):
+@pytest.mark.parametrize("given", ["gapkit.yml", None])
+def test_the_notebooks_get_the_settings_the_runner_checked(tmp_path, given):
+    # the defaults too: an empty currency once failed the round trip and stopped every run
+    # without a configuration
     from gapkit import config
 
-    settings = config.read("gapkit.yml", as_of="2025-05-31", engine="duckdb", out=str(tmp_path))
+    settings = config.read(given, as_of="2025-05-31", engine="duckdb", out=str(tmp_path))
     again = config.read(pipeline.write_settings(settings, tmp_path))
     assert again.replace(source="checked") == settings.replace(source="checked")
 

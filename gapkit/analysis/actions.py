@@ -18,10 +18,17 @@ Nothing here is a new estimate: every number is read from the gap, driver, journ
 
 Examples
 --------
+>>> data = gapkit.datasets.sample()
+>>> config = gapkit.datasets.sample_config()
 >>> kpi_table = gapkit.kpis(data, "2025-06-30", by=["segment"], period="M")
 >>> gap_result = gapkit.gaps.gaps(config.goals, kpi_table, data=data, as_of="2025-06-30")
 >>> plan = gapkit.actions.action_plan(gap_result.table, kpi_table, drivers=None)
 >>> plan.table[["rank", "goal_id", "action"]]
+   rank          goal_id                                             action
+0     1    fu-coverage-C  No specific evidence in the data for segment C...
+1     2         repeat-C  No specific evidence in the data for segment C...
+2     3  resolution-time  No specific evidence in the data for everyone:...
+3     4         csat-all  No specific evidence in the data for everyone:...
 """
 
 from __future__ import annotations

@@ -88,8 +88,9 @@ def separable(table: pd.DataFrame) -> tuple[bool, str]:
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.drivers.separable(gapkit.drivers.key_drivers(data, "2025-06-30").table)
-    (True, 'followup_covered matters more than delivery_days (95% intervals apart)')
+    (False, "together the drivers explain 0.8% of the outcome's variance, too little to say which matters more")
     """
     if table is None or table.empty:
         return False, "there is no driver model"
@@ -138,8 +139,10 @@ def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | 
 
     Examples
     --------
-    >>> x = gapkit.drivers.order_drivers(gapkit.load("data/sample"), "2025-06-30")
+    >>> x = gapkit.drivers.order_drivers(gapkit.datasets.sample(), "2025-06-30")
     >>> x.mean(numeric_only=True)
+    followup_covered         0.756058
+    ...
     """
     p = as_params(params)  # validates the keys
     eod = pd.Timestamp(end_of_day(as_of))
@@ -225,8 +228,10 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
 
     Examples
     --------
-    >>> kd = gapkit.drivers.key_drivers(gapkit.load("data/sample"), as_of="2025-06-30")
+    >>> kd = gapkit.drivers.key_drivers(gapkit.datasets.sample(), as_of="2025-06-30")
     >>> kd.table[["driver", "importance", "importance_ci_low", "importance_ci_high", "odds_ratio"]]
+                      driver  importance  ...  importance_ci_high  odds_ratio
+    ...
     """
     if outcome not in KPIS or KPIS[outcome].kind not in (SHARE, MEAN):
         raise ConfigError(f"outcome must be a share or mean KPI, e.g. 'repeat_purchase_rate' or 'csat_mean', "

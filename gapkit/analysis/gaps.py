@@ -182,8 +182,12 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
+    >>> config = gapkit.datasets.sample_config()
     >>> result = gapkit.gaps.gaps(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"]))
     >>> result.table[["goal_id", "gap", "p_adj", "status"]]
+               goal_id       gap         p_adj           status
+    ...
     """
     goals = as_goals(goals)
     if drivers is not None and hasattr(drivers, "table"):  # a DriverResult where its table is expected

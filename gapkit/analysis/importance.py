@@ -16,8 +16,10 @@ def relative_weights(corr: np.ndarray) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
     >>> corr = np.array([[1, 0, 0.5], [0, 1, 0.3], [0.5, 0.3, 1]])  # two drivers, then the outcome
     >>> gapkit.drivers.relative_weights(corr)  # uncorrelated drivers: their squared correlations
+    array([0.25, 0.09])
     """
     rxx, rxy = corr[:-1, :-1], corr[:-1, -1]
     values, vectors = np.linalg.eigh(rxx)
@@ -42,8 +44,10 @@ def general_dominance(corr: np.ndarray) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
     >>> corr = np.array([[1, 0.6, 0.5], [0.6, 1, 0.4], [0.5, 0.4, 1]])  # two drivers, then the outcome
     >>> gapkit.drivers.general_dominance(corr)
+    array([0.1778125, 0.0878125])
     """
     p = corr.shape[0] - 1
     r2 = {s: _r2(corr, s) for k in range(p + 1) for s in itertools.combinations(range(p), k)}

@@ -51,8 +51,9 @@ def importance_performance(kpi_table: pd.DataFrame, drivers_table: DriverResult 
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample"); kd = gapkit.drivers.key_drivers(data, "2025-06-30")
+    >>> data = gapkit.datasets.sample(); kd = gapkit.drivers.key_drivers(data, "2025-06-30")
     >>> gapkit.ipa.importance_performance(gapkit.kpis(data, "2025-06-30", period="M"), kd).plot()
+    <Axes...
     """
     # a DriverResult or its table (duck-typed)
     drivers = drivers_table if isinstance(drivers_table, pd.DataFrame) else drivers_table.table
@@ -222,8 +223,9 @@ def servqual(surveys: pd.DataFrame, dimensions: Sequence[str] | None = None) -> 
 
     Examples
     --------
-    >>> sq = gapkit.ipa.servqual(gapkit.load("data/sample")["surveys"])  # the sample has no item pairs
+    >>> sq = gapkit.ipa.servqual(gapkit.datasets.sample()["surveys"])  # the sample has no item pairs
     >>> sq.table if sq else "no SERVQUAL items"
+    'no SERVQUAL items'
     """
     found = [c[4:] for c in surveys.columns if c.startswith("exp_") and f"perc_{c[4:]}" in surveys.columns]
     if dimensions is not None:

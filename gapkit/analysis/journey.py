@@ -72,8 +72,9 @@ def journey(data: Mapping, as_of: str | date | datetime, by: str | Sequence[str]
 
     Examples
     --------
-    >>> j = gapkit.journey.journey(gapkit.load("data/sample"), as_of="2025-06-30", by="persona")
+    >>> j = gapkit.journey.journey(gapkit.datasets.sample(), as_of="2025-06-30", by="persona")
     >>> j.plot(segment="new_explorer")
+    <Axes...
     """
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
     p = as_params(params)  # validates the keys

@@ -156,8 +156,12 @@ def sentiment(
 
     Examples
     --------
-    >>> s = gapkit.text.sentiment(gapkit.load("data/sample")["surveys"])
+    >>> s = gapkit.text.sentiment(gapkit.datasets.sample()["surveys"])
     >>> s.groupby("language")["scored"].mean()
+    language
+    en    1.0
+    es    0.0
+    Name: scored, dtype: float64
     """
     needed = ["response_id", "customer_id", text_col]
     missing = [c for c in needed if c not in surveys.columns]
@@ -248,8 +252,10 @@ def themes(
 
     Examples
     --------
-    >>> s = gapkit.text.sentiment(gapkit.load("data/sample")["surveys"])
+    >>> s = gapkit.text.sentiment(gapkit.datasets.sample()["surveys"])
     >>> gapkit.text.themes(s, "negative", top=10)
+               phrase  words  count   n     share  share_ci_low  share_ci_high
+    ...
     """
     if polarity not in ("negative", "neutral", "positive"):
         raise ConfigError(f"polarity must be 'negative', 'neutral' or 'positive', not {polarity!r}")
@@ -303,8 +309,10 @@ def sentiment_kpi(
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.text.sentiment_kpi(data, as_of="2025-06-30", by=["segment"], period=None)
+                     kpi period segment_by  ... ci_method  small_n  open_share
+    ...
     """
     if period not in (None, "M"):
         raise ConfigError(f"period must be 'M' (calendar months) or None, not {period!r}")

@@ -185,6 +185,8 @@ def catalog() -> pd.DataFrame:
     Examples
     --------
     >>> gapkit.catalog()[["kpi", "unit", "better", "ci_method"]]
+                             kpi        unit  better        ci_method
+    ...
     """
     return pd.DataFrame(
         [

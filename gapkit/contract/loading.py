@@ -35,8 +35,10 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
+    >>> data = gapkit.datasets.sample()
     >>> data.counts
+               table  input_rows  kept  rejected
+    ...
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -110,9 +112,11 @@ def scan(path: str | Path, connection=None) -> dict:
 
     Examples
     --------
-    >>> paths = gapkit.write_parquet(gapkit.load("data/sample"), "/tmp/gapkit-parquet")
+    >>> paths = gapkit.write_parquet(gapkit.datasets.sample(), "/tmp/gapkit-parquet")
     >>> tables = gapkit.scan("/tmp/gapkit-parquet")
     >>> gapkit.kpis(tables, as_of="2025-06-30", engine="duckdb")
+                             kpi period  ...  small_n  open_share
+    ...
     """
     from gapkit.measure.engine import duckdb_connection
 
@@ -149,8 +153,9 @@ def last_complete_day(path: str | Path) -> tuple[str, str]:
 
     Examples
     --------
-    >>> gapkit.loading.last_complete_day("data/sample")
-    ('2025-06-29', '2025-06-30 20:23:41+00:00')
+    >>> paths = gapkit.sample.write(gapkit.sample.generate(n_orders=500), "shop")
+    >>> gapkit.loading.last_complete_day("shop")
+    ('2025-06-29', '2025-06-30 21:45:14+00:00')
     """
     folder = Path(path)
     csv, parquet = folder / "orders.csv", folder / "orders.parquet"

@@ -70,8 +70,9 @@ class Data(Mapping):
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
+    >>> data = gapkit.datasets.sample()
     >>> data["orders"].shape, len(data.rejects)
+    ((4000, 8), 8)
     """
 
     tables: dict[str, pd.DataFrame]

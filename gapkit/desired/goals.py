@@ -110,8 +110,12 @@ def check(
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
+    >>> config = gapkit.datasets.sample_config()
     >>> table = gapkit.kpis(data, as_of="2025-06-30", by=["segment"], period="M")
     >>> gapkit.goals.check(config.goals[0], table, as_of="2025-06-30")
+    {'goal_id': 'fu-coverage-C', 'kpi': 'followup_coverage', 'segment_by': 'segment', 'segment': 'C', 'baseline': ...
+    ...
     """
     kpi = KPIS[goal.kpi]
     reasons: dict[str, str] = {}
@@ -351,8 +355,13 @@ def smart(goals, kpi_table: pd.DataFrame, as_of: str, drivers: pd.DataFrame | No
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
+    >>> config = gapkit.datasets.sample_config()
+    >>> as_of = "2025-06-30"
     >>> result = gapkit.goals.smart(config.goals, gapkit.kpis(data, as_of, by=["segment"], period="M"), as_of)
     >>> result.table
+               goal_id  ...                                  time_bound_reason
+    ...
     """
     goals = as_goals(goals)
     if drivers is not None and hasattr(drivers, "table"):  # a DriverResult where its table is expected

@@ -78,7 +78,8 @@ def as_goals(goals) -> tuple[Goal, ...]:
         return tuple(goals)
     from gapkit.config import from_dict
 
-    plain = [dataclasses.asdict(g) if isinstance(g, Goal) else dict(g) for g in goals]
+    # a Goal of a reloaded gapkit.config (autoreload in JupyterLab) is a dataclass, not this Goal
+    plain = [dataclasses.asdict(g) if dataclasses.is_dataclass(g) else dict(g) for g in goals]
     return from_dict({"goals": plain}).goals
 
 

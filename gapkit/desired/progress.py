@@ -27,7 +27,11 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
+    >>> config = gapkit.datasets.sample_config()
     >>> gapkit.goals.progress(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"], period="M"), "2025-06-30")
+               goal_id                    kpi  ...           status  months_fitted
+    ...
     """
     goals = as_goals(goals)
     current = _levels(goals, kpi_table, as_of, current, data, params, months)

@@ -27,7 +27,10 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.targets.propose_targets(gapkit.kpis(data, "2025-06-30", by=["segment"]), "segment")
+                             kpi   baseline  ... best_segments  benchmark_n
+    ...
     """
     out = []
     source = (current.assign(period="all") if current is not None and len(current) else kpi_table)

@@ -127,6 +127,7 @@ def its_coverage(rho: float = 0.6, months: int = 24, reps: int = 1000, seed: int
     --------
     >>> from gapkit.impact import _ar1
     >>> _ar1.its_coverage(rho=0.6, months=24, reps=200)["coverage"]
+    0.95
     """
     rng = np.random.default_rng(seed)
     t = np.arange(months, dtype=float)

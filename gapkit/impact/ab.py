@@ -43,8 +43,10 @@ def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
 
     Examples
     --------
-    >>> u = gapkit.units(gapkit.load("data/sample"), "csat", "2025-06-30", by=["variant"])
+    >>> u = gapkit.units(gapkit.datasets.sample(), "csat", "2025-06-30", by=["variant"])
     >>> gapkit.estimators.ab_test(u[u.period.between("2024-09", "2024-12")].rename(columns={"variant": "arm"}))
+    Estimate(method='ab', effect=0.03614718614718615, ci_low=-0.06828685196671255, ci_high=0.14058122426108186, p_...
+    ...
     """
     arm = units["arm"].astype(str)
     t_units, c_units = units[arm == "treatment"], units[arm == "control"]

@@ -53,8 +53,9 @@ def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: 
 
     Examples
     --------
-    >>> u = gapkit.units(gapkit.load("data/sample"), "csat", "2025-06-30", by=["segment"])
+    >>> u = gapkit.units(gapkit.datasets.sample(), "csat", "2025-06-30", by=["segment"])
     >>> gapkit.estimators.did(u.assign(treated=u.segment == "B"), "2025-01-01").effect
+    0.062019064484767406
     """
     frame, note = _prepared(units, kind, start_at, end_at)
     frame["treated"] = frame["treated"].astype(bool)
@@ -122,8 +123,9 @@ def pre_post(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> E
 
     Examples
     --------
-    >>> u = gapkit.units(gapkit.load("data/sample"), "csat", "2025-06-30", by=["segment"])
+    >>> u = gapkit.units(gapkit.datasets.sample(), "csat", "2025-06-30", by=["segment"])
     >>> gapkit.estimators.pre_post(u[u.segment == "B"], "2025-01-01").effect
+    -0.004563350035791391
     """
     frame, note = _prepared(units, kind, start_at, end_at)
     if frame["post"].sum() < 2 or (~frame["post"]).sum() < 2:
@@ -147,8 +149,9 @@ def its(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> Estima
 
     Examples
     --------
-    >>> u = gapkit.units(gapkit.load("data/sample"), "first_response_hours", "2025-06-30")
+    >>> u = gapkit.units(gapkit.datasets.sample(), "first_response_hours", "2025-06-30")
     >>> gapkit.estimators.its(u, "2025-03-01", kind="median").relative_effect
+    -0.4018918250756726
     """
     return its_with_lines(units, start_at, end_at, kind)[0]
 

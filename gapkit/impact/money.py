@@ -35,13 +35,15 @@ Conventions (the README states the same):
 
 Examples
 --------
->>> data = gapkit.load("data/sample")
+>>> data = gapkit.datasets.sample()
 >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
 ...               "horizon_months": 24, "discount_rate": 0.10}]
 >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
 >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> result = gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30")
 >>> print(result.summary())
+1. checkin: NPV 368 (95% interval -2,117 to 3,053) does not clear zero with confidence; pays back in month 11....
+...
 """
 
 from __future__ import annotations
@@ -104,8 +106,14 @@ def cost_benefit(
 
     Examples
     --------
-    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
+    >>> data = gapkit.datasets.sample()
+    >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
+    ...               "horizon_months": 24, "discount_rate": 0.10}]
+    >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
     >>> gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30").table
+      intervention_id  ...                   appraisal
+    ...
     """
     appraisals = appraise(impact_table, costs, valuation, reach, as_of, interventions)
     # one stream per intervention, so adding an intervention leaves the others' intervals unchanged
@@ -130,8 +138,14 @@ def tornado(impact_table, costs, valuation, reach, as_of) -> pd.DataFrame:
 
     Examples
     --------
-    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
+    >>> data = gapkit.datasets.sample()
+    >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
+    ...               "horizon_months": 24, "discount_rate": 0.10}]
+    >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
     >>> gapkit.money.tornado(measured, data["costs"], valuation, reach, "2025-06-30")
+      intervention_id                    factor  ...    npv_base        swing
+    ...
     """
     return tornado_table(appraise(impact_table, costs, valuation, reach, as_of))
 
@@ -141,8 +155,13 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
 
     Examples
     --------
-    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")  # data, valuation: module example
+    >>> data = gapkit.datasets.sample()
+    >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
+    ...               "horizon_months": 24, "discount_rate": 0.10}]
+    >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
     >>> gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")[0].run_rate
+    45.0
     """
     table = getattr(impact_table, "table", impact_table)
     entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
@@ -181,10 +200,12 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
-    >>> settings = gapkit.config.read("gapkit.yml")
+    >>> data = gapkit.datasets.sample()
+    >>> settings = gapkit.datasets.sample_config()
     >>> effects = gapkit.impact.measure(data, "2025-06-30", ["csat", "repeat_purchase_rate"])
     >>> gapkit.money.evaluate(effects, data, settings.valuation, "2025-06-30").table
+      intervention_id  ...                             appraisal
+    ...
     """
     if not valuation:
         raise InputError("the configuration does not say what a KPI change is worth (no `valuation` entries)")
@@ -210,8 +231,14 @@ class CostBenefitResult(Result):
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
+    >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
+    ...               "horizon_months": 24, "discount_rate": 0.10}]
+    >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
     >>> result = gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30")
-    >>> result.plot_tornado("checkin")  # measured, data, valuation, reach: see the module example
+    >>> result.plot_tornado("checkin")
+    <Axes...
     """
 
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -26,8 +26,10 @@ def monthly_reach(data: Mapping, intervention, kpi: str, as_of, months: int = RE
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.reach.monthly_reach(data, "checkin", "repeat_purchase_rate", "2025-06-30")
+      intervention_id                   kpi  ...            months    population
+    ...
     """
     iv = read_interventions(data, as_of, [intervention])
     if not iv:
@@ -65,8 +67,10 @@ def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -
 
     Examples
     --------
-    >>> valuation = gapkit.config.read("gapkit.yml").valuation
-    >>> gapkit.reach.reach_for(gapkit.load("data/sample"), valuation, "2025-06-30")
+    >>> valuation = gapkit.datasets.sample_config().valuation
+    >>> gapkit.reach.reach_for(gapkit.datasets.sample(), valuation, "2025-06-30")
+      intervention_id  ...               population
+    ...
     """
     entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
     tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params) for e in entries]

@@ -12,12 +12,15 @@ straight from the impact table.
 
 Examples
 --------
+>>> data = gapkit.datasets.sample()
 >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
 ...               "horizon_months": 24, "discount_rate": 0.10}]
 >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
 >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> appraisals = gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")
 >>> gapkit.sensitivity.tornado_table(appraisals)
+  intervention_id                    factor  ...    npv_base        swing
+...
 """
 
 from __future__ import annotations
@@ -46,7 +49,15 @@ def tornado_table(appraisals: Sequence[Appraisal]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> gapkit.sensitivity.tornado_table(appraisals)  # appraisals: see the module example
+    >>> data = gapkit.datasets.sample()
+    >>> valuation = [{"intervention_id": "checkin", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0,
+    ...               "horizon_months": 24, "discount_rate": 0.10}]
+    >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
+    >>> appraisals = gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")
+    >>> gapkit.sensitivity.tornado_table(appraisals)
+      intervention_id                    factor  ...    npv_base        swing
+    ...
     """
     rows = []
     for a in appraisals:
@@ -91,6 +102,8 @@ def intangibles(config_list: Sequence[Mapping] = ()) -> pd.DataFrame:
     --------
     >>> scores = [{"intervention_id": "checkin", "factor": "brand warmth", "score": 2, "weight": 0.5}]
     >>> gapkit.sensitivity.intangibles(scores)
+      intervention_id        factor  score  weight  weighted_score note
+    0         checkin  brand warmth    2.0     0.5             1.0     
     """
     rows = []
     for i, item in enumerate(config_list):

@@ -2,9 +2,11 @@
 
 Examples
 --------
->>> data = gapkit.load("data/sample")
+>>> data = gapkit.datasets.sample()
 >>> monthly = gapkit.kpis(data, "2025-06-30", period="M")
 >>> gapkit.baseline.current_levels(data, "2025-06-30", monthly)[["kpi", "window", "n", "value"]]
+                         kpi            window     n      value
+...
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.Data
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
+    >>> data = gapkit.datasets.sample()
     >>> monthly = gapkit.kpis(data, "2025-06-30", period="M")
     >>> gapkit.baseline.current_levels(data, "2025-06-30", monthly)[["kpi", "window", "n", "value"]]
+                             kpi            window     n      value
+    ...
     """
     if months < 1:
         raise ConfigError(f"baseline_months = {months}: use at least 1 month")
@@ -101,9 +105,11 @@ def goal_levels(goals, kpi_table: pd.DataFrame, data: Mapping, as_of: str | date
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
-    >>> config = gapkit.config.read("gapkit.yml")
+    >>> data = gapkit.datasets.sample()
+    >>> config = gapkit.datasets.sample_config()
     >>> gapkit.baseline.goal_levels(config.goals, gapkit.kpis(data, "2025-06-30"), data, "2025-06-30")
+                          kpi   period  ...            window  window_months
+    ...
     """
     ids = sorted({goal.kpi for goal in goals})
     by = sorted({goal.segment_by for goal in goals} - {"all"})

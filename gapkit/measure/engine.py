@@ -87,8 +87,10 @@ def kpis(
 
     Examples
     --------
-    >>> data = gapkit.load("data/sample")
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.kpis(data, as_of="2025-06-30", by=["segment"])
+                             kpi period  ...  small_n  open_share
+    ...
     """
     if period not in (None, "M"):
         raise ConfigError(f"period must be 'M' (calendar months) or None, not {period!r}")
@@ -217,8 +219,13 @@ def units(
 
     Examples
     --------
-    >>> u = gapkit.units(gapkit.load("data/sample"), "repeat_purchase_rate", as_of="2025-06-30", by=["segment"])
+    >>> u = gapkit.units(gapkit.datasets.sample(), "repeat_purchase_rate", as_of="2025-06-30", by=["segment"])
     >>> u.groupby("segment")["value"].mean()
+    segment
+    A    0.300719
+    B    0.317647
+    C    0.268562
+    Name: value, dtype: float64
     """
     if kpi not in KPIS:
         raise ConfigError(f"unknown KPI id {kpi!r}; known: {list(KPIS)}")

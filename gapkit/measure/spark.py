@@ -45,7 +45,7 @@ def local_session(master: str = "local[*]", **settings: str):
     Skipped by the docstring test: they need pyspark and Java, and a Spark start takes tens of seconds.
 
     >>> spark = gapkit.spark.local_session("local[2]")  # doctest: +SKIP
-    >>> gapkit.kpis(gapkit.load("data/sample"), as_of="2025-06-30", engine="spark")  # doctest: +SKIP
+    >>> gapkit.kpis(gapkit.datasets.sample(), as_of="2025-06-30", engine="spark")  # doctest: +SKIP
     """
     from pyspark.sql import SparkSession
 

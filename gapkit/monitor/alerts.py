@@ -3,8 +3,11 @@ and medians, per KPI x segment x month (``alerts.csv``).
 
 Examples
 --------
->>> monthly = gapkit.kpis(gapkit.load("data/sample"), "2025-06-30", by=["segment"], period="M")
+>>> monthly = gapkit.kpis(gapkit.datasets.sample(), "2025-06-30", by=["segment"], period="M")
 >>> gapkit.monitor.alerts(monthly, "2025-06-30").table.head()
+Empty DataFrame
+Columns: [kpi, segment_by, segment, period, value, center, lower_limit, upper_limit, rule, direction, n, z]
+Index: []
 """
 
 

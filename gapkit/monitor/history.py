@@ -5,6 +5,8 @@ beside the report folders (one run per as_of: a re-run replaces it), so revision
 Examples
 --------
 >>> gapkit.history("reports").head()
+Empty DataFrame
+...
 """
 
 
@@ -71,6 +73,8 @@ def history(path: str | Path) -> pd.DataFrame:
     Examples
     --------
     >>> gapkit.history("reports")
+    Empty DataFrame
+    ...
     """
     path = Path(path)
     if path.is_dir():

@@ -3,7 +3,13 @@ lapsing (churn), right-censored at as_of (``retention.csv``, ``churn.csv``).
 
 Examples
 --------
->>> gapkit.monitor.retention(gapkit.load("data/sample"), "2025-06-30", by=["segment"]).table.head()
+>>> gapkit.monitor.retention(gapkit.datasets.sample(), "2025-06-30", by=["segment"]).table.head()
+  cohort segment_by segment  day  at_risk  events  survival    ci_low   ci_high
+0    all        all     all    7     2299      60  0.974752  0.967600  0.980340
+1    all        all     all   14     2194      84  0.938978  0.928544  0.947932
+2    all        all     all   30     1957     182  0.860064  0.845300  0.873526
+3    all        all     all   60     1581     267  0.739498  0.720899  0.757076
+4    all        all     all   90     1413      85  0.699028  0.679530  0.717597
 """
 
 

@@ -23,8 +23,11 @@ def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = Non
 
     Examples
     --------
+    >>> paths = gapkit.sample.write(gapkit.sample.generate(n_orders=500), "shop")
     >>> from gapkit.pipeline.lab import copy_notebooks
-    >>> copy_notebooks("analysis", data="exports/2025-06", as_of="2025-06-30")
+    >>> [path.name for path in copy_notebooks("analysis", data="shop", as_of="2025-06-30")]
+    ['01_current_state.ipynb', '02_desired_state.ipynb', '03_gap_identification.ipynb', '04_impact_measurement.ipy...
+    ...
     """
     target = Path(target).resolve()
     data = Path(data).resolve()

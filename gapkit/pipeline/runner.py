@@ -100,7 +100,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
 
     Examples
     --------
-    >>> gapkit.runner.run(gapkit.config.read("gapkit.yml"))
+    >>> gapkit.runner.run(gapkit.config.read("gapkit.yml"))  # doctest: +SKIP
     """
     # kernels inherit this: on a busy small machine OpenBLAS threads fighting over two cores made
     # the statsmodels fits in the notebooks many times slower (measured: 107 s against 3.6 s)

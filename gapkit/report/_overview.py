@@ -11,6 +11,8 @@ Examples
 --------
 >>> from gapkit.report import _overview
 >>> print(_overview.navigation("01_current_state"))
+<nav><a href='index.html'>Overview</a><a href='01_current_state.html'><b>Current state</b></a><a href='02_desi...
+...
 """
 
 from __future__ import annotations

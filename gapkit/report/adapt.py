@@ -50,6 +50,8 @@ class Skipped:
     --------
     >>> gapkit.adapt.Skipped("Key drivers", "there is no tickets table", "which experiences go with repeat purchase",
     ...         "export tickets.csv")
+    Key drivers is not shown: there is no tickets table. It would show which experiences go with repeat purchase. ...
+    ...
     """
 
     section: str
@@ -111,7 +113,7 @@ def lacking(data: Mapping, needs: Mapping[str, Sequence[str]]) -> str | None:
 
     Examples
     --------
-    >>> gapkit.adapt.lacking(gapkit.load("data/sample"), {"surveys": ["comment"]}) is None
+    >>> gapkit.adapt.lacking(gapkit.datasets.sample(), {"surveys": ["comment"]}) is None
     True
     """
     missing = []
@@ -168,7 +170,8 @@ def segment_columns(data: Mapping, configured: Sequence[str] | None = None, goal
 
     Examples
     --------
-    >>> gapkit.adapt.segment_columns(gapkit.load("data/sample"))
+    >>> gapkit.adapt.segment_columns(gapkit.datasets.sample())
+    ['segment', 'region', 'persona', 'loyalty_member']
     """
     if configured is not None:
         for column in configured:

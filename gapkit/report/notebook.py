@@ -3,8 +3,8 @@
 Examples
 --------
 >>> settings = gapkit.notebook.setup("../gapkit.yml", data="../data/sample", as_of="2025-06-30",
-...                                  out="../reports/interactive")
->>> data = gapkit.notebook.dataset(settings)
+...                                  out="../reports/interactive")  # doctest: +SKIP
+>>> data = gapkit.notebook.dataset(settings)  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -52,7 +52,9 @@ def scorecard(kpi_table: pd.DataFrame, targets: dict | None = None, ax=None):
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.plots.scorecard(gapkit.kpis(data, "2025-06-30"))
+    <Axes...
     """
     ax = ax or plt.gca()
     rows = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")
@@ -83,7 +85,9 @@ def trend(kpi_table: pd.DataFrame, kpi: str, segment_by: str = "all", segment: s
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.plots.trend(gapkit.kpis(data, "2025-06-30", period="M"), "csat", target=0.8)
+    <Axes...
     """
     rows = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] != "all")
                      & (kpi_table["segment_by"] == segment_by) & (kpi_table["segment"] == segment)]
@@ -192,7 +196,9 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
     >>> gapkit.plots.segment_comparison(gapkit.kpis(data, "2025-06-30", by=["segment"]), "csat", "segment")
+    <Axes...
     """
     ax = ax or plt.gca()
     rows = kpi_table[(kpi_table["kpi"] == kpi) & (kpi_table["period"] == "all")
@@ -223,8 +229,11 @@ def gap_bars(gap_table: pd.DataFrame, ax=None):
 
     Examples
     --------
+    >>> data = gapkit.datasets.sample()
+    >>> config = gapkit.datasets.sample_config()
     >>> gap_result = gapkit.gaps.gaps(config.goals, gapkit.kpis(data, "2025-06-30", by=["segment"]))
     >>> gapkit.plots.gap_bars(gap_result.table)
+    <Axes...
     """
     ax = ax or plt.gca()
     rows = gap_table.copy()

@@ -38,7 +38,7 @@ class Result:
     >>> import pandas as pd
     >>> from gapkit.report.results import Result
     >>> Result(pd.DataFrame({"kpi": ["csat"], "value": [0.82]})).summary()
-    'Result: 1 row'
+    Result: 1 row
     """
 
     table: pd.DataFrame

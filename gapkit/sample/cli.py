@@ -16,7 +16,6 @@ def main(argv: list[str] | None = None) -> int:
     Examples
     --------
     >>> main(["--out", "/tmp/gapkit-sample", "--orders", "300"])  # doctest: +SKIP
-    0
     """
     ap = argparse.ArgumentParser(prog="python -m gapkit.sample",
                                  description="Generate synthetic gapkit input tables.")
