@@ -99,7 +99,7 @@ def history(path):
     >>> list(past.columns[-2:]), len(past)
     (['as_of', 'run_id'], 0)
     """
-    from gapkit.monitor.history import history as read
+    from gapkit.monitor.runs import history as read
 
     return read(path)
 

@@ -42,3 +42,15 @@ def parse_date(value, label: str) -> str:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise ConfigError(f"{label}: {value!r} is not a calendar date (month 1-12, a day the month has).") from None
+
+
+def check_alpha(alpha) -> float:
+    """``alpha`` as a float strictly between 0 and 0.5 (0.05: 95% intervals), or a ConfigError."""
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value < 0.5:
+        raise ConfigError(f"alpha = {alpha!r}: give a number between 0 and 0.5, such as 0.05 (95% intervals) "
+                          f"or 0.10 (90%)")
+    return value

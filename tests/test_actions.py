@@ -178,3 +178,14 @@ def test_tracking_and_damage_point_to_delivery():
     # "trackingdamaged"), so neither word ever tied a comment to delivery
     assert actions.theme_of("it came damaged") == "delivery"
     assert actions.theme_of("no tracking number") == "delivery"
+
+
+def test_product_complaints_are_no_evidence_for_a_follow_up_shortfall():
+    # seen on the sample's quickstart: the follow-up coverage row quoted "wrong size" and "poor
+    # quality" as its evidence; only phrases about the stage explain a stage KPI
+    comments = pd.DataFrame({"comment": ["wrong size and poor quality"] * 12 + ["great service, thanks"] * 40,
+                             "label": ["negative"] * 12 + ["positive"] * 40, "scored": True})
+    everyone = {"segment_by": "all", "segment": "all"}
+    assert actions._comment_evidence({**everyone, "kpi": "followup_coverage"}, comments, None) == ("", None)
+    words, _ = actions._comment_evidence({**everyone, "kpi": "csat"}, comments, None)
+    assert "wrong size" in words

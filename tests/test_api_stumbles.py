@@ -110,3 +110,31 @@ def test_kpis_on_the_command_line_reads_a_configuration(sample_dir):
                             "--config", str(root / "gapkit.yml")], capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0 and "skipped first_response_sla_bh" not in shown.stdout
     assert any(line.split()[:1] == ["first_response_sla_bh"] for line in shown.stdout.splitlines())
+
+
+def test_every_function_that_makes_an_interval_takes_alpha():
+    data = gapkit.datasets.sample()
+    config = gapkit.datasets.sample_config()
+    monthly = gapkit.kpis(data, "2025-06-30", by=["segment"], period="M")
+
+    def width(table, low="ci_low", high="ci_high"):
+        return float((table[high] - table[low]).sum())
+
+    assert width(gapkit.kpis(data, "2025-06-30", alpha=0.2)) < width(gapkit.kpis(data, "2025-06-30"))
+    kept = gapkit.monitor.retention(data, "2025-06-30")
+    assert width(gapkit.monitor.retention(data, "2025-06-30", alpha=0.2).table) < width(kept.table)
+    drivers = gapkit.drivers.key_drivers(data, "2025-06-30", n_boot=60)
+    narrow = gapkit.drivers.key_drivers(data, "2025-06-30", n_boot=60, alpha=0.5 - 1e-9)
+    assert width(narrow.table, "importance_ci_low", "importance_ci_high") < width(
+        drivers.table, "importance_ci_low", "importance_ci_high")
+    goals = config.goals
+    wide = gapkit.goals.progress(goals, monthly, "2025-06-30")
+    tight = gapkit.goals.progress(goals, monthly, "2025-06-30", alpha=0.2)
+    assert width(tight, "projected_low", "projected_high") < width(wide, "projected_low", "projected_high")
+    # gaps tests at alpha; a looser level can only turn "not significant" into "shortfall"
+    strict = gapkit.gaps.gaps(goals, monthly, alpha=0.001).table.set_index("goal_id")["status"]
+    loose = gapkit.gaps.gaps(goals, monthly, alpha=0.2).table.set_index("goal_id")["status"]
+    assert ((strict == "shortfall") <= (loose == "shortfall")).all()
+    for bad in (0, 0.5, "five", None):
+        with pytest.raises(gapkit.ConfigError, match="alpha"):
+            gapkit.kpis(data, "2025-06-30", alpha=bad)

@@ -122,7 +122,7 @@ def test_clock_expression_equals_the_day_by_day_reference(zone, holidays):
     frame = pd.DataFrame({"start": start, "end": end})
     import narwhals as nw
 
-    from gapkit.measure.engine import duckdb_connection
+    from gapkit.measure._tables import duckdb_connection
 
     for native in (frame, duckdb_connection().from_df(frame)):
         lazy = nw.from_native(native).lazy()

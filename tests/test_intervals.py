@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from statsmodels.stats.proportion import proportion_confint
 
 import gapkit
 
@@ -196,3 +197,35 @@ def test_the_nps_interval_holds_its_level_when_nearly_everyone_promotes(n):
     table = attach_intervals(KPIS["nps"], pd.DataFrame({"n": n, "mean": scores, "sd": sd}))
     coverage = ((table["ci_low"] <= 80) & (80 <= table["ci_high"])).mean()
     assert coverage >= 0.93, coverage  # 4000 groups: a standard error of 0.004
+
+
+def test_alpha_sets_every_interval_and_the_engines_agree():
+    import gapkit
+
+    data = gapkit.datasets.sample()
+    wide = gapkit.kpis(data, "2025-06-30", by=["segment"])
+    narrow = gapkit.kpis(data, "2025-06-30", by=["segment"], alpha=0.10)
+    keys = ["kpi", "period", "segment_by", "segment"]
+    both = wide.merge(narrow, on=keys, suffixes=("_95", "_90")).dropna(subset=["ci_low_95", "ci_low_90"])
+    # a 90% interval sits inside the 95% one, and strictly so for the shares, means and NPS
+    assert ((both.ci_low_90 >= both.ci_low_95 - 1e-12) & (both.ci_high_90 <= both.ci_high_95 + 1e-12)).all()
+    shares = both[both.unit_95 == "share"]
+    assert ((shares.ci_high_90 - shares.ci_low_90) < (shares.ci_high_95 - shares.ci_low_95)).all()
+    row = narrow[(narrow.kpi == "csat") & (narrow.segment_by == "all")].iloc[0]
+    low, high = proportion_confint(round(row.value * row.n), row.n, alpha=0.10, method="wilson")
+    assert (row.ci_low, row.ci_high) == pytest.approx((low, high))
+    on_duckdb = gapkit.kpis(data, "2025-06-30", by=["segment"], alpha=0.10, engine="duckdb")
+    pd.testing.assert_frame_equal(on_duckdb.set_index(keys)[["ci_low", "ci_high"]].sort_index(),
+                                  narrow.set_index(keys)[["ci_low", "ci_high"]].sort_index())
+    assert narrow.attrs["alpha"] == 0.10 and wide.attrs["alpha"] == 0.05
+    with pytest.raises(gapkit.ConfigError, match="alpha"):
+        gapkit.kpis(data, "2025-06-30", alpha=5)
+    with pytest.raises(gapkit.ConfigError, match="95% ones"):
+        gapkit.gaps.gaps([{"kpi": "csat", "target": 0.9, "deadline": "2025-12-31"}], narrow)
+
+
+def test_as_of_left_out_is_the_last_complete_day_of_the_orders():
+    import gapkit
+
+    data = gapkit.datasets.sample()
+    assert gapkit.kpis(data, kpis="csat").attrs["as_of"] == "2025-06-29"  # the last order: 2025-06-30 21:45

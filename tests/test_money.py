@@ -11,9 +11,9 @@ import pytest
 
 import gapkit
 from gapkit.errors import ConfigError
-from gapkit.impact import reach as reach
 from gapkit.impact import effects as impact
 from gapkit.impact import money
+from gapkit.impact import reach as reach
 from gapkit.sample import generate
 
 AS_OF = "2025-06-30"

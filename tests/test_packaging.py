@@ -56,3 +56,10 @@ def test_every_package_gapkit_imports_is_declared():
         if not distributions & {d.replace("_", "-") for d in declared}:
             undeclared[module] = sorted(distributions) or ["not installed"]
     assert undeclared == {}, undeclared
+
+
+def test_the_wheel_lists_every_package_of_the_source_tree():
+    # a subpackage missing here is missing from the wheel, and an installed gapkit cannot import it
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "gapkit").rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

@@ -27,13 +27,13 @@ def test_each_notebook_reads_and_writes_what_the_registry_says(step):
 
 
 def test_the_registry_names_every_file_once_and_the_modules_follow_it():
+    from gapkit import monitor
     from gapkit.analysis import actions, gaps
     from gapkit.contract import artifacts
     from gapkit.desired import goals
     from gapkit.impact import effects as impact
     from gapkit.impact import money
     from gapkit.measure import engine as measure
-    from gapkit import monitor
     from gapkit.report import results
 
     writers = [w for step in pipeline.STEPS for w in step.writes]

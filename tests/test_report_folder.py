@@ -257,7 +257,7 @@ STOP_SCRIPT = textwrap.dedent("""
     from functools import partial
     from pathlib import Path
     from gapkit import cli
-    from gapkit import monitor
+    from gapkit.monitor import runs as monitor_history
     from gapkit.pipeline import report_folder
     from gapkit.pipeline import runner
 
@@ -272,8 +272,8 @@ STOP_SCRIPT = textwrap.dedent("""
         export = runner.export_html
         runner.export_html = lambda *a, **k: (stop_at("html export"), export(*a, **k))[1]
     elif stage == "writing the history":
-        write = monitor.write_history_aside
-        monitor.write_history_aside = lambda *a: (stop_at(stage), write(*a))[1]
+        write = monitor_history.write_history_aside
+        monitor_history.write_history_aside = lambda *a: (stop_at(stage), write(*a))[1]
     else:
         swap = report_folder.swap_in
         report_folder.swap_in = lambda *a, step: swap(*a, step=lambda n: (step(n), stop_at(n)))

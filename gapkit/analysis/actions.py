@@ -390,9 +390,15 @@ def _comment_evidence(gap: Mapping, comments: pd.DataFrame | None, data: Mapping
     if found.empty:
         return (f"The {len(inside):,} {whose} use no word or pair more often than {against} (Fisher test, "
                 f"BH-adjusted 5%).", None)
+    allowed = themes_for(gap["kpi"])
+    if not (gap["kpi"] in KPIS and KPIS[gap["kpi"]].outcome):
+        # a stage KPI (follow-up coverage, first response): only phrases about that stage are its
+        # evidence; product complaints say nothing about why check-ins were not sent
+        found = found[found["phrase"].map(theme_of).isin(allowed)]
+        if found.empty:
+            return "", None
     top = found.head(3)
     votes = found.head(10).assign(theme=found.head(10)["phrase"].map(theme_of)).dropna(subset=["theme"])
-    allowed = themes_for(gap["kpi"])
     votes = votes[votes["theme"].isin(allowed)]
     theme = votes.groupby("theme", sort=False)["inside"].sum().idxmax() if len(votes) else None
     listed = "; ".join(f"'{r.phrase}' in {r.inside} of {r.n_inside:,} against {r.outside} of {r.n_outside:,}"

@@ -30,7 +30,7 @@ import statsmodels.api as sm
 
 from gapkit.analysis.importance import _importance, general_dominance, relative_weights  # noqa: F401
 from gapkit.contract.catalog import CATALOG, KPIS, MEAN, SHARE
-from gapkit.errors import ConfigError, InputError, TooFewUnits
+from gapkit.errors import ConfigError, InputError, TooFewUnits, check_alpha
 from gapkit.measure.definitions import Params
 from gapkit.measure.engine import as_params, end_of_day, units
 from gapkit.report.results import Result
@@ -209,7 +209,7 @@ METHODS = {"relative_weights": relative_weights, "dominance": general_dominance}
 def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "repeat_purchase_rate",
                 params: Params | Mapping | None = None, drivers: Sequence[str] | None = None,
                 method: str = "relative_weights", n_boot: int = 200, seed: int = 0,
-                max_missing: float = 0.5, controls: Sequence[str] = ()) -> DriverResult:
+                max_missing: float = 0.5, controls: Sequence[str] = (), alpha: float = 0.05) -> DriverResult:
     """Which follow-up, delivery and support experiences drive an outcome KPI, and how much.
 
     Parameters
@@ -219,6 +219,7 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
     drivers : driver names (default: every driver in ``DRIVERS`` the tables allow; the csat
         driver only for outcomes not measured by surveys).
     method : "relative_weights" (Johnson) or "dominance" (general dominance, all subsets).
+    alpha : the importance intervals are the bootstrap's 1 - alpha percentile intervals (0.05: 95%).
     n_boot, seed : bootstrap resamples of the units and the seed (fixed: same data, same CIs).
     max_missing : a default driver unknown for more than this share of units is left out
         (with a note) rather than dropping those units; named drivers are always kept.
@@ -263,7 +264,8 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
                          f"units ({error}); a driver may not vary once the controls are held fixed") from None
     total = weights.sum()
     share = weights / total if total > 0 else np.full(len(usable), np.nan)
-    low, high = np.nanpercentile(boot, [2.5, 97.5], axis=0) if len(boot) else (np.full(len(usable), np.nan),) * 2
+    tails = [50 * check_alpha(alpha), 100 - 50 * alpha]  # percentile bootstrap, 1 - alpha
+    low, high = np.nanpercentile(boot, tails, axis=0) if len(boot) else (np.full(len(usable), np.nan),) * 2
     # weights are >= 0, so near zero the resampled ones sit above the estimate; the reported
     # interval is widened to hold the estimate rather than exclude it
     table = pd.DataFrame({"driver": usable, "kpi": [BY_NAME[d].kpi for d in usable], "importance": share,

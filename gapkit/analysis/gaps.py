@@ -28,6 +28,7 @@ from statsmodels.stats.proportion import binom_test
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import KPIS, MEDIAN, NPS, SHARE, Z95
 from gapkit.desired.goals import OUTCOME_KPIS, as_goals, baseline_row, window_of
+from gapkit.errors import ConfigError
 from gapkit.report.results import Result
 
 GAP_COLUMNS = [*artifact_columns("gaps.csv"), "weight", "window", "small_n", "gap_std"]
@@ -154,7 +155,7 @@ class GapResult(Result):
 
 
 def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, drivers: pd.DataFrame | None = None,
-         params=None, current: pd.DataFrame | None = None, months: int = 3) -> GapResult:
+         params=None, current: pd.DataFrame | None = None, months: int = 3, alpha: float = ALPHA) -> GapResult:
     """Compare each goal's current value with its target and say whether the gap is real.
 
     The current value is the goal's level over its last ``months`` complete months, as every
@@ -169,6 +170,8 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     kpi_table : ``gapkit.kpis`` output holding each goal's KPI and segment.
     data, as_of, params : for median KPIs, the sign test reads the units (without them, a normal
         approximation from the median's interval, from n = 30).
+    alpha : the level of the shortfall test: ``p_adj < alpha`` (Benjamini-Hochberg) is a shortfall;
+        0.05 by default. The intervals stay 95%, the level the tests read their errors from.
     drivers : ``gapkit.drivers`` importance table (kpi, importance and its interval); sets
         ``importance`` and the ``weight`` of the priority rule (:func:`priority_weights`).
 
@@ -190,6 +193,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     ...
     """
     goals = as_goals(goals)
+    _check_95(kpi_table=kpi_table, current=current)
     if drivers is not None and hasattr(drivers, "table"):  # a DriverResult where its table is expected
         drivers = drivers.table
     if current is None and data is not None and as_of is not None:
@@ -219,7 +223,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     table = pd.DataFrame(rows, columns=[*GAP_COLUMNS[:GAP_COLUMNS.index("p_value") + 1], "window", "small_n",
                                         "gap_std"])
     table["p_adj"] = _bh(table["p_value"])
-    table["status"] = [_status(r) for r in table.itertuples(index=False)]
+    table["status"] = [_status(r, alpha) for r in table.itertuples(index=False)]
     weights, rule = priority_weights(table["kpi"], drivers)
     table["importance"] = _importance(table["kpi"], drivers)
     table["weight"] = weights
@@ -230,6 +234,15 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
                                          ascending=[False, False, False, True], kind="stable").index
     table["rank"] = pd.Series(np.arange(1, len(order) + 1), index=order, dtype="Int64").reindex(table.index)
     return GapResult(table[GAP_COLUMNS], rule)
+
+
+def _check_95(**tables) -> None:
+    """The tests read standard errors from 95% intervals: a table measured at another level is refused."""
+    for name, table in tables.items():
+        if table is not None and table.attrs.get("alpha", 0.05) != 0.05:
+            raise ConfigError(f"gaps: {name} holds {1 - table.attrs['alpha']:.0%} intervals, and the shortfall "
+                              f"tests read their standard errors from 95% ones; measure it with alpha=0.05 "
+                              f"and pass gaps(..., alpha={table.attrs['alpha']}) to test at that level instead")
 
 
 def _median_units(goal, data, as_of, params, window: str):
@@ -254,12 +267,12 @@ def _bh(p_values: pd.Series) -> pd.Series:
     return adjusted
 
 
-def _status(row) -> str:
+def _status(row, alpha: float = ALPHA) -> str:
     if row.n == 0 or not np.isfinite(row.current) or not np.isfinite(row.p_value):
         return "insufficient_data"
     if row.gap <= 0:
         return "met"
-    return "shortfall" if row.p_adj < ALPHA else "not_significant"
+    return "shortfall" if row.p_adj < alpha else "not_significant"
 
 
 def _importance(kpis: pd.Series, drivers: pd.DataFrame | None) -> pd.Series:

@@ -118,7 +118,7 @@ def scan(path: str | Path, connection=None) -> dict:
                              kpi period  ...  small_n  open_share
     ...
     """
-    from gapkit.measure.engine import duckdb_connection
+    from gapkit.measure._tables import duckdb_connection
 
     folder = Path(path)
     connection = connection or duckdb_connection()
@@ -168,10 +168,15 @@ def last_complete_day(path: str | Path) -> tuple[str, str]:
         raw = frame["ordered_at"]
     else:
         raise InputError(f"{folder}: no orders.csv or orders.parquet.")
-    stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").dropna()
+    return complete_day(pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601"), str(folder))
+
+
+def complete_day(stamps: pd.Series, where: str = "the orders") -> tuple[str, str]:
+    """The last day ``stamps`` (order times) cover completely, and the latest of them."""
+    stamps = stamps.dropna()
     if stamps.empty:
-        raise InputError(f"{folder}: no order has a readable ordered_at, so there is no default report date; "
-                         "pass --as-of YYYY-MM-DD.")
+        raise InputError(f"{where}: no order has a readable ordered_at, so there is no default report date; "
+                         "pass as_of (--as-of YYYY-MM-DD).")
     latest = stamps.max()
     date_only = bool((stamps == stamps.dt.normalize()).all())
     day = latest.normalize() if date_only else latest.normalize() - pd.Timedelta(days=1)

@@ -59,15 +59,16 @@ class Trend:
     months: int
 
 
-def trend(series: pd.DataFrame) -> Trend | None:
-    """Slope of ``value`` over months, weighted by each month's n; None below 4 months."""
+def trend(series: pd.DataFrame, alpha: float = 0.05) -> Trend | None:
+    """Slope of ``value`` over months, weighted by each month's n, with its 1 - ``alpha`` interval;
+    None below 4 months."""
     series = series.dropna(subset=["value"])
     if len(series) < 4:
         return None
     month = pd.PeriodIndex(series["period"], freq="M")
     t = np.asarray((month - month.min()).map(lambda d: d.n), dtype=float)
     fit = sm.WLS(series["value"].to_numpy(float), sm.add_constant(t), weights=series["n"].to_numpy(float)).fit()
-    low, high = fit.conf_int(0.05)[1]
+    low, high = fit.conf_int(alpha)[1]
     return Trend(float(fit.params[1]), float(low), float(high), len(series))
 
 

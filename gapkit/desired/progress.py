@@ -9,14 +9,16 @@ import statsmodels.api as sm
 
 from gapkit.contract.catalog import KPIS, clip
 from gapkit.desired.levels import _levels, as_goals, baseline_row, monthly_series, months_between, window_of
+from gapkit.errors import check_alpha
 
 
 def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
-             current: pd.DataFrame | None = None, data=None, params=None, months: int = 3) -> pd.DataFrame:
+             current: pd.DataFrame | None = None, data=None, params=None, months: int = 3,
+             alpha: float = 0.05) -> pd.DataFrame:
     """Where each goal is heading: the recent monthly line extended to the deadline, with its CI.
 
     A line is fitted through the last ``recent_months`` monthly values (weighted by n) and read
-    at the deadline; its 95% interval carries the uncertainty of both the line's level and its
+    at the deadline; its interval (1 - ``alpha``, 95% by default) carries the uncertainty of both the line's level and its
     slope (statsmodels' prediction interval of the mean). Starting the slope from the pooled
     history instead would understate a rising KPI and claim a certainty no one has. On track:
     even the pessimistic end of the interval meets the target; off track: even the optimistic
@@ -50,7 +52,7 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
                   "projected_high": np.nan, "status": "unknown", "months_fitted": len(series)}
         if base is not None:
             record["current"] = float(base["value"])
-        line = _projection(series, goal.deadline) if len(series) >= 4 and months_left > 0 else None
+        line = _projection(series, goal.deadline, alpha) if len(series) >= 4 and months_left > 0 else None
         if line is not None:
             slope, projected, low, high = line
             # a projection cannot leave the KPI's range: a share heads for 100% at most
@@ -70,7 +72,7 @@ def progress(goals, kpi_table: pd.DataFrame, as_of: str, recent_months: int = 6,
     return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
 
 
-def _projection(series: pd.DataFrame, deadline: str) -> tuple[float, float, float, float]:
+def _projection(series: pd.DataFrame, deadline: str, alpha: float = 0.05) -> tuple[float, float, float, float]:
     """Slope per month, and the fitted line at ``deadline`` with its 95% interval (WLS by n).
 
     Months sit at their middle (a month's value is its average), the deadline at its day.
@@ -80,7 +82,7 @@ def _projection(series: pd.DataFrame, deadline: str) -> tuple[float, float, floa
     t = np.asarray([(p.start_time - start).days / 30.4375 + 0.5 for p in month], dtype=float)
     fit = sm.WLS(series["value"].to_numpy(float), sm.add_constant(t), weights=series["n"].to_numpy(float)).fit()
     at = (pd.Timestamp(deadline) - start).days / 30.4375
-    frame = fit.get_prediction(np.array([[1.0, at]])).summary_frame(alpha=0.05)
+    frame = fit.get_prediction(np.array([[1.0, at]])).summary_frame(alpha=check_alpha(alpha))
     return (float(fit.params[1]), float(frame["mean"].iloc[0]), float(frame["mean_ci_lower"].iloc[0]),
             float(frame["mean_ci_upper"].iloc[0]))
 

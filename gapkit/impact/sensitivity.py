@@ -103,7 +103,7 @@ def intangibles(config_list: Sequence[Mapping] = ()) -> pd.DataFrame:
     >>> scores = [{"intervention_id": "checkin", "factor": "brand warmth", "score": 2, "weight": 0.5}]
     >>> gapkit.sensitivity.intangibles(scores)
       intervention_id        factor  score  weight  weighted_score note
-    0         checkin  brand warmth    2.0     0.5             1.0     
+    0         checkin  brand warmth    2.0     0.5             1.0
     """
     rows = []
     for i, item in enumerate(config_list):

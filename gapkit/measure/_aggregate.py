@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import narwhals as nw
 import numpy as np
@@ -32,7 +33,8 @@ def _with_segments(units: nw.LazyFrame, tables, by: Sequence[str]) -> tuple[nw.L
     return units, segments
 
 
-def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None) -> pd.DataFrame:
+def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period: str | None,
+               level: float = 0.95) -> pd.DataFrame:
     units = units.filter(~nw.col("_anchor").is_null())
     if kpi.kind == MEDIAN:  # an unfinished unit (null duration) is counted as open, not measured
         units = units.with_columns(_open=nw.col("_value").is_null().cast(nw.Float64))
@@ -46,23 +48,23 @@ def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period:
         from gapkit.measure.spark import cached
 
         with cached(units) as stored:
-            return _summarise_units(kpi, stored, by, segments, period)
-    return _summarise_units(kpi, units, by, segments, period)
+            return _summarise_units(kpi, stored, by, segments, period, level)
+    return _summarise_units(kpi, units, by, segments, period, level)
 
 
 def _summarise_units(
-    kpi: KPI, units: nw.LazyFrame, by: Sequence[str], segments: list[str], period: str | None
+    kpi: KPI, units: nw.LazyFrame, by: Sequence[str], segments: list[str], period: str | None, level: float = 0.95
 ) -> pd.DataFrame:
     if units.implementation is nw.Implementation.PANDAS:
-        return _finish(kpi, _pandas_statistics(kpi, units.to_native(), segments, period), by)
+        return _finish(kpi, _pandas_statistics(kpi, units.to_native(), segments, period, level), by, level)
     units = units.with_columns(_all_periods=nw.lit("all"), _everyone=nw.lit("all"))
-    aggregate = _aggregate
+    aggregate = partial(_aggregate, level=level)
     if units.implementation.is_spark_like():  # one Spark job for all groupings, not one each
         from gapkit.measure.spark import aggregate_in_one_job
 
         groupings = [[p, s or "_everyone"] for p in ["_all_periods"] + (["_period"] if period else [])
                      for s in [None] + segments]
-        aggregate = aggregate_in_one_job(kpi, units, groupings, _aggregate)
+        aggregate = aggregate_in_one_job(kpi, units, groupings, aggregate)
 
     pieces = []
     for period_key in ["_all_periods"] + (["_period"] if period else []):
@@ -75,14 +77,14 @@ def _summarise_units(
             stats_["segment_by"] = segment or "all"
             stats_["segment"] = "all" if segment is None else segment_labels(stats_["segment"])
             pieces.append(stats_)
-    return _finish(kpi, pd.concat(pieces, ignore_index=True), by)
+    return _finish(kpi, pd.concat(pieces, ignore_index=True), by, level)
 
 
-def _finish(kpi: KPI, table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+def _finish(kpi: KPI, table: pd.DataFrame, by: Sequence[str], level: float = 0.95) -> pd.DataFrame:
     """Aggregated rows (period, segment_by, segment, n and the KPI's statistics) as KPI table rows."""
     if table.empty:
         return table
-    table = attach_intervals(kpi, table)
+    table = attach_intervals(kpi, table, level)
     table["kpi"] = kpi.id
     table["unit"] = kpi.unit
     table["better"] = kpi.better
@@ -107,9 +109,9 @@ def segment_labels(values: pd.Series) -> pd.Series:
     return values.astype(object).map(label).astype("str")
 
 
-def _aggregate(kpi: KPI, units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
+def _aggregate(kpi: KPI, units: nw.LazyFrame, keys: list[str], level: float = 0.95) -> pd.DataFrame:
     if kpi.kind == MEDIAN:
-        medians = _median_rows(units.filter(~nw.col("_value").is_null()), keys)
+        medians = _median_rows(units.filter(~nw.col("_value").is_null()), keys, level)
         opened = units.group_by(keys).agg(open_share=nw.col("_open").mean()).collect("pandas").to_native()
         # a period whose units are all still open has an open share but no median
         return opened.merge(medians, on=keys, how="left").query("n == n").astype({"n": "int64"})
@@ -118,7 +120,8 @@ def _aggregate(kpi: KPI, units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
     return agg.collect("pandas").to_native().assign(open_share=np.nan)
 
 
-def _pandas_statistics(kpi: KPI, units: pd.DataFrame, segments: list[str], period: str | None) -> pd.DataFrame:
+def _pandas_statistics(kpi: KPI, units: pd.DataFrame, segments: list[str], period: str | None,
+                       level: float = 0.95) -> pd.DataFrame:
     """The rows of :func:`_summarise_units` on the pandas engine, from the units themselves.
 
     Each key column is factorized once (not once per grouping, and not as Arrow strings), the
@@ -137,7 +140,7 @@ def _pandas_statistics(kpi: KPI, units: pd.DataFrame, segments: list[str], perio
             (p_codes, p_labels), (s_codes, s_labels) = keys[period_key], keys[segment]
             combined = p_codes * len(s_labels) + s_codes
             group, uniques = pd.factorize(combined)
-            stats_ = _pandas_group_statistics(kpi, units, group, len(uniques))
+            stats_ = _pandas_group_statistics(kpi, units, group, len(uniques), level)
             chosen = uniques[stats_.pop("_group").to_numpy()]
             stats_.insert(0, "segment", s_labels[chosen % len(s_labels)])
             stats_.insert(0, "period", p_labels[chosen // len(s_labels)])
@@ -151,7 +154,8 @@ def _pandas_statistics(kpi: KPI, units: pd.DataFrame, segments: list[str], perio
     return pd.concat(pieces, ignore_index=True)
 
 
-def _pandas_group_statistics(kpi: KPI, units: pd.DataFrame, group: np.ndarray, groups: int) -> pd.DataFrame:
+def _pandas_group_statistics(kpi: KPI, units: pd.DataFrame, group: np.ndarray, groups: int,
+                             level: float = 0.95) -> pd.DataFrame:
     """n and the KPI's statistics per group code (column ``_group``), pandas engine."""
     value = units["_value"]
     if kpi.kind != MEDIAN:
@@ -167,12 +171,12 @@ def _pandas_group_statistics(kpi: KPI, units: pd.DataFrame, group: np.ndarray, g
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     present = np.flatnonzero(counts)
     n, starts = counts[present], starts[present]
-    middle, ci_low, ci_high = median_and_bounds(lambda rank: values[starts + rank - 1], n)
+    middle, ci_low, ci_high = median_and_bounds(lambda rank: values[starts + rank - 1], n, level)
     return pd.DataFrame({"_group": present.astype("int64"), "open_share": opened.reindex(present).to_numpy(),
                          "n": n.astype("int64"), "mean": middle, "ci_low": ci_low, "ci_high": ci_high})
 
 
-def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
+def _median_rows(units: nw.LazyFrame, keys: list[str], level: float = 0.95) -> pd.DataFrame:
     """Median and order-statistic bounds per group, computed exactly on any engine.
 
     The engine ranks values within each group and returns only the rows near the middle
@@ -188,6 +192,6 @@ def _median_rows(units: nw.LazyFrame, keys: list[str]) -> pd.DataFrame:
         n = int(g["_n"].iloc[0])
         by_rank = dict(zip(g["_r"].astype(int), g["_value"].astype(float)))
         middle, ci_low, ci_high = median_and_bounds(
-            lambda ranks: np.array([by_rank.get(int(r), np.nan) for r in ranks]), [n])  # noqa: B023 (used at once)
+            lambda ranks: np.array([by_rank.get(int(r), np.nan) for r in ranks]), [n], level)  # noqa: B023 (used at once)
         rows.append(dict(zip(keys, group), n=n, mean=middle[0], ci_low=ci_low[0], ci_high=ci_high[0]))
     return pd.DataFrame(rows, columns=keys + ["n", "mean", "ci_low", "ci_high"])

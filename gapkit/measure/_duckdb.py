@@ -36,6 +36,7 @@ def summarise(
     tables,
     by: Sequence[str],
     period: str | None,
+    level: float = 0.95,
 ) -> dict[str, pd.DataFrame]:
     """Aggregated statistics of every KPI, keyed by KPI id (an empty frame: no units).
 
@@ -77,7 +78,7 @@ def summarise(
         segments = [c for c, _ in own] + list(joined)
         stacked = _stacked_units([select for _, select in members], [c for c, _ in own], list(joined), customers)
         if is_median:
-            found = _median_statistics(runner, stacked, len(members), segments, period)
+            found = _median_statistics(runner, stacked, len(members), segments, period, level)
         else:
             found = _moment_statistics(runner, stacked, segments, period)
         out.update({members[index][0]: rows for index, rows in found.items()})
@@ -183,7 +184,8 @@ def _moment_statistics(runner, stacked: str, segments: list[str], period: str | 
     return _by_kpi(pieces)
 
 
-def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str], period: str | None) -> dict[str, pd.DataFrame]:
+def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str], period: str | None,
+                       level: float = 0.95) -> dict[str, pd.DataFrame]:
     """Exact median, order-statistic bounds and open share of every median KPI of one shape.
 
     The units (kpi, value, month, segments) are fetched once and sorted by value (open units,
@@ -240,7 +242,7 @@ def _median_statistics(runner, stacked: str, kpi_count: int, segments: list[str]
         n, starts = n[groups], starts[groups]
 
         middle, ci_low, ci_high = median_and_bounds(
-            lambda rank: sorted_values[positions[starts + rank - 1]], n)  # noqa: B023 (used at once)
+            lambda rank: sorted_values[positions[starts + rank - 1]], n, level)  # noqa: B023 (used at once)
         rest = groups
         segment_level = None
         if segment:

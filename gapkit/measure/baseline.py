@@ -23,7 +23,8 @@ from gapkit.measure.engine import OPEN_SHARE_LIMIT, as_params, empty_kpi_table, 
 
 
 def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.DataFrame, by: Sequence[str] = (),
-                   params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas") -> pd.DataFrame:
+                   params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas",
+                   alpha: float = 0.05) -> pd.DataFrame:
     """Each KPI's current level: pooled over its last ``months`` complete calendar months.
 
     The pooled history mixes last year's level into today's; a goal is about now. For each KPI
@@ -68,7 +69,8 @@ def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.Data
             counted[kpi_id] = len(chosen)
     pieces = []
     for window, ids in windows.items():
-        table = kpis(data, as_of, by=by, period=None, kpis=ids, params=params, engine=engine, months=window)
+        table = kpis(data, as_of, by=by, period=None, kpis=ids, params=params, engine=engine, months=window,
+                     alpha=alpha)
         table["window"] = f"{window[0]}..{window[1]}"
         pieces.append(table)
     if not pieces:
@@ -94,7 +96,8 @@ def _excess_open_share(months: pd.DataFrame, eod: datetime) -> pd.Series:
 
 
 def goal_levels(goals, kpi_table: pd.DataFrame, data: Mapping, as_of: str | date | datetime,
-                params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas") -> pd.DataFrame:
+                params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas",
+                alpha: float = 0.05) -> pd.DataFrame:
     """The current level of each goal's KPI and segment, computed as the reports compute it.
 
     :func:`current_levels` for the goals' KPIs, broken down by every column a goal names.
@@ -119,4 +122,4 @@ def goal_levels(goals, kpi_table: pd.DataFrame, data: Mapping, as_of: str | date
                         & kpi_table["kpi"].isin(ids)] if len(kpi_table) else kpi_table
     if set(ids) - set(monthly["kpi"]):
         monthly = kpis(data, as_of, period="M", kpis=ids, params=params, engine=engine)
-    return current_levels(data, as_of, monthly, by=by, params=params, months=months, engine=engine)
+    return current_levels(data, as_of, monthly, by=by, params=params, months=months, engine=engine, alpha=alpha)

@@ -19,9 +19,9 @@ import pandas as pd
 
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import CATALOG, KPI, KPIS
-from gapkit.contract.schema import TABLES
-from gapkit.errors import ConfigError, did_you_mean
+from gapkit.errors import ConfigError, check_alpha, did_you_mean
 from gapkit.measure._aggregate import MISSING_SEGMENT, _finish, _summarise, _with_segments, segment_labels  # noqa: F401
+from gapkit.measure._tables import ENGINES, KEY_COLUMNS, _as_of_view, _coded_keys, _lazy_tables, duckdb_connection  # noqa: F401
 from gapkit.measure.business_hours import BusinessHours
 from gapkit.measure.definitions import DEFINITIONS, Params
 
@@ -32,7 +32,6 @@ KPI_COLUMNS = [*artifact_columns("kpis.csv"), "label", "ci_method", "small_n", "
 #: (only the quick ones have finished); goal baselines leave such periods out.
 OPEN_SHARE_LIMIT = 0.05
 NO_UNITS = "no units by as_of (e.g. no window has elapsed yet)"
-ENGINES = ("pandas", "duckdb", "spark")
 
 
 def end_of_day(as_of: str | date | datetime) -> datetime:
@@ -52,15 +51,19 @@ def end_of_day(as_of: str | date | datetime) -> datetime:
 
 def kpis(
     data: Mapping,
-    as_of: str | date | datetime,
+    as_of: str | date | datetime | None = None,
     by: Sequence[str] = (),
     period: str | None = None,
     kpis: Sequence[str] | None = None,
     params: Params | Mapping | None = None,
     engine: str = "pandas",
     months: tuple[str, str] | None = None,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Compute the KPI table: one row per kpi x period x segment, with n and a 95% CI.
+
+    ``as_of`` None: the last day the orders cover completely, as ``gapkit run`` takes it.
+    ``alpha``: the intervals are 1 - alpha (0.05: the contract's 95%).
 
     Parameters
     ----------
@@ -92,6 +95,9 @@ def kpis(
                              kpi period  ...  small_n  open_share
     ...
     """
+    level = 1 - check_alpha(alpha)
+    if as_of is None:
+        as_of = _default_as_of(data)
     if period not in (None, "M"):
         raise ConfigError(f"period must be 'M' (calendar months) or None, not {period!r}")
     if isinstance(by, str):
@@ -102,12 +108,7 @@ def kpis(
     lazy = _lazy_tables(data, engine)
     if all(f.implementation is nw.Implementation.PANDAS for f in lazy.values()):
         lazy = _coded_keys(lazy, by)
-    present = {c for frame in lazy.values() for c in frame.collect_schema().names()}
-    absent = [c for c in by if c not in present]
-    if absent:
-        options = sorted(lazy["customers"].collect_schema().names()) if "customers" in lazy else []
-        raise ConfigError(f"segment column(s) {absent} are in no table; customers' columns: {options} "
-                          f"(channel comes with followups and tickets)")
+    _check_segments(lazy, by)
     engine_used = "duckdb" if any(f.implementation is nw.Implementation.DUCKDB for f in lazy.values()) else engine
     if engine_used == "duckdb":
         # DuckDB subtracts time-zone-aware timestamps through ICU calendars, ~30x slower than
@@ -123,10 +124,30 @@ def kpis(
         kept = TempTables()
         tables.keep = kept.keep
         try:
-            return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used)
+            return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used, level)
         finally:
             kept.drop()
-    return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used)
+    return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used, level)
+
+
+def _check_segments(lazy: Mapping[str, nw.LazyFrame], by: Sequence[str]) -> None:
+    present = {c for frame in lazy.values() for c in frame.collect_schema().names()}
+    absent = [c for c in by if c not in present]
+    if absent:
+        options = sorted(lazy["customers"].collect_schema().names()) if "customers" in lazy else []
+        raise ConfigError(f"segment column(s) {absent} are in no table; customers' columns: {options} "
+                          f"(channel comes with followups and tickets)")
+
+
+def _default_as_of(data: Mapping) -> str:
+    """The last complete day of the orders in ``data`` (pandas tables)."""
+    from gapkit.contract.loading import complete_day
+
+    orders = data.get("orders") if hasattr(data, "get") else None
+    if not isinstance(orders, pd.DataFrame) or "ordered_at" not in orders:
+        raise ConfigError("as_of is needed here (a report date, YYYY-MM-DD): it can be left out only for "
+                          "pandas tables with orders.ordered_at")
+    return complete_day(pd.to_datetime(orders["ordered_at"], utc=True, errors="coerce"))[0]
 
 
 def _wanted(kpis) -> list[str]:
@@ -140,7 +161,7 @@ def _wanted(kpis) -> list[str]:
     return wanted
 
 
-def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used) -> pd.DataFrame:
+def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used, level=0.95) -> pd.DataFrame:
     """The KPI table of :func:`kpis` from the call's as_of-cut tables."""
     reasons, built = {}, {}
     for kpi_id in wanted:
@@ -157,10 +178,10 @@ def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_us
         # every KPI aggregated together: a few GROUPING SETS queries instead of one per KPI and grouping
         from gapkit.measure._duckdb import summarise
 
-        statistics = summarise({k: (KPIS[k], u) for k, u in built.items()}, tables, by, period)
-        summaries = {k: _finish(KPIS[k], statistics[k], by) for k in built}
+        statistics = summarise({k: (KPIS[k], u) for k, u in built.items()}, tables, by, period, level)
+        summaries = {k: _finish(KPIS[k], statistics[k], by, level) for k in built}
     else:
-        summaries = {k: _summarise(KPIS[k], u, tables, by, period) for k, u in built.items()}
+        summaries = {k: _summarise(KPIS[k], u, tables, by, period, level) for k, u in built.items()}
 
     results, skipped = [], {}
     for kpi_id in wanted:
@@ -174,6 +195,7 @@ def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_us
     out = out[KPI_COLUMNS]
     out.attrs["skipped"] = skipped
     out.attrs["as_of"] = str(pd.Timestamp(as_of).date())
+    out.attrs["alpha"] = round(1 - level, 10)  # the intervals are 1 - alpha
     # the segment columns the table breaks down by (one asked for that yielded no rows is left out)
     out.attrs["by"] = [c for c in by if c in set(out["segment_by"])]
     return out
@@ -322,97 +344,6 @@ def as_params(params) -> Params:
     if isinstance(params.get("business_hours"), Mapping):
         params["business_hours"] = BusinessHours.from_config(params["business_hours"])
     return Params(**params)
-
-
-def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
-    if engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {ENGINES}, not {engine!r}")
-    from gapkit.measure import spark  # imports pyspark only when the Spark engine runs
-
-    if engine == "spark" or spark.holds_spark_frames(data):
-        return spark.spark_tables(data)
-    frames = {}
-    connection = None
-    for name in data:
-        native = data[name]
-        if engine == "duckdb" and isinstance(native, pd.DataFrame):
-            if connection is None:
-                connection = duckdb_connection()
-            native = connection.from_df(native)
-        frames[name] = nw.from_native(native).lazy()
-    return frames
-
-
-#: identifier columns that definitions only join, group and take the minimum on
-KEY_COLUMNS = ("customer_id", "order_id")
-
-
-def _coded_keys(tables: dict[str, nw.LazyFrame], by: Sequence[str]) -> dict[str, nw.LazyFrame]:
-    """Pandas tables with their key columns as integer codes, for one ``kpis`` call.
-
-    Every join and group-by on a text id would hash the strings again (a dozen times per call);
-    the codes are made once per column over all tables and sorted like the ids, so joins,
-    groups and minima (the first order's tie-break) come out the same. A missing id stays
-    missing; an id asked for as a segment (``by``) keeps its text. Customers' text ``by``
-    columns become categoricals: joined onto the tables, each KPI groups them by their codes
-    instead of hashing the text again (the labels are the same).
-    """
-    natives = {name: frame.to_native() for name, frame in tables.items()}
-    for column in KEY_COLUMNS:
-        names = [n for n, df in natives.items() if column in df.columns and column not in by]
-        if not names:
-            continue
-        values = [natives[n][column] for n in names]
-        try:
-            codes, _ = pd.factorize(pd.concat(values, ignore_index=True), sort=True)
-        except TypeError:  # ids of mixed types that do not sort: leave them as they are
-            continue
-        start = 0
-        for name, original in zip(names, values):
-            part, start = codes[start:start + len(original)], start + len(original)
-            coded = pd.array(part, dtype="Int64") if (part < 0).any() else part
-            if (part < 0).any():
-                coded[part < 0] = pd.NA
-            natives[name] = natives[name].assign(**{column: pd.Series(coded, index=original.index)})
-    customers = natives.get("customers")
-    if customers is not None:  # the segments joined onto every table, grouped once per KPI
-        text = [c for c in dict.fromkeys(by) if c in customers.columns and pd.api.types.is_string_dtype(customers[c])]
-        if text:
-            natives["customers"] = customers.assign(**{c: customers[c].astype("category") for c in text})
-    return {name: nw.from_native(df).lazy() for name, df in natives.items()}
-
-
-def duckdb_connection():
-    """A DuckDB connection whose session time zone is UTC (month boundaries are UTC months)."""
-    import duckdb
-
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    return connection
-
-
-def _as_of_view(tables: dict[str, nw.LazyFrame], eod: datetime) -> dict[str, nw.LazyFrame]:
-    """Rows created after ``eod`` are dropped; later timestamps become "not yet happened"."""
-    cut = {}
-    for name, frame in tables.items():
-        spec = TABLES.get(name)
-        if spec is None:
-            cut[name] = frame
-            continue
-        columns = frame.collect_schema().names()
-        if spec.created and spec.created in columns:
-            frame = frame.filter(nw.col(spec.created) <= nw.lit(eod))
-        later = [
-            c.name for c in spec.columns
-            if c.kind == "timestamp" and c.name != spec.created and c.name in columns
-            and c.name not in ("promised_at", "end_at")  # plans, not events
-        ]
-        if later:
-            frame = frame.with_columns(
-                *[nw.when(nw.col(c) <= nw.lit(eod)).then(nw.col(c)).alias(c) for c in later]
-            )
-        cut[name] = frame
-    return cut
 
 
 NO_SCHEDULE = "needs business_hours in the configuration (the support team's schedule)"

@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from gapkit.contract.catalog import KPI, MEDIAN, MIN_N, NPS, SHARE, SMALL_N, Z95, clip
+from gapkit.contract.catalog import KPI, MEDIAN, MIN_N, NPS, SHARE, SMALL_N, clip
 
 
 def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | None]:
@@ -34,13 +34,13 @@ def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | N
 
 
 @lru_cache(maxsize=None)
-def _bound_ranks(n: int) -> tuple[int, int]:
-    low, high = median_bound_ranks(n)
+def _bound_ranks(n: int, level: float = 0.95) -> tuple[int, int]:
+    low, high = median_bound_ranks(n, level)
     return (low, high) if low else (0, 0)
 
 
-def median_and_bounds(value_at_rank, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The exact median and its distribution-free 95% bounds for many groups at once.
+def median_and_bounds(value_at_rank, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact median and its distribution-free bounds (95% by default) for many groups at once.
 
     The one order-statistic routine of every engine: each engine only says how to read a
     group's value of a given rank. ``value_at_rank(ranks)`` takes an array of 1-based ranks,
@@ -50,15 +50,17 @@ def median_and_bounds(value_at_rank, n) -> tuple[np.ndarray, np.ndarray, np.ndar
     """
     n = np.asarray(n, dtype="int64")
     middle = (value_at_rank((n + 1) // 2) + value_at_rank(n // 2 + 1)) / 2
-    low, high = np.array([_bound_ranks(int(k)) for k in n], dtype="int64").reshape(-1, 2).T
+    low, high = np.array([_bound_ranks(int(k), level) for k in n], dtype="int64").reshape(-1, 2).T
     has_bounds = low > 0
     ci_low = np.where(has_bounds, value_at_rank(np.where(has_bounds, low, 1)), np.nan)
     ci_high = np.where(has_bounds, value_at_rank(np.where(has_bounds, high, 1)), np.nan)
     return middle, ci_low, ci_high
 
 
-def attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
-    """Value, 95% interval and small_n of each aggregated row, by the KPI's interval method."""
+def attach_intervals(kpi: KPI, table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Value, interval (95% by default) and small_n of each aggregated row, by the KPI's method.
+
+    A median's bounds are picked by the engine at ``level`` (:func:`median_and_bounds`)."""
     from scipy import stats
     from statsmodels.stats.proportion import proportion_confint
     n = table["n"].to_numpy(dtype=float)
@@ -68,7 +70,7 @@ def attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         if kpi.kind == SHARE:
             successes = np.round(mean * n)
-            low, high = proportion_confint(successes, np.maximum(n, 1), alpha=0.05, method="wilson")
+            low, high = proportion_confint(successes, np.maximum(n, 1), alpha=1 - level, method="wilson")
             value = mean
         elif kpi.kind == NPS:
             # the shares of promoters and detractors, back from the +1/0/-1 score's mean and sd
@@ -82,7 +84,7 @@ def attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
             # shares from n = 30; docs/methods.md, tests/test_intervals.py)
             p1, p3 = (promoters * n + 0.5) / (n + 1.5), (detractors * n + 0.5) / (n + 1.5)
             centre = p1 - p3
-            half = Z95 * np.sqrt(np.maximum(p1 + p3 - centre**2, 0) / n)
+            half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(np.maximum(p1 + p3 - centre**2, 0) / n)
             value = 100 * mean
             low, high = np.fmin(100 * (centre - half), value), np.fmax(100 * (centre + half), value)
             low, high = np.clip(low, -100, 100), np.clip(high, -100, 100)
@@ -90,7 +92,7 @@ def attach_intervals(kpi: KPI, table: pd.DataFrame) -> pd.DataFrame:
             value, low, high = mean, table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
         else:
             sd = table["sd"].to_numpy(dtype=float)
-            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+            half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
             # a mean score cannot leave its scale: csat_mean stays in 1..5 even at n = 3
             value, low, high = mean, clip(mean - half, kpi.unit), clip(mean + half, kpi.unit)
     # float round-off (e.g. Wilson's bound at 0 successes) must not leave -2e-17 in a report

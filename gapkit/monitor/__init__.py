@@ -1,4 +1,4 @@
-"""The current state over time: the KPI history across runs (``history``), control-chart alerts
+"""The current state over time: the KPI history across runs (``runs``), control-chart alerts
 (``alerts``), and Kaplan-Meier curves of customers coming back or lapsing (``retention``).
 
 Examples
@@ -21,7 +21,6 @@ Index: []
 from gapkit.config import MONITOR_DEFAULTS
 from gapkit.contract.artifacts import HISTORY
 from gapkit.monitor.alerts import ALERT_COLUMNS, AlertResult, alerts
-from gapkit.monitor.history import append_history, history, history_path, revisions, show_revisions, write_history_aside
 from gapkit.monitor.retention import (
     RETENTION_COLUMNS,
     RETENTION_DAYS,
@@ -30,6 +29,7 @@ from gapkit.monitor.retention import (
     repeat_durations,
     retention,
 )
+from gapkit.monitor.runs import append_history, history, history_path, revisions, show_revisions, write_history_aside
 
 __all__ = ["ALERT_COLUMNS", "HISTORY", "MONITOR_DEFAULTS", "RETENTION_COLUMNS", "RETENTION_DAYS", "AlertResult",
            "RetentionResult", "alerts", "append_history", "churn_durations", "history", "history_path",

@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from statistics import NormalDist
 from typing import ClassVar
 
 import numpy as np
@@ -26,7 +27,7 @@ import pandas as pd
 from gapkit.config import MONITOR_DEFAULTS
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import Z95
-from gapkit.errors import ConfigError, InputError
+from gapkit.errors import ConfigError, InputError, check_alpha
 from gapkit.measure.engine import end_of_day, segment_labels
 from gapkit.report.results import Result
 
@@ -224,7 +225,7 @@ def churn_durations(data: Mapping, as_of: str | date | datetime, churn_days: flo
 
 def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (),
               days: Sequence[int] = RETENTION_DAYS, cohorts: bool = True,
-              churn_days: float = MONITOR_DEFAULTS["churn_days"]) -> RetentionResult:
+              churn_days: float = MONITOR_DEFAULTS["churn_days"], alpha: float = 0.05) -> RetentionResult:
     """Kaplan-Meier curves of days from first order to the next, censored at as_of.
 
     Curves for everyone and each segment of each ``by`` column (first order's or customer's
@@ -244,16 +245,18 @@ def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (
         raise InputError(f"none of the {len(units):,} customers has ordered a second time by {as_of}, so there is "
                          f"no curve of coming back to draw (a one-off purchase log, or ids that change with every "
                          f"order)")
-    table, curves = _km_tables(units, "repeated", by, days, cohorts)
+    z = NormalDist().inv_cdf(1 - check_alpha(alpha) / 2)
+    table, curves = _km_tables(units, "repeated", by, days, cohorts, z)
     lost = churn_durations(data, as_of, churn_days, by)
     # nobody churns before churn_days: the churn curve is read from there on, for a year
     read_at = [int(churn_days) + extra for extra in (0, 30, 90, 180, 365)]
-    churn, churn_curves = _km_tables(lost, "churned", by, read_at, cohorts=False)
+    churn, churn_curves = _km_tables(lost, "churned", by, read_at, cohorts=False, z=z)
     return RetentionResult(table, curves=curves, churn=churn.assign(churn_days=churn_days),
                            churn_curves=churn_curves)
 
 
-def _km_tables(units: pd.DataFrame, event: str, by: Sequence[str], days: Sequence[int], cohorts: bool):
+def _km_tables(units: pd.DataFrame, event: str, by: Sequence[str], days: Sequence[int], cohorts: bool,
+               z: float = Z95):
     """Kaplan-Meier read at ``days`` (RETENTION_COLUMNS) and whole step curves, per group."""
     units = units.rename(columns={event: "repeated"})
     groups = [("all", "all", "all", units)]
@@ -263,27 +266,28 @@ def _km_tables(units: pd.DataFrame, event: str, by: Sequence[str], days: Sequenc
         groups += [(cohort, "all", "all", g) for cohort, g in units.groupby("cohort", sort=True)]
     rows, steps = [], []
     for cohort, segment_by, segment, group in groups:
-        rows += _curve(group, days, cohort, segment_by, segment)
+        rows += _curve(group, days, cohort, segment_by, segment, z)
         if cohort == "all" and len(group) >= 2:
-            steps.append(_steps(group, max(days)).assign(segment_by=segment_by, segment=segment))
+            steps.append(_steps(group, max(days), z).assign(segment_by=segment_by, segment=segment))
     curves = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
         columns=["day", "survival", "ci_low", "ci_high", "customers", "segment_by", "segment"])
     return pd.DataFrame(rows, columns=RETENTION_COLUMNS), curves
 
 
-def _steps(group: pd.DataFrame, last_day: float) -> pd.DataFrame:
+def _steps(group: pd.DataFrame, last_day: float, z: float = Z95) -> pd.DataFrame:
     """The whole Kaplan-Meier step function of one group up to ``last_day``, with its band."""
     from statsmodels.duration.survfunc import SurvfuncRight
 
     fit = SurvfuncRight(group["days"].to_numpy(float), group["repeated"].to_numpy(int))
     keep = fit.surv_times <= min(last_day, group["days"].max())
-    bands = [_loglog_interval(s, e) for s, e in zip(fit.surv_prob[keep], fit.surv_prob_se[keep])]
+    bands = [_loglog_interval(s, e, z) for s, e in zip(fit.surv_prob[keep], fit.surv_prob_se[keep])]
     frame = pd.DataFrame({"day": np.r_[0.0, fit.surv_times[keep]], "survival": np.r_[1.0, fit.surv_prob[keep]],
                           "ci_low": np.r_[1.0, [b[0] for b in bands]], "ci_high": np.r_[1.0, [b[1] for b in bands]]})
     return frame.assign(customers=len(group))
 
 
-def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: str, segment: str) -> list[dict]:
+def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: str, segment: str,
+           z: float = Z95) -> list[dict]:
     from statsmodels.duration.survfunc import SurvfuncRight
 
     durations = group["days"].to_numpy(float)
@@ -299,7 +303,7 @@ def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: st
         index = np.searchsorted(times, day, side="right") - 1
         s = float(survival[index]) if index >= 0 else 1.0
         s_se = float(se[index]) if index >= 0 else 0.0
-        low, high = _loglog_interval(s, s_se)
+        low, high = _loglog_interval(s, s_se, z)
         rows.append({"cohort": cohort, "segment_by": segment_by, "segment": segment, "day": int(day),
                      "at_risk": int((durations >= day).sum()),
                      "events": int(((durations > previous) & (durations <= day) & (events == 1)).sum()),
@@ -308,11 +312,12 @@ def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: st
     return rows
 
 
-def _loglog_interval(s: float, se: float) -> tuple[float, float]:
-    """Pointwise 95% interval of a survival probability on the log(-log) scale (stays in 0..1)."""
+def _loglog_interval(s: float, se: float, z: float = Z95) -> tuple[float, float]:
+    """Pointwise interval (95% at the default z) of a survival probability on the log(-log) scale
+    (it stays in 0..1)."""
     if s >= 1.0 or s <= 0.0 or not np.isfinite(se) or se == 0:
         return s, s
     theta = math.log(-math.log(s))
-    spread = Z95 * se / (s * abs(math.log(s)))
+    spread = z * se / (s * abs(math.log(s)))
     # exp(-exp(.)) reverses order: the upper theta gives the lower survival
     return math.exp(-math.exp(theta + spread)), math.exp(-math.exp(theta - spread))

@@ -175,7 +175,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
 
 def _write_overview(staging: Path, config: Config, target: Target) -> None:
     """index.html: where the business stands, from this run's artifacts and the earlier runs."""
-    from gapkit.monitor.history import history as past_runs
+    from gapkit.monitor.runs import history as past_runs
     from gapkit.report._overview import write_index
 
     write_index(staging, config.as_of, data_name=data_label(config.data), engine=config.engine,
@@ -251,7 +251,7 @@ def _publish_error(error: OSError, state: dict, staging: Path, target: Target) -
 
 def _publish(staging: Path, target: Target, as_of: str, state: dict):
     """Mark the report as gapkit's, take the history lock, and swap report and history in together."""
-    from gapkit.monitor.history import write_history_aside
+    from gapkit.monitor.runs import write_history_aside
     from gapkit.pipeline import report_folder
     from gapkit.report.publish import read_csv
 
