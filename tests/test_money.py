@@ -233,3 +233,32 @@ def test_end_to_end_on_the_sample(sample):
     assert row.method == "repeat_purchase_rate: did"
     assert row.npv_ci_low < row.npv < row.npv_ci_high
     assert row.run_rate == 45.0 and row.one_off == 300.0  # GROUND_TRUTH costs at 4000 orders
+
+
+def test_a_median_kpis_npv_interval_is_drawn_on_log_duration_and_holds_zero_when_the_effect_does():
+    # the review's case: resolution hours -5.48 (95% CI -9.56 to +0.20, p = 0.06) gave an NPV
+    # interval [84, 9435] that "cleared zero"; drawn in hours around -5.48 the effect never reached 0
+    # (the effect at the middle of the interval on log duration, as the estimator reports it)
+    middle = 30.0 * np.expm1((np.log1p(-9.56 / 30.0) + np.log1p(0.20 / 30.0)) / 2)
+    table = impact_table(kpi="resolution_hours").assign(effect=middle, ci_low=-9.56, ci_high=0.20, p_value=0.06,
+                                                        baseline=30.0)
+    reach_ = pd.DataFrame([{"intervention_id": "x", "kpi": "resolution_hours", "units_per_month": 100.0}])
+    # an hour saved is worth 2: value_per_unit is negative for a lower-is-better KPI
+    row = money.cost_benefit(table, costs(), valuation(kpi="resolution_hours", value=-2.0), reach_, AS_OF,
+                             n_sims=20_000).table.iloc[0]
+    assert row.npv_ci_low < 0 < row.npv_ci_high and not row.clears_zero
+    # the interval's ends are the effect's ends turned into money: -12 months x 100 x -2 x effect - 1,000
+    assert row.npv_ci_high == pytest.approx(2400 * 9.56 - 1000, rel=0.03)
+    assert row.npv_ci_low == pytest.approx(2400 * -0.20 - 1000, abs=120)
+
+
+def test_kpis_of_one_intervention_are_drawn_together_not_as_if_independent():
+    # independent draws of two KPIs measured on the same customers cancel and narrow the sum
+    one = impact_table(kpi="a", half_width=0.05)
+    both = pd.concat([one, impact_table(kpi="b", half_width=0.05)], ignore_index=True)
+    reach_ = pd.DataFrame([{"intervention_id": "x", "kpi": k, "units_per_month": 100.0} for k in "ab"])
+    single = money.cost_benefit(one, costs(), valuation(kpi="a"), reach_, AS_OF, n_sims=20_000).table.iloc[0]
+    double = money.cost_benefit(both, costs(), valuation(kpi="a") + valuation(kpi="b"), reach_, AS_OF,
+                                n_sims=20_000).table.iloc[0]
+    width = single.npv_ci_high - single.npv_ci_low
+    assert double.npv_ci_high - double.npv_ci_low == pytest.approx(2 * width, rel=0.03)

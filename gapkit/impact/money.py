@@ -27,7 +27,10 @@ Conventions (the README states the same):
   zero (p >= 0.05; then the NPV's sign is decided by the costs, not by the evidence), a failed
   placebo (pre-trend) check, or a design that does not remove time trends.
 - NPV interval: each effect is drawn from Normal(effect, SE), SE = (ci_high - ci_low) / (2 x
-  1.96) of its impact row (KPIs independently), costs taken as known; the 2.5% and 97.5%
+  1.96) of its impact row, on the scale it was estimated on (a median KPI's on log duration,
+  turned back into hours), costs taken as known; an intervention's KPIs are drawn together (one
+  normal draw for all: they are measured on the same customers and their joint estimate is not
+  at hand, so independence would narrow the interval by cancelling). The 2.5% and 97.5%
   quantiles of the simulated NPV make the 95% interval, so it widens when the effect is less
   certain. ``clears_zero`` is ``npv_ci_low > 0``.
 - The tornado (one input at a time) and the intangibles shown beside NPV are in
@@ -180,7 +183,8 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
                 notes.append(f"{e['kpi']}: no estimated effect ({row.get('note') or 'see impact table'})")
             benefits.append(Benefit(e["kpi"], row["effect"], row["ci_low"], row["ci_high"], row["method"],
                                     _reach(reach, iid, e["kpi"]), e["value_per_unit"], e["horizon_months"],
-                                    float(row.get("p_value", np.nan)), float(row.get("pretrend_p", np.nan))))
+                                    float(row.get("p_value", np.nan)), float(row.get("pretrend_p", np.nan)),
+                                    float(row.get("baseline", np.nan))))
         one_off, run_rate, spent = _costs(costs, iid, as_of)
         if iid in ended:  # looking back: what it cost and what it brought while it ran
             iv = ended[iid]
@@ -341,8 +345,11 @@ def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
     if not a.complete:
         return {**base, "clears_zero": False}
     cost_pv, benefit_pv = npv_parts(a)
-    effects, ses = [b.effect for b in a.benefits], [b.se for b in a.benefits]
-    draws = rng.normal(effects, ses, size=(n_sims, len(a.benefits)))
+    # one draw per simulation for all of the intervention's KPIs: they are measured on the same
+    # customers and their joint estimate is not at hand, so they move together (the widest of the
+    # assumptions; drawn independently, two KPIs' benefits narrowed the interval by cancelling)
+    z = rng.standard_normal(n_sims)
+    draws = np.column_stack([b.draws(z) for b in a.benefits])
     sims = npv_parts(a, draws)[1] - cost_pv
     low, high = np.quantile(sims, [0.025, 0.975])
     npv = benefit_pv - cost_pv
