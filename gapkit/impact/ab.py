@@ -75,7 +75,16 @@ def _difference_test(t_units, c_units, y_t, y_c, kind: str):
     # with no variation at all there is nothing for clustering to correct
     groups = _customer_groups(pd.concat([t_units, c_units])) if np.ptp(np.r_[y_t, y_c]) > 0 else None
     design_effect = 1.0
-    if groups is not None:
+    randomized = _randomization_test(y_t, y_c, groups) if groups is not None else None
+    if randomized is not None:
+        low, high, p, design_effect, customers = randomized
+        note = (f"only {customers[0]} customers in one arm against {customers[1]}: the p-value and interval "
+                f"come from re-randomizing the arms over customers ({PERMUTATIONS:,} draws), since with "
+                f"so few customers the cluster-robust t is too often significant when nothing happened "
+                f"(design effect {design_effect:.2f}); ")
+        if kind == SHARE:
+            low, high = max(low, -1.0), min(high, 1.0)
+    elif groups is not None:
         low, high, p, design_effect = _clustered_difference(y_t, y_c, groups)
         note = (f"{len(groups) - len(np.unique(groups))} units share a customer with another unit, so the interval "
                 f"counts customers, not units ({len(np.unique(groups))} customers; the clustering makes the sample "
@@ -143,6 +152,59 @@ def _sized(diff, low, high, p, y_t, y_c, design_effect: float, kind: str, contro
 
 #: below this expected count in any cell of the 2x2 table, shares get Fisher's exact test
 SMALL_EXPECTED = 5
+#: with fewer customers than this in either arm, a clustered A/B test is a randomization test
+#: over customers: the cluster-robust t gave 13-17% false positives with 4-6 treated customers
+FEW_CUSTOMERS = 30
+PERMUTATIONS = 2000
+
+
+def _randomization_test(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray):
+    """Difference in unit means tested by re-randomizing the arms over customers.
+
+    Under "no effect" every assignment of the arms to the same customers was as likely; the
+    p-value is the share of ``PERMUTATIONS`` seeded re-assignments (the observed one counted)
+    whose difference is as far from zero as the observed. The interval holds the shifts d for
+    which "effect = d" (d taken off every treated unit) is not rejected at 5%. Returns None when
+    both arms have enough customers (:data:`FEW_CUSTOMERS`), or a customer is in both arms.
+    Returns (ci_low, ci_high, p, design effect, (customers in the smaller arm, in the larger)).
+    """
+    y = np.r_[y_t, y_c]
+    treated = np.r_[np.ones(len(y_t)), np.zeros(len(y_c))]
+    _, customer = np.unique(groups, return_inverse=True)
+    size = np.bincount(customer)
+    in_treatment = np.bincount(customer, weights=treated)
+    if not np.all((in_treatment == 0) | (in_treatment == size)):
+        return None
+    is_treated = in_treatment > 0
+    arms = sorted((int(is_treated.sum()), int((~is_treated).sum())))
+    if arms[0] >= FEW_CUSTOMERS or arms[0] < 2:
+        return None
+    rng = np.random.default_rng(len(y))  # seeded by the data's size: the same data, the same p-value
+    labels = np.array([rng.permutation(is_treated) for _ in range(PERMUTATIONS)], dtype=float)
+    units_t = labels @ size
+    total_n = size.sum()
+
+    def p_value(shift: float) -> float:
+        sums = np.bincount(customer, weights=y - shift * treated)
+        observed = sums[is_treated].sum() / size[is_treated].sum() - sums[~is_treated].sum() / size[~is_treated].sum()
+        permuted = labels @ sums / units_t - (sums.sum() - labels @ sums) / (total_n - units_t)
+        return (1 + np.sum(np.abs(permuted) >= abs(observed) - 1e-12)) / (PERMUTATIONS + 1)
+
+    diff = float(y_t.mean() - y_c.mean())
+    low, high, _, design_effect = _clustered_difference(y_t, y_c, groups)
+    reach = 3 * max(high - low, 1e-9)
+    ends = [_boundary(p_value, diff, diff - reach), _boundary(p_value, diff, diff + reach)]
+    return ends[0], ends[1], p_value(0.0), design_effect, tuple(arms)
+
+
+def _boundary(p_value, inside: float, outside: float, steps: int = 30) -> float:
+    """Where p_value crosses 0.05 between a shift not rejected and one rejected (bisection)."""
+    if p_value(outside) >= 0.05:
+        return outside
+    for _ in range(steps):
+        middle = (inside + outside) / 2
+        inside, outside = (middle, outside) if p_value(middle) >= 0.05 else (inside, middle)
+    return (inside + outside) / 2
 
 
 def _customer_groups(rows: pd.DataFrame) -> np.ndarray | None:
