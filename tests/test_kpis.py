@@ -74,10 +74,16 @@ def test_csat_mean_with_t_interval(engine):
     row = overall({"orders": BASE_ORDERS, "surveys": surveys("csat", scores)}, "csat_mean", engine)
     from scipy import stats
 
-    half = stats.t.ppf(0.975, 4) * np.std(scores, ddof=1) / math.sqrt(5)
     assert row.value == pytest.approx(3.4)
-    # the t interval (1.52, 5.28) meets the end of the 1..5 scale: it is held inside it
-    assert (row.ci_low, row.ci_high) == pytest.approx((3.4 - half, 5.0)) and 3.4 + half > 5
+    # half a pseudo-response at 1 and at 5: 6 "responses" summing 17 + 3 = 20, squares 67 + 13 = 80;
+    # centre 20 / 6, variance (80 - 6 (20/6)^2) / 5, t on 5 df over sqrt(6)
+    augmented = np.array(scores + [1, 5], dtype=float)
+    weights = np.array([1.0] * 5 + [0.5, 0.5])
+    centre = (weights * augmented).sum() / 6
+    spread = math.sqrt(((weights * augmented**2).sum() - 6 * centre**2) / 5 / 6)
+    half = stats.t.ppf(0.975, 5) * spread
+    # (1.62, 5.05) meets the end of the 1..5 scale: it is held inside it
+    assert (row.ci_low, row.ci_high) == pytest.approx((centre - half, 5.0)) and centre + half > 5
 
 
 def test_nps_by_hand(engine):

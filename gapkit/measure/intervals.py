@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from gapkit.contract.catalog import KPI, MEDIAN, MIN_N, NPS, SHARE, SMALL_N, clip
+from gapkit.contract.catalog import KPI, MEDIAN, MIN_N, NPS, SHARE, SMALL_N, bounds, clip
 
 
 def median_bound_ranks(n: int, level: float = 0.95) -> tuple[int | None, int | None]:
@@ -57,6 +57,32 @@ def median_and_bounds(value_at_rank, n, level: float = 0.95) -> tuple[np.ndarray
     return middle, ci_low, ci_high
 
 
+def _mean_interval(kpi: KPI, n, mean, sd, level: float):
+    """Student t on the mean; for a score on a bounded scale (1-5, 1-7), on the sample with half a
+    pseudo-response added at each end of the scale first.
+
+    With 85% of customers giving 5, the plain t interval covered 0.886 / 0.912 / 0.933 at n = 30
+    / 50 / 100 and 0.56 at n = 5: the scale's ceiling makes the spread look small. Half a
+    pseudo-response at each end (as Agresti and Coull add successes and failures to a share, and
+    the NPS interval half a response per group) gives 0.963 / 0.954 / 0.954, and 0.95-0.96 from
+    n = 30 for symmetric, uniform and 95%-at-the-top scores (tests/test_intervals.py,
+    docs/methods.md). The interval still holds the observed mean.
+    """
+    from scipy import stats
+
+    lo, hi = bounds(kpi.unit)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+        return mean - half, mean + half
+    total, squares = n * mean, np.where(n > 1, (n - 1) * np.nan_to_num(sd) ** 2, 0.0) + n * mean**2
+    m = n + 1.0  # half a pseudo-response at each end
+    centre = (total + (lo + hi) / 2) / m
+    spread = np.sqrt(np.maximum((squares + (lo**2 + hi**2) / 2 - m * centre**2) / (m - 1), 0) / m)
+    half = stats.t.ppf(0.5 + level / 2, m - 1) * spread
+    # a mean score cannot leave its scale: csat_mean stays in 1..5 even at n = 3
+    return clip(np.fmin(centre - half, mean), kpi.unit), clip(np.fmax(centre + half, mean), kpi.unit)
+
+
 def attach_intervals(kpi: KPI, table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Value, interval (95% by default) and small_n of each aggregated row, by the KPI's method.
 
@@ -91,10 +117,7 @@ def attach_intervals(kpi: KPI, table: pd.DataFrame, level: float = 0.95) -> pd.D
         elif kpi.kind == MEDIAN:
             value, low, high = mean, table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
         else:
-            sd = table["sd"].to_numpy(dtype=float)
-            half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            # a mean score cannot leave its scale: csat_mean stays in 1..5 even at n = 3
-            value, low, high = mean, clip(mean - half, kpi.unit), clip(mean + half, kpi.unit)
+            value, low, high = mean, *_mean_interval(kpi, n, mean, table["sd"].to_numpy(dtype=float), level)
     # float round-off (e.g. Wilson's bound at 0 successes) must not leave -2e-17 in a report
     low, high = np.where(np.abs(low) < 1e-12, 0.0, low), np.where(np.abs(high) < 1e-12, 0.0, high)
     low, high = np.where(none, np.nan, low), np.where(none, np.nan, high)
