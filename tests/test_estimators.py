@@ -406,3 +406,34 @@ def test_a_randomization_test_agrees_with_the_exact_one_on_a_small_design():
     exact = np.mean([abs(diff(c)) >= abs(observed) - 1e-12 for c in itertools.combinations(range(6), 3)])
     assert est.p_value == pytest.approx(exact, abs=0.02) and "re-randomizing" in est.note
     assert est.ci_low <= est.effect <= est.ci_high
+
+
+def swinging_did(rng, swing, ar, months=24, start=12, per_cell=40, effect=0.05, segments=3):
+    """A share KPI, segment 0 treated from month 12 (+5 points); each segment x month has its own
+    shock of SD ``swing`` (a campaign, a carrier's bad month), persisting with AR ``ar``."""
+    rows = []
+    for segment in range(segments):
+        shock = 0.0
+        for m in range(months):
+            shock = ar * shock + np.sqrt(1 - ar**2) * rng.normal(0, swing)
+            p = np.clip(0.6 + shock + (effect if segment == 0 and m >= start else 0.0), 0.01, 0.99)
+            n = rng.poisson(per_cell)
+            anchor = pd.Timestamp("2023-01-01", tz="UTC") + pd.DateOffset(months=m)
+            rows.append(pd.DataFrame({"anchor": anchor + pd.to_timedelta(rng.integers(0, 28, n), "D"),
+                                      "value": (rng.random(n) < p).astype(float), "treated": segment == 0,
+                                      "customer_id": [f"{segment}-{m}-{i}" for i in range(n)]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("swing, ar", [(0.0, 0.0), (0.10, 0.0), (0.10, 0.6)])
+def test_did_covers_the_planted_effect_when_segments_swing_month_to_month(swing, ar):
+    # the review: coverage 0.870 with segment x month swings of SD 0.10, 0.817 when they persist
+    # (AR 0.6); here the unit-level interval alone covered 0.735 / 0.545 (200 runs). 1,000 runs:
+    # Monte Carlo SE 0.007
+    rng = np.random.default_rng(int(swing * 100) + int(ar * 10))
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    covered = [(lambda e: e.ci_low <= 0.05 <= e.ci_high)(
+        estimators.did(swinging_did(rng, swing, ar), start, kind="share", placebo=False)) for _ in range(1000)]
+    print(f"\nDiD, swings {swing}, AR {ar}: coverage {np.mean(covered):.3f}")
+    assert np.mean(covered) >= 0.93
