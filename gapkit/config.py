@@ -380,14 +380,21 @@ def _params(value, label: str) -> Params:
     return Params(**checked)
 
 
+#: What a valuation entry assumes when it does not say: a year of benefit (not the strategy's
+#: whole life: a conservative horizon) discounted at 10% a year (a common hurdle rate).
+VALUATION_DEFAULTS = {"horizon_months": 12, "discount_rate": 0.10}
+
+
 def valuation_entry(value, index: int, where: str = "") -> dict:
     """One ``valuation`` entry, checked and typed: what a change of a KPI is worth, and for how long.
+
+    ``horizon_months`` and ``discount_rate`` default to :data:`VALUATION_DEFAULTS` (12 months, 10%).
 
     The configuration and :func:`gapkit.money.cost_benefit` both read entries through this.
     """
     label = f"{where}: valuation[{index}]" if where else f"valuation[{index}]"
-    entry = _entry(value, index, f"{where}: valuation" if where else "valuation")
-    needed = ["intervention_id", "kpi", "value_per_unit", "horizon_months", "discount_rate"]
+    entry = {**VALUATION_DEFAULTS, **_entry(value, index, f"{where}: valuation" if where else "valuation")}
+    needed = ["intervention_id", "kpi", "value_per_unit"]
     missing = [k for k in needed if k not in entry]
     if missing:
         raise ConfigError(f"{label}: missing {missing}; each entry needs {needed}.")

@@ -138,3 +138,18 @@ def test_every_function_that_makes_an_interval_takes_alpha():
     for bad in (0, 0.5, "five", None):
         with pytest.raises(gapkit.ConfigError, match="alpha"):
             gapkit.kpis(data, "2025-06-30", alpha=bad)
+
+
+def test_a_valuation_entry_needs_only_what_a_change_is_worth():
+    # stumble 4: money.evaluate had no defaults for horizon_months and discount_rate
+    from gapkit.config import VALUATION_DEFAULTS, valuation_entry
+
+    entry = valuation_entry({"intervention_id": "checkin", "kpi": "csat", "value_per_unit": 40}, 0)
+    assert (entry["horizon_months"], entry["discount_rate"]) == (12, 0.10) == tuple(VALUATION_DEFAULTS.values())
+    data = gapkit.datasets.sample()
+    effects = gapkit.impact.measure(data, "2025-06-30", ["csat"])
+    result = gapkit.money.evaluate(effects, data, [{"intervention_id": "checkin", "kpi": "csat",
+                                                    "value_per_unit": 40}], "2025-06-30")
+    assert result.table.loc[0, "horizon_months"] == 12
+    with pytest.raises(gapkit.ConfigError, match="value_per_unit"):
+        valuation_entry({"intervention_id": "checkin", "kpi": "csat"}, 0)
