@@ -153,3 +153,21 @@ def test_a_valuation_entry_needs_only_what_a_change_is_worth():
     assert result.table.loc[0, "horizon_months"] == 12
     with pytest.raises(gapkit.ConfigError, match="value_per_unit"):
         valuation_entry({"intervention_id": "checkin", "kpi": "csat"}, 0)
+
+
+def test_impact_and_money_take_alpha_and_the_money_reads_the_impact_tables_level():
+    data = gapkit.datasets.sample()
+    wide = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
+    narrow = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"], alpha=0.2)
+    both = wide.table.merge(narrow.table, on=["intervention_id", "kpi", "method"], suffixes=("_95", "_80"))
+    both = both.dropna(subset=["ci_low_95", "ci_low_80"])
+    assert len(both) >= 4 and narrow.table.attrs["alpha"] == 0.2
+    assert ((both.ci_high_80 - both.ci_low_80) < (both.ci_high_95 - both.ci_low_95)).all()
+    # the A/B test's interval is normal-shaped (the DiD's, from a heavy-tailed t mixture, is not)
+    valuation = [{"intervention_id": "sms_thanks", "kpi": "repeat_purchase_rate", "value_per_unit": 25.0}]
+    from_95 = gapkit.money.evaluate(wide, data, valuation, "2025-06-30").table.iloc[0]
+    from_80 = gapkit.money.evaluate(narrow, data, valuation, "2025-06-30").table.iloc[0]
+    # the same effect uncertainty, read from a 95% or an 80% interval: the same 95% NPV interval
+    assert from_80.npv_ci_high - from_80.npv_ci_low == pytest.approx(from_95.npv_ci_high - from_95.npv_ci_low, rel=0.1)
+    at_80 = gapkit.money.evaluate(wide, data, valuation, "2025-06-30", alpha=0.2).table.iloc[0]
+    assert at_80.npv_ci_high - at_80.npv_ci_low < from_95.npv_ci_high - from_95.npv_ci_low

@@ -46,7 +46,8 @@ _RHO = np.tanh(_ATANH_RHO)
 _ITS_TERMS = ("Intercept", "t", "post", "t_since")
 
 
-def segmented_ar1(y: np.ndarray, t: np.ndarray, t0: float, terms: tuple[str, ...] = _ITS_TERMS) -> dict:
+def segmented_ar1(y: np.ndarray, t: np.ndarray, t0: float, terms: tuple[str, ...] = _ITS_TERMS,
+                  alpha: float = 0.05) -> dict:
     """Segmented regression ``y ~ t + post + t_since`` with AR(1) errors, rho integrated out.
 
     ``t`` is in whole months (gaps allowed: the AR(1) correlation of months d apart is rho^d);
@@ -64,7 +65,8 @@ def segmented_ar1(y: np.ndarray, t: np.ndarray, t0: float, terms: tuple[str, ...
         return {**out, "rho": np.nan, "df": df}
     weight = np.exp(loglik - loglik.max())
     weight /= weight.sum()  # the grid is even in atanh(rho): a flat prior there
-    out = {name: _t_mixture(weight, beta[:, j], se[:, j], df) for j, name in enumerate(_ITS_TERMS) if name in terms}
+    out = {name: _t_mixture(weight, beta[:, j], se[:, j], df, alpha) for j, name in enumerate(_ITS_TERMS)
+           if name in terms}
     return {**out, "rho": float(weight @ _RHO), "df": df}
 
 
@@ -94,8 +96,8 @@ def _ar1_gls_grid(y: np.ndarray, x: np.ndarray, t: np.ndarray):
     return loglik, beta, se, df
 
 
-def _t_mixture(weight: np.ndarray, center: np.ndarray, se: np.ndarray, df: int) -> _Coefficient:
-    """Estimate, equal-tailed 95% interval and two-sided p of a mixture of scaled t(df)."""
+def _t_mixture(weight: np.ndarray, center: np.ndarray, se: np.ndarray, df: int, alpha: float = 0.05) -> _Coefficient:
+    """Estimate, equal-tailed 1 - alpha (95%) interval and two-sided p of a mixture of scaled t(df)."""
     keep = weight > 1e-9  # a rho whose weight is below 1e-9 moves no quantile by more than that
     weight, center, se = weight[keep] / weight[keep].sum(), center[keep], se[keep]
 
@@ -103,7 +105,7 @@ def _t_mixture(weight: np.ndarray, center: np.ndarray, se: np.ndarray, df: int) 
         return float(weight @ special.stdtr(df, (q - center) / se)) - level
 
     ends = []
-    for level in (0.025, 0.975):
+    for level in (alpha / 2, 1 - alpha / 2):
         # the mixture's quantile lies between its components' quantiles
         q = center + special.stdtrit(df, level) * se
         lo, hi = q.min(), q.max()

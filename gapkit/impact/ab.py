@@ -22,7 +22,7 @@ from gapkit.contract.catalog import MEDIAN, SHARE
 from gapkit.impact.estimate import Estimate, _replace, _scale
 
 
-def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
+def ab_test(units: pd.DataFrame, kind: str = SHARE, alpha: float = 0.05) -> Estimate:
     """Two-sample comparison of the ``arm`` column's "treatment" and "control" units.
 
     Which test, stated in ``note``:
@@ -61,21 +61,21 @@ def ab_test(units: pd.DataFrame, kind: str = SHARE) -> Estimate:
     if min(len(y_t), len(y_c)) < 2:
         return Estimate("ab", n_treated=n_t, n_control=n_c, note="needs positive durations in both arms")
     diff = float(y_t.mean() - y_c.mean())
-    low, high, p, design_effect, note = _difference_test(t_units, c_units, y_t, y_c, kind)
+    low, high, p, design_effect, note = _difference_test(t_units, c_units, y_t, y_c, kind, alpha)
     est, extra = _sized(diff, low, high, p, y_t, y_c, design_effect, kind, control_median)
     note += extra + ("power is the chance of detecting a difference as large as the one observed (descriptive); "
                      "the smallest detectable effect (mde) is the one found 80% of the time at the 5% level")
     return _replace(est, n_treated=n_t, n_control=n_c, note=note)
 
 
-def _difference_test(t_units, c_units, y_t, y_c, kind: str):
+def _difference_test(t_units, c_units, y_t, y_c, kind: str, alpha: float = 0.05):
     """95% CI and p of the difference in means, by the test the design calls for; the design
     effect of clustering (1 when none) and the note that names the test."""
     n_t, n_c = len(t_units), len(c_units)
     # with no variation at all there is nothing for clustering to correct
     groups = _customer_groups(pd.concat([t_units, c_units])) if np.ptp(np.r_[y_t, y_c]) > 0 else None
     design_effect = 1.0
-    randomized = _randomization_test(y_t, y_c, groups) if groups is not None else None
+    randomized = _randomization_test(y_t, y_c, groups, alpha) if groups is not None else None
     if randomized is not None:
         low, high, p, design_effect, customers = randomized
         note = (f"only {customers[0]} customers in one arm against {customers[1]}: the p-value and interval "
@@ -85,7 +85,7 @@ def _difference_test(t_units, c_units, y_t, y_c, kind: str):
         if kind == SHARE:
             low, high = max(low, -1.0), min(high, 1.0)
     elif groups is not None:
-        low, high, p, design_effect = _clustered_difference(y_t, y_c, groups)
+        low, high, p, design_effect = _clustered_difference(y_t, y_c, groups, alpha)
         note = (f"{len(groups) - len(np.unique(groups))} units share a customer with another unit, so the interval "
                 f"counts customers, not units ({len(np.unique(groups))} customers; the clustering makes the sample "
                 f"worth n / {design_effect:.2f} independent units for power and the smallest detectable effect; "
@@ -99,18 +99,19 @@ def _difference_test(t_units, c_units, y_t, y_c, kind: str):
         if min(n_t, n_c) * min(pooled, 1 - pooled) < SMALL_EXPECTED:
             # the z-test's normal approximation fails here (2/2 vs 0/2 gave p = 0.046; Fisher: 0.333)
             p = stats.fisher_exact([[x_t, n_t - x_t], [x_c, n_c - x_c]]).pvalue
-            low, high = confint_proportions_2indep(x_t, n_t, x_c, n_c, compare="diff", method="agresti-caffo")
+            low, high = confint_proportions_2indep(x_t, n_t, x_c, n_c, compare="diff", method="agresti-caffo",
+                                                   alpha=alpha)
             low, high = max(low, -1.0), min(high, 1.0)
             note = (f"small n (an expected count < {SMALL_EXPECTED}): Fisher's exact test and the Agresti-Caffo "
                     f"interval; mde and power are normal approximations; ")
         else:
             p = proportions_ztest([x_t, x_c], [n_t, n_c])[1]
-            low, high = confint_proportions_2indep(x_t, n_t, x_c, n_c, compare="diff", method="newcomb")
+            low, high = confint_proportions_2indep(x_t, n_t, x_c, n_c, compare="diff", method="newcomb", alpha=alpha)
             note = ""
     else:
         compare = CompareMeans.from_data(y_t, y_c)
         _, p, _ = compare.ttest_ind(usevar="unequal")
-        low, high = compare.tconfint_diff(usevar="unequal")
+        low, high = compare.tconfint_diff(alpha=alpha, usevar="unequal")
         note = "Welch's t; "
     return low, high, p, design_effect, note
 
@@ -158,7 +159,7 @@ FEW_CUSTOMERS = 30
 PERMUTATIONS = 2000
 
 
-def _randomization_test(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray):
+def _randomization_test(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray, alpha: float = 0.05):
     """Difference in unit means tested by re-randomizing the arms over customers.
 
     Under "no effect" every assignment of the arms to the same customers was as likely; the
@@ -191,19 +192,19 @@ def _randomization_test(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray):
         return (1 + np.sum(np.abs(permuted) >= abs(observed) - 1e-12)) / (PERMUTATIONS + 1)
 
     diff = float(y_t.mean() - y_c.mean())
-    low, high, _, design_effect = _clustered_difference(y_t, y_c, groups)
+    low, high, _, design_effect = _clustered_difference(y_t, y_c, groups, alpha)
     reach = 3 * max(high - low, 1e-9)
-    ends = [_boundary(p_value, diff, diff - reach), _boundary(p_value, diff, diff + reach)]
+    ends = [_boundary(p_value, diff, diff - reach, alpha), _boundary(p_value, diff, diff + reach, alpha)]
     return ends[0], ends[1], p_value(0.0), design_effect, tuple(arms)
 
 
-def _boundary(p_value, inside: float, outside: float, steps: int = 30) -> float:
-    """Where p_value crosses 0.05 between a shift not rejected and one rejected (bisection)."""
-    if p_value(outside) >= 0.05:
+def _boundary(p_value, inside: float, outside: float, alpha: float = 0.05, steps: int = 30) -> float:
+    """Where p_value crosses alpha between a shift not rejected and one rejected (bisection)."""
+    if p_value(outside) >= alpha:
         return outside
     for _ in range(steps):
         middle = (inside + outside) / 2
-        inside, outside = (middle, outside) if p_value(middle) >= 0.05 else (inside, middle)
+        inside, outside = (middle, outside) if p_value(middle) >= alpha else (inside, middle)
     return (inside + outside) / 2
 
 
@@ -221,7 +222,8 @@ def _customer_groups(rows: pd.DataFrame) -> np.ndarray | None:
     return codes if len(np.unique(codes)) < len(codes) else None
 
 
-def _clustered_difference(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray) -> tuple[float, float, float, float]:
+def _clustered_difference(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray,
+                          alpha: float = 0.05) -> tuple[float, float, float, float]:
     """95% CI, p and design effect of mean(y_t) - mean(y_c) by OLS with customer-clustered errors.
 
     statsmodels' CR1 errors with t on (customers - 1) df; the design effect is the clustered
@@ -232,7 +234,7 @@ def _clustered_difference(y_t: np.ndarray, y_c: np.ndarray, groups: np.ndarray) 
     model = sm.OLS(y, x)
     fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     independent = model.fit(cov_type="HC1")
-    low, high = fit.conf_int()[1]
+    low, high = fit.conf_int(alpha)[1]
     design_effect = float((fit.bse[1] / independent.bse[1]) ** 2) if independent.bse[1] > 0 else 1.0
     return float(low), float(high), float(fit.pvalues[1]), design_effect
 

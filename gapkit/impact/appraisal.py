@@ -41,6 +41,8 @@ class Benefit:
     #: the control or pre-period median, for a median KPI: its effect is baseline x (exp(b) - 1)
     #: with b estimated on log duration, so its interval is not symmetric about the effect
     baseline: float = float("nan")
+    #: the normal quantile of the impact table's interval (1.96 for 95%), to read its SE from
+    z: float = Z95
 
     @property
     def caveats(self) -> list[str]:
@@ -56,7 +58,7 @@ class Benefit:
 
     @property
     def se(self) -> float:
-        return (self.ci_high - self.ci_low) / (2 * Z95)
+        return (self.ci_high - self.ci_low) / (2 * self.z)
 
     @property
     def on_log_scale(self) -> bool:
@@ -75,7 +77,7 @@ class Benefit:
         if not self.on_log_scale:
             return self.effect + self.se * z
         b, low, high = (np.log1p(v / self.baseline) for v in (self.effect, self.ci_low, self.ci_high))
-        return self.baseline * np.expm1(b + (high - low) / (2 * Z95) * z)
+        return self.baseline * np.expm1(b + (high - low) / (2 * self.z) * z)
 
 
 @dataclass(frozen=True)

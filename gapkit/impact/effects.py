@@ -37,7 +37,7 @@ import pandas as pd
 
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import KPIS, MEDIAN, clip
-from gapkit.errors import ConfigError, InputError
+from gapkit.errors import ConfigError, InputError, check_alpha
 from gapkit.impact.estimators import Estimate, ab_test, did, did_lines, its_with_lines, monthly_lines, pre_post, utc
 from gapkit.measure.engine import end_of_day, segment_labels, unit_window
 from gapkit.measure.engine import units as kpi_units
@@ -82,6 +82,7 @@ def measure(
     params=None,
     segment_col_default: str | None = None,
     window_months: int = 12,
+    alpha: float = 0.05,
 ) -> ImpactResult:
     """Estimate every intervention's effect on every KPI with every method the data supports.
 
@@ -96,6 +97,7 @@ def measure(
     segment_col_default : column to use when an intervention names a ``segment`` but no
         ``segment_by``.
     window_months : units anchored from this many months before the start are used.
+    alpha : every interval is 1 - alpha (0.05: 95%); the table records it for the money.
 
     Examples
     --------
@@ -104,6 +106,7 @@ def measure(
       intervention_id   kpi  ...  trend_robust_low  trend_robust_high
     ...
     """
+    check_alpha(alpha)
     kpis = [kpis] if isinstance(kpis, str) else list(kpis)
     unknown = [k for k in kpis if k not in KPIS]
     if unknown:
@@ -118,11 +121,12 @@ def measure(
             rows += [_row(iv, kpi, Estimate(iv.design, note=str(err))) for iv in ivs]
             continue
         for iv in ivs:
-            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, unit_window(kpi, params))
+            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, unit_window(kpi, params), alpha)
             rows += one_rows
             series.append(one_series)
     table = pd.DataFrame(rows, columns=IMPACT_COLUMNS + EXTRA_COLUMNS)
     series = pd.concat(series, ignore_index=True) if series else pd.DataFrame(columns=SERIES_COLUMNS)
+    table.attrs["alpha"] = alpha  # the intervals are 1 - alpha: the money reads its SEs from them
     return ImpactResult(table=table, series=series)
 
 
@@ -305,7 +309,7 @@ def _formatter(kpi: str):
 
 
 def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months: int,
-                 unit_window: pd.Timedelta | None = None):
+                 unit_window: pd.Timedelta | None = None, alpha: float = 0.05):
     kind = KPIS[kpi].kind
     frame = frame[frame["anchor"] >= iv.start_at - pd.DateOffset(months=window_months)]
     straddle = ""
@@ -329,17 +333,17 @@ def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months:
     if iv.design == "ab":
         arm = frame[iv.variant_column].astype(str)
         inside = frame[frame["anchor"] >= iv.start_at].assign(arm=arm)
-        best, treated = ab_test(inside, kind), frame[arm == "treatment"]
+        best, treated = ab_test(inside, kind, alpha), frame[arm == "treatment"]
         lines = monthly_lines(inside, kind, {"treated": arm == "treatment", "control": arm == "control"})
     elif iv.design == "did":
         is_treated = segment_labels(frame[iv.segment_by]) == iv.segment
-        best = did(frame.assign(treated=is_treated), iv.start_at, iv.end_at, kind)
+        best = did(frame.assign(treated=is_treated), iv.start_at, iv.end_at, kind, alpha=alpha)
         treated = frame[is_treated]
         lines = did_lines(frame, is_treated, kind, iv.start_at)
     else:
-        best, lines = its_with_lines(frame, iv.start_at, iv.end_at, kind)
+        best, lines = its_with_lines(frame, iv.start_at, iv.end_at, kind, alpha)
         treated = frame
-    naive = pre_post(treated, iv.start_at, iv.end_at, kind)
+    naive = pre_post(treated, iv.start_at, iv.end_at, kind, alpha)
     if straddle:
         best, naive = (replace(e, note="; ".join(n for n in (straddle, e.note) if n)) for e in (best, naive))
     rows = [_row(iv, kpi, best, chosen=np.isfinite(best.effect)), _row(iv, kpi, naive)]

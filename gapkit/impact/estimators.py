@@ -43,7 +43,8 @@ from gapkit.impact.estimate import Estimate, _replace, _scale
 __all__ = ["Estimate", "Z95", "ab_test", "did", "its", "its_coverage", "pre_post"]
 
 
-def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: bool = True) -> Estimate:
+def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: bool = True,
+        alpha: float = 0.05) -> Estimate:
     """Difference-in-differences on unit rows: OLS ``value ~ treated + post + treated:post``.
 
     ``units`` needs ``value``, ``anchor`` and a boolean ``treated``; with ``customer_id`` the
@@ -62,8 +63,8 @@ def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: 
     cells = frame.groupby(["treated", "post"]).size()
     if len(cells) < 4 or cells.min() < 2:
         return Estimate("did", note="needs treated and control units both before and after the start")
-    coef, low, high, p = _ols(frame, "y ~ treated + post + treated:post", "treated[T.True]:post[T.True]")
-    monthly = _monthly_gap_did(frame)
+    coef, low, high, p = _ols(frame, "y ~ treated + post + treated:post", "treated[T.True]:post[T.True]", alpha)
+    monthly = _monthly_gap_did(frame, alpha)
     if monthly is not None and monthly.high - monthly.low > high - low:
         # month-level swings shared by a segment's customers (a campaign, a carrier's bad month)
         # are noise the customer-clustered errors do not see; the monthly gap series does
@@ -94,7 +95,7 @@ def did(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, placebo: 
                     note=(note + _scale_note(kind)).strip("; "), **drift)
 
 
-def _monthly_gap_did(frame: pd.DataFrame):
+def _monthly_gap_did(frame: pd.DataFrame, alpha: float = 0.05):
     """DiD on the monthly gap between the treated and control means: ``gap_t ~ post`` with AR(1)
     errors (rho integrated out, as the ITS). Shared month-level swings and their persistence
     are in its residuals, which the unit-level model's customer-clustered errors miss: with
@@ -126,7 +127,7 @@ def _monthly_gap_did(frame: pd.DataFrame):
     weight = np.exp(loglik - loglik.max())
     weight /= weight.sum()
     assert len(weight) == len(_RHO)
-    return _t_mixture(weight, beta[:, 1], se[:, 1], df)
+    return _t_mixture(weight, beta[:, 1], se[:, 1], df, alpha)
 
 
 def _swings(gap: np.ndarray, post: np.ndarray, sampling: np.ndarray, level: float = 0.10) -> bool:
@@ -175,7 +176,7 @@ def pretrend_bound(frame: pd.DataFrame, kind: str = SHARE) -> dict:
             "bias_low": bias[0], "bias_high": bias[1]}
 
 
-def pre_post(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> Estimate:
+def pre_post(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, alpha: float = 0.05) -> Estimate:
     """Naive after-minus-before on the treated units (OLS ``value ~ post``, clustered by customer).
 
     Shown beside the real estimate so the reader sees how much the time trend would mislead.
@@ -189,12 +190,12 @@ def pre_post(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> E
     frame, note = _prepared(units, kind, start_at, end_at)
     if frame["post"].sum() < 2 or (~frame["post"]).sum() < 2:
         return Estimate("pre_post", note="needs treated units both before and after the start")
-    coef, low, high, p = _ols(frame, "y ~ post", "post[T.True]")
+    coef, low, high, p = _ols(frame, "y ~ post", "post[T.True]", alpha)
     est = _on_kpi_scale("pre_post", kind, coef, low, high, p, frame.loc[~frame["post"], "value"])
     return _replace(est, n_treated=len(frame), n_control=0, note=(note + _scale_note(kind)).strip("; "))
 
 
-def its(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> Estimate:
+def its(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE, alpha: float = 0.05) -> Estimate:
     """Interrupted time series: segmented regression on the monthly series with AR(1) errors.
 
     Monthly means of ``value`` (log value for medians) are unweighted: each month counts once,
@@ -212,7 +213,7 @@ def its(units: pd.DataFrame, start_at, end_at=None, kind: str = SHARE) -> Estima
     >>> gapkit.estimators.its(u, "2025-03-01", kind="median").relative_effect
     -0.4018918250756726
     """
-    return its_with_lines(units, start_at, end_at, kind)[0]
+    return its_with_lines(units, start_at, end_at, kind, alpha)[0]
 
 
 def utc(value) -> pd.Timestamp:
@@ -236,7 +237,7 @@ def _prepared(units: pd.DataFrame, kind: str, start_at, end_at) -> tuple[pd.Data
     return frame, note
 
 
-def _ols(frame: pd.DataFrame, formula: str, term: str) -> tuple[float, float, float, float]:
+def _ols(frame: pd.DataFrame, formula: str, term: str, alpha: float = 0.05) -> tuple[float, float, float, float]:
     """One coefficient with its 95% CI and p, errors clustered by customer when known."""
     model = smf.ols(formula, frame)
     if "customer_id" in frame.columns:
@@ -244,7 +245,7 @@ def _ols(frame: pd.DataFrame, formula: str, term: str) -> tuple[float, float, fl
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
     else:
         fit = model.fit(cov_type="HC1")
-    low, high = fit.conf_int().loc[term]
+    low, high = fit.conf_int(alpha).loc[term]
     return float(fit.params[term]), float(low), float(high), float(fit.pvalues[term])
 
 
@@ -324,7 +325,8 @@ def did_lines(frame: pd.DataFrame, treated: pd.Series, kind: str, start_at) -> p
     return pd.concat([lines, cf], ignore_index=True)
 
 
-def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str) -> tuple[Estimate, pd.DataFrame | None]:
+def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str,
+                   alpha: float = 0.05) -> tuple[Estimate, pd.DataFrame | None]:
     frame, note = _prepared(units, kind, start_at, end_at)
     start = utc(start_at)
     monthly = _monthly(frame, kind)
@@ -341,7 +343,7 @@ def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str) -> tuple[Es
         why = f"needs >= 3 months before and >= 2 after the start (has {n_pre} and {n_post})"
         return Estimate("its", note=why), None
     t0 = monthly.loc[monthly["post"] == 1, "t"].min()
-    fit = segmented_ar1(monthly["mean"].to_numpy(float), monthly["t"].to_numpy(float), float(t0))
+    fit = segmented_ar1(monthly["mean"].to_numpy(float), monthly["t"].to_numpy(float), float(t0), alpha=alpha)
     level, slope = fit["post"], fit["t_since"]
     est = _on_kpi_scale("its", kind, level.estimate, level.low, level.high, level.p_value,
                         frame.loc[~frame["post"], "value"])

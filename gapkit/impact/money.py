@@ -45,7 +45,7 @@ Examples
 >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> result = gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30")
 >>> print(result.summary())
-1. checkin: NPV 368 (95% interval -2,117 to 3,053) does not clear zero with confidence; pays back in month 11....
+1. checkin: NPV 368 (95% interval -8,341 to 9,775) does not clear zero with confidence; pays back in month 11....
 ...
 """
 
@@ -55,6 +55,7 @@ import textwrap
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import ClassVar
 
 import numpy as np
@@ -62,7 +63,7 @@ import pandas as pd
 
 from gapkit.config import valuation_entry
 from gapkit.contract.artifacts import columns as artifact_columns
-from gapkit.errors import ConfigError, InputError
+from gapkit.errors import ConfigError, InputError, check_alpha
 from gapkit.impact.appraisal import Appraisal, Benefit, cash_flows, npv_parts, payback_months
 from gapkit.impact.effects import read_interventions
 from gapkit.impact.sensitivity import INTANGIBLE_COLUMNS, intangibles, tornado_table
@@ -89,8 +90,9 @@ def cost_benefit(
     intangible_scores: Sequence[Mapping] = (),
     currency: str = "",
     interventions: Sequence | None = None,
+    alpha: float = 0.05,
 ) -> CostBenefitResult:
-    """NPV, ROI, payback and a 95% NPV interval per valued intervention, ranked by NPV.
+    """NPV, ROI, payback and a 1 - ``alpha`` (95%) NPV interval per valued intervention, ranked by NPV.
 
     Parameters
     ----------
@@ -120,7 +122,7 @@ def cost_benefit(
     """
     appraisals = appraise(impact_table, costs, valuation, reach, as_of, interventions)
     # one stream per intervention, so adding an intervention leaves the others' intervals unchanged
-    rows = [_row(a, np.random.default_rng([seed, zlib.crc32(a.intervention_id.encode())]), n_sims)
+    rows = [_row(a, np.random.default_rng([seed, zlib.crc32(a.intervention_id.encode())]), n_sims, check_alpha(alpha))
             for a in appraisals]
     table = pd.DataFrame(rows, columns=COST_BENEFIT_COLUMNS + EXTRA_COLUMNS)
     table = table.sort_values("npv", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
@@ -147,7 +149,7 @@ def tornado(impact_table, costs, valuation, reach, as_of) -> pd.DataFrame:
     >>> measured = gapkit.impact.measure(data, "2025-06-30", ["repeat_purchase_rate"])
     >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
     >>> gapkit.money.tornado(measured, data["costs"], valuation, reach, "2025-06-30")
-      intervention_id                    factor  ...    npv_base        swing
+      intervention_id                    factor  ...    npv_base         swing
     ...
     """
     return tornado_table(appraise(impact_table, costs, valuation, reach, as_of))
@@ -167,6 +169,8 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
     45.0
     """
     table = getattr(impact_table, "table", impact_table)
+    # the impact intervals' level (gapkit.impact.measure(alpha=...)), to read their SEs right
+    z = NormalDist().inv_cdf(1 - table.attrs.get("alpha", 0.05) / 2)
     entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
     ended = {iv.id: iv for iv in interventions or () if iv.end_at is not None and iv.end_at <= end_of_day(as_of)}
     out = []
@@ -184,7 +188,7 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
             benefits.append(Benefit(e["kpi"], row["effect"], row["ci_low"], row["ci_high"], row["method"],
                                     _reach(reach, iid, e["kpi"]), e["value_per_unit"], e["horizon_months"],
                                     float(row.get("p_value", np.nan)), float(row.get("pretrend_p", np.nan)),
-                                    float(row.get("baseline", np.nan))))
+                                    float(row.get("baseline", np.nan)), z))
         one_off, run_rate, spent = _costs(costs, iid, as_of)
         if iid in ended:  # looking back: what it cost and what it brought while it ran
             iv = ended[iid]
@@ -196,7 +200,7 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
 
 
 def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params=None, seed: int = 0,
-             intangible_scores: Sequence[Mapping] = (), currency: str = "") -> CostBenefitResult:
+             intangible_scores: Sequence[Mapping] = (), currency: str = "", alpha: float = 0.05) -> CostBenefitResult:
     """Cost-benefit of the measured ``effects`` with the reach and costs read from ``data``.
 
     Raises :class:`~gapkit.errors.InputError` when the configuration values no KPI change or
@@ -221,7 +225,7 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
     reach = reach_for(data, valuation, as_of, params=params)
     return cost_benefit(effects, data["costs"], valuation, reach, as_of, seed=seed,
                         intangible_scores=intangible_scores, currency=currency,
-                        interventions=read_interventions(data, as_of))
+                        interventions=read_interventions(data, as_of), alpha=alpha)
 
 
 MONEY_KINDS = {"cost_pv": "money", "benefit_pv": "money", "npv": "money", "npv_ci_low": "money",
@@ -334,7 +338,7 @@ class CostBenefitResult(Result):
         ax.legend()
         return ax
 
-def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
+def _row(a: Appraisal, rng: np.random.Generator, n_sims: int, alpha: float = 0.05) -> dict:
     methods = "; ".join(f"{b.kpi}: {b.method}" for b in a.benefits)
     base = {"intervention_id": a.intervention_id, "method": methods,
             "kpis": ", ".join(b.kpi for b in a.benefits), "horizon_months": a.horizon_months,
@@ -351,7 +355,7 @@ def _row(a: Appraisal, rng: np.random.Generator, n_sims: int) -> dict:
     z = rng.standard_normal(n_sims)
     draws = np.column_stack([b.draws(z) for b in a.benefits])
     sims = npv_parts(a, draws)[1] - cost_pv
-    low, high = np.quantile(sims, [0.025, 0.975])
+    low, high = np.quantile(sims, [alpha / 2, 1 - alpha / 2])
     npv = benefit_pv - cost_pv
     return {**base, "cost_pv": cost_pv, "benefit_pv": float(benefit_pv), "npv": float(npv),
             "npv_ci_low": low, "npv_ci_high": high, "roi": npv / cost_pv if cost_pv else np.nan,

@@ -19,7 +19,7 @@ Examples
 >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> appraisals = gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")
 >>> gapkit.sensitivity.tornado_table(appraisals)
-  intervention_id                    factor  ...    npv_base        swing
+  intervention_id                    factor  ...    npv_base         swing
 ...
 """
 
@@ -56,7 +56,7 @@ def tornado_table(appraisals: Sequence[Appraisal]) -> pd.DataFrame:
     >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
     >>> appraisals = gapkit.money.appraise(measured, data["costs"], valuation, reach, "2025-06-30")
     >>> gapkit.sensitivity.tornado_table(appraisals)
-      intervention_id                    factor  ...    npv_base        swing
+      intervention_id                    factor  ...    npv_base         swing
     ...
     """
     rows = []
