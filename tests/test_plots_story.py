@@ -102,3 +102,17 @@ def test_the_reports_charts_have_no_overlapping_labels_and_the_check_sees_one(sa
     texts = [t.get_text() for t in ax.texts]
     assert "at risk" in texts and any(t.replace(",", "").isdigit() for t in texts)
     plt.close(fig)
+
+
+def test_a_survey_kpi_compared_across_segments_that_answer_at_different_rates_carries_a_caveat():
+    # issue 28: survey KPIs by segment are responders only; where response rates differ, say so
+    rows = [("csat", "region", "north", 400, 0.80), ("csat", "region", "south", 400, 0.60),
+            ("survey_response_rate", "region", "north", 1000, 0.40),
+            ("survey_response_rate", "region", "south", 1000, 0.25)]
+    table = pd.DataFrame([{"kpi": k, "period": "all", "segment_by": b, "segment": s, "n": n, "value": v}
+                          for k, b, s, n, v in rows])
+    caveat = story.response_caveat(table, "csat", "region")
+    assert "north 40.0%" in caveat and "south 25.0%" in caveat and "who answers" in caveat
+    assert story.response_caveat(table, "repeat_purchase_rate", "region") == ""  # not a survey KPI
+    same = table.assign(value=np.where(table.kpi == "survey_response_rate", 0.40, table.value))
+    assert story.response_caveat(same, "csat", "region") == ""

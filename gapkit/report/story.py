@@ -156,6 +156,32 @@ def segment_gap_tests(table: pd.DataFrame, segments=(), min_n: int = 30) -> pd.D
     return out
 
 
+def response_caveat(kpi_table: pd.DataFrame, kpi: str, segment_by: str) -> str:
+    """A sentence when a survey KPI is compared across segments whose customers answer surveys at
+    different rates (chi-square test of answered / not answered by segment, whole history): the
+    KPI speaks for those who answered, so a segment's score may reflect who answers. "" otherwise
+    (not a survey KPI, no response rates by that segment, or no significant difference)."""
+    from scipy.stats import chi2_contingency
+
+    if kpi not in KPIS or "surveys" not in KPIS[kpi].tables or kpi == "survey_response_rate":
+        return ""
+    rates = kpi_table[(kpi_table["kpi"] == "survey_response_rate") & (kpi_table["period"] == "all")
+                      & (kpi_table["segment_by"] == segment_by) & (kpi_table["n"] > 0)]
+    if len(rates) < 2:
+        return ""
+    answered = np.round(rates["value"].to_numpy(float) * rates["n"].to_numpy(float))
+    counts = np.column_stack([answered, rates["n"].to_numpy(float) - answered])
+    if (counts.sum(axis=0) == 0).any():
+        return ""
+    p = float(chi2_contingency(counts)[1])
+    if p >= 0.05:
+        return ""
+    shown = ", ".join(f"{seg} {fmt(v, 'survey_response_rate')}" for seg, v in
+                      zip(rates["segment"], rates["value"]))
+    return (f" {KPIS[kpi].label} counts only those who answered, and survey response rates differ by "
+            f"{segment_by} ({shown}; {p_phrase(p)}): part of the difference may be who answers.")
+
+
 def change_since_before(kpi_table: pd.DataFrame, current_row: pd.Series) -> tuple[float, float] | None:
     """The current window's level against the same number of months just before it: the change
     and its two-sided p-value, from the monthly rows (shares: a two-proportion z test on the
@@ -244,7 +270,7 @@ def current_state_findings(kpi_table: pd.DataFrame, counts: pd.DataFrame, segmen
         lines.append(f"By {row.segment_by}: {KPIS[row.kpi].label} {fmt(row.worst_value, row.kpi)} in "
                      f"{row.worst} against {fmt(row.best_value, row.kpi)} in {row.best} (adjusted "
                      f"{p_phrase(row.p_adj)} across the {len(scanned)} KPI x segment comparisons scanned, whole "
-                     f"history).")
+                     f"history)." + response_caveat(kpi_table, row.kpi, row.segment_by))
     if len(scanned) and real.empty:
         lines.append(f"No segment stands apart: none of the {len(scanned)} KPI x segment comparisons scanned shows "
                      f"a difference after adjusting for their number.")
