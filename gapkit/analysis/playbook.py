@@ -60,8 +60,8 @@ THEME_PRACTICES: dict[str, str] = {
                 "route first; warn customers before a promise is missed.",
     "support": "Answer {who}'s tickets sooner: staff to the hours they arrive, acknowledge each with a time for a "
                "personal answer, and escalate any ticket left unanswered for a day.",
-    "followup": "Make sure {who} receive the check-in after delivery: send it from the delivery event and check "
-                "that their contact details and channel work.",
+    "followup": "Send {who} the check-in after delivery from the delivery event itself, and check that their "
+                "contact details and channel work.",
     "billing": "Review the charges, refunds and prices {who} complain about with finance; explain the bill "
                "before it arrives.",
     "product": "Take {who}'s product complaints (faults, wrong or missing items) to the product and warehouse "
