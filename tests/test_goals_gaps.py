@@ -318,3 +318,21 @@ def test_a_goal_on_a_column_not_listed_in_segments_gets_its_figure(sample_dir):
     monthly = gapkit.kpis(data, AS_OF, by=["segment"], period="M", kpis=["followup_coverage"])
     row = gap_module.gaps([goal_on_persona], monthly, data=data, as_of=AS_OF).table.iloc[0]
     assert row["status"] != "insufficient_data" and row["n"] > 100 and ".." in row["window"]
+
+
+def test_a_segment_that_leaves_most_units_open_is_no_benchmark_and_no_best_segment():
+    # issue 28: a 311 log's team that never closed 91% of its cases had the "fastest" median over
+    # the few it closed, and became the benchmark and the attainability check's best segment
+    from gapkit.desired.targets import propose_targets
+
+    rows = [("all", "all", 600, 30.0, 0.02), ("team", "fast_but_open", 200, 0.5, 0.91),
+            ("team", "steady", 200, 24.0, 0.01), ("team", "slow", 200, 40.0, 0.00)]
+    table = pd.DataFrame([{"kpi": "resolution_hours", "period": "all", "segment_by": by, "segment": seg, "n": n,
+                           "value": v, "ci_low": v * 0.9, "ci_high": v * 1.1, "open_share": o}
+                          for by, seg, n, v, o in rows])
+    proposal = propose_targets(table, "team").iloc[0]
+    assert proposal.best_segments == "steady" and proposal.benchmark == pytest.approx(24.0)
+    assert "fast_but_open (91% still open)" in proposal.left_out
+    goal = Goal(id="res", kpi="resolution_hours", target=20.0, deadline="2025-12-31")
+    checked = gapkit.goals.check(goal, table, as_of="2025-06-30")
+    assert "best segment 24," in checked["attainable_reason"]  # not the 0.5 h of the team that leaves 91% open

@@ -36,6 +36,7 @@ from gapkit.desired.levels import (  # noqa: F401 (also gapkit.goals' own names)
 )
 from gapkit.desired.progress import PROGRESS_COLUMNS, progress  # noqa: F401 (gapkit.goals.progress)
 from gapkit.errors import ConfigError
+from gapkit.measure.baseline import unsettled
 from gapkit.report.results import Result
 
 OUTCOME_KPIS = tuple(k.id for k in CATALOG if k.outcome)  # read from the catalog
@@ -126,7 +127,8 @@ def check(
 
     verdict["specific"], reasons["specific"] = _specific(goal, base, kpi_table, as_of)
     verdict["measurable"], reasons["measurable"] = _measurable(goal, kpi, base, series, months_left)
-    verdict["attainable"], reasons["attainable"] = _attainable(goal, kpi, base, series, kpi_table, months_left)
+    verdict["attainable"], reasons["attainable"] = _attainable(goal, kpi, base, series, kpi_table, months_left,
+                                                               as_of)
     verdict["relevant"], reasons["relevant"] = _relevance(goal.kpi, drivers)
     verdict["time_bound"], reasons["time_bound"] = _time_bound(goal, months_left, as_of)
 
@@ -189,7 +191,7 @@ def _measurable(goal: Goal, kpi, base, series: pd.DataFrame, months_left: float)
 
 
 def _attainable(goal: Goal, kpi, base, series: pd.DataFrame, kpi_table: pd.DataFrame,
-                months_left: float) -> tuple[str, str]:
+                months_left: float, as_of=None) -> tuple[str, str]:
     """A: the monthly change needed against the trend and the best segment or month."""
     better = 1 if kpi.better == "higher" else -1
     if base is None:
@@ -201,13 +203,18 @@ def _attainable(goal: Goal, kpi, base, series: pd.DataFrame, kpi_table: pd.DataF
     else:
         needed_change = (goal.target - float(base["value"])) / max(months_left, 1e-9)
         fitted = trend(series)
+        # the best segment or month counts only with enough units, and a median only once its
+        # units are settled: a month of 1-second administrative closures is no pace to hold up
+        mine = kpi_table[kpi_table["kpi"] == goal.kpi]
+        settled = ~unsettled(mine, kpi_table, as_of).reindex(kpi_table.index, fill_value=True)
         peers = kpi_table[(kpi_table["kpi"] == goal.kpi) & (kpi_table["period"] == "all")
-                          & (kpi_table["n"] >= ENOUGH_N)]
+                          & (kpi_table["n"] >= ENOUGH_N) & settled]
         months = kpi_table[(kpi_table["kpi"] == goal.kpi) & (kpi_table["period"] != "all")
-                           & (kpi_table["n"] >= ENOUGH_N)]
+                           & (kpi_table["n"] >= ENOUGH_N) & settled]
         best_segment = better * (better * peers["value"]).max() if len(peers) else float("nan")
         best_month = better * (better * months["value"]).max() if len(months) else float("nan")
-        best_seen = np.nanmax([better * best_segment, better * best_month]) * better
+        seen = [better * v for v in (best_segment, best_month) if np.isfinite(v)]
+        best_seen = better * max(seen) if seen else float("nan")
         beyond = better * (goal.target - best_seen) > 0 if np.isfinite(best_seen) else False
         impossible = kpi.unit == "share" and not 0 <= goal.target <= 1
         already = better * (float(base["value"]) - goal.target) >= 0

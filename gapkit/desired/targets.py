@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.contract.catalog import KPIS
+from gapkit.measure.baseline import unsettled
 
 
 def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch: float = 0.5,
@@ -23,13 +24,16 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
     ``current`` (:func:`gapkit.baseline.current_levels`) makes baseline and segments today's
     levels, the figures the goals are judged by; without it the whole history (period "all").
     A KPI where no segment does better than everyone (all at 100%, or all alike) gets no
-    proposal: a target equal to today's level is no target.
+    proposal: a target equal to today's level is no target. A segment whose median duration
+    leaves many more units open than everyone's (:func:`gapkit.baseline.unsettled`) is no
+    benchmark (a team that never closes most tickets looks fastest on the few it closes);
+    ``left_out`` names it.
 
     Examples
     --------
     >>> data = gapkit.datasets.sample()
     >>> gapkit.targets.propose_targets(gapkit.kpis(data, "2025-06-30", by=["segment"]), "segment")
-                             kpi   baseline  ... best_segments  benchmark_n
+                             kpi   baseline  ...  benchmark_n left_out
     ...
     """
     out = []
@@ -40,6 +44,8 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
         rows = source[(source["kpi"] == kpi_id) & (source["period"] == "all")]
         overall = rows[rows["segment_by"] == "all"]
         segments = rows[(rows["segment_by"] == segment_by) & (rows["n"] > 0)].copy()
+        too_open = unsettled(segments, source)
+        left_out, segments = segments[too_open], segments[~too_open]
         if overall.empty or segments.empty:
             continue
         base = float(overall["value"].iloc[0])
@@ -55,6 +61,7 @@ def propose_targets(kpi_table: pd.DataFrame, segment_by: str, kpis=None, stretch
             "stretch": base + stretch * (benchmark - base),
             "best_segments": ", ".join(str(s) for s in top["segment"]),
             "benchmark_n": int(top["n"].sum()),
+            "left_out": ", ".join(f"{r.segment} ({r.open_share:.0%} still open)" for r in left_out.itertuples()),
         })
     proposals = pd.DataFrame(out)
     if benchmarks is not None and len(benchmarks) and len(proposals):

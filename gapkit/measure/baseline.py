@@ -95,6 +95,26 @@ def _excess_open_share(months: pd.DataFrame, eod: datetime) -> pd.Series:
     return share - (float(settled.median()) if settled.notna().any() else 0.0)
 
 
+def unsettled(rows: pd.DataFrame, kpi_table: pd.DataFrame, as_of=None) -> pd.Series:
+    """Rows of a median duration whose open units are too many to trust its median: more than
+    :data:`OPEN_SHARE_LIMIT` above the share that never finishes. A segment (period "all") is
+    compared with everyone's open share; a month with the KPI's settled months (as_of given;
+    :func:`_excess_open_share`). A team that never closes 91% of its cases looks fastest on
+    the few it closes; such a row is no benchmark and no "best month"."""
+    if "open_share" not in rows or rows.empty:
+        return pd.Series(False, index=rows.index)
+    share = rows["open_share"].astype(float)
+    everyone = kpi_table[(kpi_table["period"] == "all") & (kpi_table["segment_by"] == "all")]
+    base = rows["kpi"].map(everyone.set_index("kpi")["open_share"].astype(float)) if len(everyone) else 0.0
+    excess = share - pd.Series(base, index=rows.index).fillna(0.0)
+    monthly = rows["period"] != "all"
+    if as_of is not None and monthly.any():
+        eod = end_of_day(as_of)
+        for _, months in rows[monthly].groupby(["kpi", "segment_by", "segment"]):
+            excess.loc[months.index] = _excess_open_share(months, eod)
+    return (excess > OPEN_SHARE_LIMIT).fillna(False)
+
+
 def goal_levels(goals, kpi_table: pd.DataFrame, data: Mapping, as_of: str | date | datetime,
                 params: Params | Mapping | None = None, months: int = 3, engine: str = "pandas",
                 alpha: float = 0.05) -> pd.DataFrame:
