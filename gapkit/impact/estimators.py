@@ -325,6 +325,34 @@ def did_lines(frame: pd.DataFrame, treated: pd.Series, kind: str, start_at) -> p
     return pd.concat([lines, cf], ignore_index=True)
 
 
+def _seasonal_caveat(monthly: pd.DataFrame, t0: float, level: float, scale: float) -> str:
+    """A caveat when the start falls in the calendar months that stood out the year before.
+
+    An ITS reads the first months after the start against the line of the months before; when
+    those calendar months ran above (or below) that line a year earlier in the direction of the
+    estimated change, part of the "level change" may be the season (with a November-December
+    peak the ITS gave 9.5% false positives at 12 months and 19% at 24). Needs 12 months before
+    the start; the mean deviation of the months of the same season from the pre-period line is
+    compared with the other months' spread (more than two of its standard errors: a caveat).
+    """
+    pre = monthly[monthly["t"] < t0]
+    if len(pre) < 12:
+        return ""
+    fitted = np.polyval(np.polyfit(pre["t"].to_numpy(float), pre["mean"].to_numpy(float), 1), pre["t"])
+    residual = pre["mean"].to_numpy(float) - fitted
+    first = monthly.loc[monthly["t"] >= t0, "month"].head(2).dt.month.tolist()
+    season = pre["month"].dt.month.isin(first).to_numpy()
+    if not season.any() or (~season).sum() < 6:
+        return ""
+    spread = float(np.std(residual[~season], ddof=1))
+    ahead = float(residual[season].mean())
+    if not spread > 0 or abs(ahead) <= 2 * spread / np.sqrt(season.sum()) or np.sign(ahead) != np.sign(level):
+        return ""
+    names = " and ".join(pd.Timestamp(2000, m, 1).strftime("%B") for m in first)
+    return (f"the start falls in {names}, which ran {scale * ahead:+.3g} against the trend the year before: "
+            f"part of the level change may be the season; a comparison group or a second year would tell; ")
+
+
 def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str,
                    alpha: float = 0.05) -> tuple[Estimate, pd.DataFrame | None]:
     frame, note = _prepared(units, kind, start_at, end_at)
@@ -353,7 +381,7 @@ def its_with_lines(units: pd.DataFrame, start_at, end_at, kind: str,
               if np.isfinite(fit["rho"]) else "the months lie exactly on the segmented line: nothing to test")
     note += (f"slope change {s * slope.estimate:+.4g} per month (95% CI {s * slope.low:+.4g} to "
              f"{s * slope.high:+.4g}{', log scale' if kind == MEDIAN else ''}); {len(monthly)} unweighted "
-             f"monthly means; {errors}; ")
+             f"monthly means; {errors}; ") + _seasonal_caveat(monthly, t0, level.estimate, s)
     est = _replace(est, n_treated=len(frame), n_control=0, note=(note + _scale_note(kind)).strip("; "))
     observed = _line(monthly, "treated", kind)
     after = monthly[monthly["post"] == 1]
