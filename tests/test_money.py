@@ -262,3 +262,18 @@ def test_kpis_of_one_intervention_are_drawn_together_not_as_if_independent():
                                 n_sims=20_000).table.iloc[0]
     width = single.npv_ci_high - single.npv_ci_low
     assert double.npv_ci_high - double.npv_ci_low == pytest.approx(2 * width, rel=0.03)
+
+
+def test_a_did_effect_whose_pre_trends_could_go_on_carries_that_into_the_money_and_the_finding():
+    # issue 28: under a real pre-trend the DiD interval covered 0.557 and the trend-robust one
+    # 0.98, but nothing used the robust one; the NPV interval and the finding now do
+    table = impact_table(effect=0.05, half_width=0.03).assign(trend_robust_low=-0.02, trend_robust_high=0.09,
+                                                              p_value=0.001)
+    plain = run(table=impact_table(effect=0.05, half_width=0.03), n_sims=20_000).table.iloc[0]
+    robust = run(table=table, n_sims=20_000).table.iloc[0]
+    # the robust interval is 0.11 wide against 0.06: the NPV interval widens as much
+    assert (robust.npv_ci_high - robust.npv_ci_low) / (plain.npv_ci_high - plain.npv_ci_low) == pytest.approx(
+        0.11 / 0.06, rel=0.03)
+    assert "pre-period trends going on" in robust.note and "pre-period" not in plain.note
+    words = impact.finding({**table.iloc[0].to_dict(), "method": "did", "kpi": "repeat_purchase_rate"})
+    assert "not clearly once the pre-period trends are allowed for" in words and "-2.0 to +9.0" in words

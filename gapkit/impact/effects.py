@@ -168,7 +168,7 @@ class ImpactResult(Result):
     --------
     >>> result = gapkit.impact.measure(gapkit.datasets.sample(), "2025-06-30", ["csat"])
     >>> print(result.summary())
-    No clear effect of checkin on csat: +6.2 points (95% CI -5.6 to +18.0; difference-in-differences, p = 0.3)
+    No clear effect of checkin on csat: +6.2 points (95% CI -5.6 to +18.0; difference-in-differences, p = 0.3; -31...
     ...
     """
 
@@ -287,13 +287,21 @@ def finding(row: Mapping) -> str:
     --------
     >>> result = gapkit.impact.measure(gapkit.datasets.sample(), "2025-06-30", ["csat"])
     >>> gapkit.impact.finding(result.chosen().iloc[0])
-    'No clear effect of checkin on csat: +6.2 points (95% CI -5.6 to +18.0; difference-in-differences, p = 0.3)'
+    'No clear effect of checkin on csat: +6.2 points (95% CI -5.6 to +18.0; difference-in-differences, p = 0.3; -3...
+    ...
     """
     name, kpi, method = row["intervention_id"], row["kpi"], row["method"]
     if not np.isfinite(row["effect"]):
         return f"{name} on {kpi}: not estimated ({row.get('note') or 'no data'})"
     number, unit = _formatter(kpi)
     ci = f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}; {method_name(method)}, p = {row['p_value']:.2g}"
+    low, high = float(row.get("trend_robust_low", np.nan)), float(row.get("trend_robust_high", np.nan))
+    if np.isfinite(low) and np.isfinite(high) and (high - low) > 1.05 * (row["ci_high"] - row["ci_low"]):
+        # the groups' trends already differed before the start: what the effect could be if that went on
+        ci += f"; {number(low)} to {number(high)} if the pre-period trends went on"
+        if row["p_value"] < 0.05 and low <= 0 <= high:
+            return (f"{name} may have moved {kpi} by {number(row['effect'])} {unit}, but not clearly once the "
+                    f"pre-period trends are allowed for ({ci})")
     if row["p_value"] < 0.05:
         verb = "raised" if row["effect"] > 0 else "lowered"
         return f"{name} {verb} {kpi} by {number(abs(row['effect'])).lstrip('+')} {unit} ({ci})"

@@ -45,7 +45,7 @@ Examples
 >>> reach = gapkit.reach.reach_for(data, valuation, "2025-06-30")
 >>> result = gapkit.money.cost_benefit(measured, data["costs"], valuation, reach, "2025-06-30")
 >>> print(result.summary())
-1. checkin: NPV 368 (95% interval -8,341 to 9,775) does not clear zero with confidence; pays back in month 11....
+1. checkin: NPV 368 (95% interval -13,009 to 14,817) does not clear zero with confidence; pays back in month 1...
 ...
 """
 
@@ -185,6 +185,11 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
             row = _chosen_row(table, iid, e["kpi"])
             if not np.isfinite(row["effect"]) or not np.isfinite(row["ci_low"]):
                 notes.append(f"{e['kpi']}: no estimated effect ({row.get('note') or 'see impact table'})")
+            robust = (float(row.get("trend_robust_low", np.nan)), float(row.get("trend_robust_high", np.nan)))
+            if np.isfinite(robust).all() and robust[1] - robust[0] > row["ci_high"] - row["ci_low"]:
+                # the money stands on what the effect could be if the pre-period trends went on
+                row = {**row, "ci_low": robust[0], "ci_high": robust[1]}
+                notes.append(f"{e['kpi']}: the NPV interval allows for the groups' pre-period trends going on")
             benefits.append(Benefit(e["kpi"], row["effect"], row["ci_low"], row["ci_high"], row["method"],
                                     _reach(reach, iid, e["kpi"]), e["value_per_unit"], e["horizon_months"],
                                     float(row.get("p_value", np.nan)), float(row.get("pretrend_p", np.nan)),
