@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from gapkit.config import Goal
+from gapkit.errors import check_alpha
+from gapkit.impact._ar1 import line_ar1
 
 
 def months_between(start: str, end: str) -> float:
@@ -51,7 +52,7 @@ def monthly_series(kpi_table: pd.DataFrame, goal: Goal) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Trend:
-    """OLS slope per month of a monthly KPI series (weighted by n), with its 95% CI."""
+    """Slope per month of a monthly KPI series (AR(1) errors), with its 95% CI."""
 
     slope: float
     ci_low: float
@@ -60,16 +61,19 @@ class Trend:
 
 
 def trend(series: pd.DataFrame, alpha: float = 0.05) -> Trend | None:
-    """Slope of ``value`` over months, weighted by each month's n, with its 1 - ``alpha`` interval;
-    None below 4 months."""
+    """Slope of ``value`` per month with its 1 - ``alpha`` interval; None below 4 months.
+
+    Months count once each and their swings may persist (AR(1) errors, rho integrated out:
+    :func:`gapkit.impact._ar1.line_ar1`); an OLS slope would call a pace certain that a few
+    correlated months cannot show.
+    """
     series = series.dropna(subset=["value"])
     if len(series) < 4:
         return None
     month = pd.PeriodIndex(series["period"], freq="M")
     t = np.asarray((month - month.min()).map(lambda d: d.n), dtype=float)
-    fit = sm.WLS(series["value"].to_numpy(float), sm.add_constant(t), weights=series["n"].to_numpy(float)).fit()
-    low, high = fit.conf_int(alpha)[1]
-    return Trend(float(fit.params[1]), float(low), float(high), len(series))
+    slope = line_ar1(series["value"].to_numpy(float), t, alpha=check_alpha(alpha))["slope"]
+    return Trend(slope.estimate, slope.low, slope.high, len(series))
 
 
 def as_goals(goals) -> tuple[Goal, ...]:
