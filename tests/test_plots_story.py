@@ -116,3 +116,13 @@ def test_a_survey_kpi_compared_across_segments_that_answer_at_different_rates_ca
     assert story.response_caveat(table, "repeat_purchase_rate", "region") == ""  # not a survey KPI
     same = table.assign(value=np.where(table.kpi == "survey_response_rate", 0.40, table.value))
     assert story.response_caveat(same, "csat", "region") == ""
+    # and the segment chart puts each segment's response rate beside its survey KPI
+    table = table.assign(ci_low=table.value - 0.03, ci_high=table.value + 0.03)
+    fig, ax = plt.subplots()
+    plots.segment_comparison(table, "csat", "region", ax=ax)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["south (n=400, 25% answered)",
+                                                           "north (n=400, 40% answered)"]
+    ax.clear()
+    plots.segment_comparison(table, "survey_response_rate", "region", ax=ax)
+    assert "answered" not in " ".join(t.get_text() for t in ax.get_yticklabels())
+    plt.close(fig)

@@ -207,7 +207,8 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
                         & (kpi_table["segment_by"] == "all")]
     y = np.arange(len(rows))
     ax.errorbar(rows["value"], y, xerr=_errors(rows), fmt="o", capsize=3, color="#1f4e79")
-    ax.set_yticks(y, [f"{label_text(s)} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
+    answered = _response_rates(kpi_table, kpi, segment_by)
+    ax.set_yticks(y, [f"{label_text(s)} (n={n}{answered.get(s, '')})" for s, n in zip(rows["segment"], rows["n"])])
     if len(overall):
         ax.axvline(overall["value"].iloc[0], color="grey", ls="--", label="everyone")
         ax.legend(loc="best", fontsize="small")
@@ -219,6 +220,16 @@ def segment_comparison(kpi_table: pd.DataFrame, kpi: str, segment_by: str, ax=No
                      f"vs {_fmt(overall['value'].iloc[0], kpi)} overall")
     ax.set_xlabel(_axis_label(kpi) + ", 95% CI")
     return ax
+
+
+def _response_rates(kpi_table: pd.DataFrame, kpi: str, segment_by: str) -> dict:
+    """", 31% answered" by segment for a survey KPI: it speaks for those who answered, so how
+    many did belongs beside it. Empty for other KPIs or without response rates."""
+    if kpi not in KPIS or "surveys" not in KPIS[kpi].tables or kpi == "survey_response_rate":
+        return {}
+    rates = kpi_table[(kpi_table["kpi"] == "survey_response_rate") & (kpi_table["period"] == "all")
+                      & (kpi_table["segment_by"] == segment_by) & (kpi_table["n"] > 0)]
+    return {s: f", {v:.0%} answered" for s, v in zip(rates["segment"], rates["value"]) if np.isfinite(v)}
 
 
 def gap_bars(gap_table: pd.DataFrame, ax=None):
