@@ -43,6 +43,27 @@ def false_alarm_rate(runs: int, swings: float, seed: int = 11) -> float:
     return float(np.mean([len(monitor.alerts(table(rng, swings), as_of).table) > 0 for _ in range(runs)]))
 
 
+def blizzard(frame: pd.DataFrame, month: str = "2024-09", errors: float = 8.0) -> pd.DataFrame:
+    """Every KPI of every segment worse by ``errors`` sampling errors in one baseline month."""
+    frame = frame.copy()
+    for kpi, (kind, _, _) in KPI_SPECS.items():
+        rows = (frame["period"] == month) & (frame["kpi"] == kpi)
+        shift = (1 if kind == "median" else -1) * errors * (frame.loc[rows, "ci_high"] - frame.loc[rows, "ci_low"]) / 3.92
+        for column in ("value", "ci_low", "ci_high"):
+            frame.loc[rows, column] += shift
+    return frame
+
+
+def planted_drop(frame: pd.DataFrame, errors: float = 8.0) -> pd.DataFrame:
+    """Segment s0's csat in the last month lower by ``errors`` sampling errors."""
+    frame = frame.copy()
+    rows = (frame["period"] == "2025-06") & (frame["segment"] == "s0") & (frame["kpi"] == "csat")
+    shift = errors * (frame.loc[rows, "ci_high"] - frame.loc[rows, "ci_low"]) / 3.92
+    for column in ("value", "ci_low", "ci_high"):
+        frame.loc[rows, column] -= shift
+    return frame
+
+
 if __name__ == "__main__":
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     for swings in (0.0, 1.0):

@@ -118,6 +118,26 @@ def test_smart_letters(table):
     assert "power" in verdicts.loc["reasonable", "reason"]
 
 
+def test_attainable_warns_when_the_needed_pace_outruns_every_plausible_trend():
+    # 12 flat months near 0.47 (a coverage share): +28 points in six months needs +4.7 points a
+    # month; the slope's 95% interval (AR(1) line) reaches about +1 point a month at most. Below
+    # the best segment (0.86), so the pace alone makes it a warning.
+    rng = np.random.default_rng(3)
+    months = [str(p) for p in pd.period_range("2024-07", periods=12, freq="M")]
+    values = 0.47 + rng.normal(0, 0.02, 12)
+    table = pd.DataFrame({"kpi": "followup_coverage", "period": months, "segment_by": "all", "segment": "all",
+                          "n": 400, "value": values, "ci_low": values - 0.05, "ci_high": values + 0.05})
+    table = pd.concat([table, pd.DataFrame([
+        {"kpi": "followup_coverage", "period": "all", "segment_by": "all", "segment": "all", "n": 4800,
+         "value": 0.47, "ci_low": 0.456, "ci_high": 0.484},
+        {"kpi": "followup_coverage", "period": "all", "segment_by": "team", "segment": "B", "n": 900,
+         "value": 0.86, "ci_low": 0.84, "ci_high": 0.88}])], ignore_index=True)
+    row = goal_module.smart([Goal("cov", "followup_coverage", 0.75, "2025-12-31")], table, AS_OF).table.iloc[0]
+    assert row["attainable"] == "warn" and "faster than the observed trend" in row["reason"]
+    easy = goal_module.smart([Goal("cov", "followup_coverage", 0.50, "2025-12-31")], table, AS_OF).table.iloc[0]
+    assert easy["attainable"] == "pass"  # +0.5 point a month is within the trend's interval
+
+
 def test_measurable_fails_when_volume_cannot_detect_the_change(table):
     weak = table.query("segment == 'weak' and period == 'all'").value.item()
     tiny_change = goal(weak + 0.01, goal_id="tiny", deadline="2025-08-31")

@@ -126,3 +126,13 @@ def test_a_survey_kpi_compared_across_segments_that_answer_at_different_rates_ca
     plots.segment_comparison(table, "survey_response_rate", "region", ax=ax)
     assert "answered" not in " ".join(t.get_text() for t in ax.get_yticklabels())
     plt.close(fig)
+
+
+def test_the_goal_line_says_which_way_the_goals_at_risk_are_heading():
+    progress = pd.DataFrame({"kpi": ["csat", "csat", "resolution_hours", "nps"],
+                             "target": [0.8, 0.8, 24.0, 30.0], "projected": [0.85, 0.7, 20.0, 40.0],
+                             "status": ["at_risk", "at_risk", "at_risk", "on_track"]})
+    line = story.progress_line(progress)
+    # csat 0.85 and 20 hours (lower is better) reach their targets; csat 0.70 falls short
+    assert line.startswith("Goals: 1 on track, 3 at risk (the recent line reaches the target in 2 of them "
+                           "and falls short in 1")

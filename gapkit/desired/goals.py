@@ -224,7 +224,7 @@ def _attainable(goal: Goal, kpi, base, series: pd.DataFrame, kpi_table: pd.DataF
         )
         fastest = better * (fitted.ci_high if better > 0 else fitted.ci_low) if fitted else float("nan")
         too_fast = (better * needed_change > 0) and (
-            not np.isfinite(fastest) or fastest <= 0 or better * needed_change > 2 * fastest
+            not np.isfinite(fastest) or fastest <= 0 or better * needed_change > fastest
         )
         if impossible:
             verdict = FAIL

@@ -386,8 +386,25 @@ def impact_findings(impact_table: pd.DataFrame, cost_benefit_table: pd.DataFrame
         lines.append(f"{row.intervention_id}: NPV {amount(row.npv)} (95% interval {amount(row.npv_ci_low)} to "
                      f"{amount(row.npv_ci_high)}) {verdict}.{caveat}")
     if len(progress):
-        counts = progress["status"].value_counts()
-        lines.append("Goals: " + ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in
-                                           ["on_track", "at_risk", "off_track", "deadline_passed", "unknown"]
-                                           if s in counts) + " (the recent monthly line extended to each deadline).")
+        lines.append(progress_line(progress))
     return lines[:5]
+
+
+def progress_line(progress: pd.DataFrame) -> str:
+    """The goals by status, and for those at risk which way the recent line points: a few
+    months whose swings may persist leave most projections uncertain, and the manager still
+    needs to know which goals the line carries past their target and which it leaves short."""
+    counts = progress["status"].value_counts()
+    parts = []
+    for status in ["on_track", "at_risk", "off_track", "deadline_passed", "unknown"]:
+        if status not in counts:
+            continue
+        part = f"{counts[status]} {status.replace('_', ' ')}"
+        if status == "at_risk":
+            risky = progress[progress["status"] == "at_risk"]
+            better = np.where(risky["kpi"].map(lambda k: KPIS[k].better == "higher"), 1, -1)
+            reaching = int((better * (risky["projected"] - risky["target"]) >= 0).sum())
+            part += (f" (the recent line reaches the target in {reaching} of them and falls short in "
+                     f"{len(risky) - reaching}, but the months so far cannot tell it from swings)")
+        parts.append(part)
+    return "Goals: " + ", ".join(parts) + " (the recent monthly line extended to each deadline)."
