@@ -56,7 +56,12 @@ def records(path: Path) -> int:
         text = raw.decode("utf-16")
     else:
         text = raw.decode("utf-8-sig")
+    if "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends
     first = text.split("\n", 1)[0]
+    if first.strip().startswith("sep="):  # Excel's delimiter hint is no record
+        text = text.split("\n", 1)[1]
+        first = text.split("\n", 1)[0]
     delimiter = "," if "," in first else ";" if ";" in first else "\t" if "\t" in first else ","
     rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r and r != [""]]
     return len(rows) - 1
@@ -96,13 +101,39 @@ UNREADABLE = {
     "orders twice": ({"orders.csv": HEAD + GOOD, "orders.parquet": pd.DataFrame({"order_id": ["o1"]})},
                      ["both orders.csv and orders.parquet exist"]),
     "not parquet": ({"orders.parquet": b"order_id\no1\n"}, ["orders.parquet", "cannot be read as Parquet"]),
+    # issue 29, item 8: say what the file is, not "UTF-16 without a byte-order mark"
+    "gzip named .csv": ({"orders.csv": b"\x1f\x8b\x08\x00" + bytes(40)}, ["orders.csv", "gzip-compressed", "gunzip"]),
+    "workbook named .csv": ({"orders.csv": b"PK\x03\x04" + bytes(40)}, ["an Excel workbook", "CSV UTF-8"]),
+    "old workbook named .csv": ({"orders.csv": b"\xd0\xcf\x11\xe0" + bytes(40)}, ["old Excel workbook (.xls)"]),
+    "parquet named .csv": ({"orders.csv": b"PAR1" + bytes(40)}, ["a Parquet file", "name it .parquet"]),
+    "parquet column twice": ({"orders.parquet": b""}, ["appear more than once", "'order_id'"]),
+    "parquet id of lists": ({"orders.parquet": b""}, ["['order_id'] hold lists", "one value per row"]),
 }
 
 
+def _parquet_shapes(folder: Path, case: str) -> None:
+    """Parquet files pandas cannot write: a column name twice, or lists in a contract column."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    if case == "parquet column twice":
+        table = pyarrow.Table.from_arrays([pyarrow.array(["o1"]), pyarrow.array(["c1"]), pyarrow.array(["2025-01-01"]),
+                                           pyarrow.array(["x"])], names=["order_id", "customer_id", "ordered_at",
+                                                                         "order_id"])
+    else:
+        table = pyarrow.table({"order_id": pyarrow.array([["a"], ["b", "c"]]), "customer_id": ["c1", "c2"],
+                               "ordered_at": ["2025-01-01", "2025-01-02"]})
+    pq.write_table(table, folder / "orders.parquet")
+
+
 @pytest.mark.parametrize("files, parts", list(UNREADABLE.values()), ids=list(UNREADABLE))
-def test_unreadable_files_are_named_input_errors(tmp_path, files, parts):
+def test_unreadable_files_are_named_input_errors(tmp_path, files, parts, request):
+    write(tmp_path, files)
+    case = request.node.callspec.id
+    if case.startswith("parquet column twice") or case.startswith("parquet id of lists"):
+        _parquet_shapes(tmp_path, case)
     with pytest.raises(InputError) as error:
-        gapkit.load(write(tmp_path, files))
+        gapkit.load(tmp_path)
     for part in parts:
         assert part in str(error.value)
 
@@ -132,6 +163,17 @@ READABLE = {
                                        ["ignored: support_tickets.csv is not a gapkit table; did you mean tickets.csv?"]),
     "unknown spreadsheet": ({"orders.csv": HEAD + GOOD, "export.xlsx": b"PK"}, 2,
                             ["ignored: export.xlsx is not a gapkit table"]),
+    # issue 29, items 3 and 8
+    "carriage returns only": ({"orders.csv": (HEAD + GOOD).replace("\n", "\r")}, 2,
+                              ["lines end in carriage returns only"]),
+    "excel sep line": ({"orders.csv": "sep=;\r\n" + (HEAD + GOOD).replace(",", ";")}, 2,
+                       ["'sep=;' (Excel's delimiter hint) was skipped", "read with semicolons"]),
+    "excel sep line, commas": ({"orders.csv": "sep=,\n" + HEAD + GOOD}, 2, ["(Excel's delimiter hint) was skipped"]),
+    "byte-order mark on a data line": ({"orders.csv": HEAD + "\ufeffo1,c1,2025-01-01,5\n"}, 1,
+                                       ["1 value(s) of order_id tidied"]),
+    "quoted line break in a comment with commas": (
+        {"orders.csv": "order_id,customer_id,ordered_at,note\no1,c1,2025-01-01,\"fine, thanks\nreally\"\n"
+                       "o2,c2,2025-01-02,x\n"}, 2, []),
 }
 
 
@@ -176,7 +218,7 @@ QUARANTINED = {
     "NA in a required timestamp": ({"orders.csv": HEAD + "o1,c1,NA,5\n"},
                                    [("orders", 1, "ordered_at", "NA", "ordered_at is required but empty", 2)]),
     "blank order id": ({"orders.csv": HEAD + "   ,c1,2025-01-01,5\no2,c2,2025-01-02,5\n"},
-                       [("orders", 1, "order_id", "   ", "order_id is blank (only spaces)", 2)]),
+                       [("orders", 1, "order_id", "   ", "order_id is blank (only spaces", 2)]),
     "blank customer id": ({"orders.csv": HEAD + "o1, ,2025-01-01,5\n"},
                           [("orders", 1, "customer_id", " ", "customer_id is blank", 2)]),
     "duplicate id, first kept": ({"orders.csv": HEAD + "o1,c1,2025-01-01,5\no1,c1,2025-01-02,5\n"},
@@ -210,6 +252,26 @@ QUARANTINED = {
     "score without an answer": ({"orders.csv": HEAD + GOOD, "surveys.csv": "response_id,customer_id,sent_at,"
                                  "answered_at,csat\nr1,c1,2025-01-03,,4\n"},
                                 [("surveys", 1, "csat", "4", "answered_at is empty", 2)]),
+    # issue 29, item 5: ids that differ by spaces or invisible characters are one id
+    "id with a trailing space": ({"orders.csv": HEAD + "o1,c1,2025-01-01,5\no1 ,c1,2025-01-02,5\n"},
+                                 [("orders", 2, "order_id", "o1", "first seen in row 1); the first is kept", 3)]),
+    "id with a zero-width space": ({"orders.csv": HEAD + "o1,c1,2025-01-01,5\no1\u200b,c1,2025-01-02,5\n"},
+                                   [("orders", 2, "order_id", "o1", "first seen in row 1)", 3)]),
+    "id of control characters": ({"orders.csv": HEAD + "\x07\x1b,c1,2025-01-01,5\n"},
+                                 [("orders", 1, "order_id", "\x07\x1b", "blank (only spaces or invisible", 2)]),
+    "foreign key off by case": ({"orders.csv": HEAD + GOOD, "tickets.csv": TICKETS + "t1,c1,O1,2025-01-05,,,,\n"},
+                                [("tickets", 1, "order_id", "O1", "differs only by case is there (e.g. 'O1' for 'o1')",
+                                  2)]),
+    "foreign key off by a space": ({"orders.csv": HEAD + GOOD, "tickets.csv": TICKETS + "t1,c1, o1 ,2025-01-05,,,,\n"},
+                                   []),
+    # issue 29, item 7: a promise years ahead is a plan; the year 9999 is a placeholder
+    "promise three years ahead": ({"orders.csv": "order_id,customer_id,ordered_at,promised_at\n"
+                                   "o1,c1,2015-01-01,2018-06-01\no2,c2,2015-06-01,2015-06-09\n"}, []),
+    "promise in 9999": ({"orders.csv": "order_id,customer_id,ordered_at,promised_at\n"
+                         "o1,c1,2015-01-01,9999-12-31\no2,c2,2015-06-01,2015-06-09\n"},
+                        [("orders", 1, "promised_at", "9999-12-31", "The row is set aside whole", 2)]),
+    "planned end three years ahead": ({"orders.csv": HEAD + GOOD, "interventions.csv": "intervention_id,name,start_at,"
+                                       "end_at\ni1,checkin,2025-01-01,2028-01-01\n"}, []),
 }
 
 
@@ -432,3 +494,143 @@ def test_the_local_config_is_used_only_for_the_data_it_describes(tmp_path, monke
     assert _local_config(None) == "gapkit.yml" and _local_config("shop") == "gapkit.yml"
     assert _local_config("elsewhere") is None
     assert "not using ./gapkit.yml: it describes shop, not elsewhere" in capsys.readouterr().out
+
+
+# --- issue 29: rows an open quote would swallow, text that looks alike, edges of the file system --------
+
+SURVEYS = "response_id,customer_id,sent_at,answered_at,csat,comment\n"
+
+
+def _physical_data_lines(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip())
+
+
+@pytest.mark.parametrize("where", ["first row", "middle row"])
+def test_an_open_quote_swallows_no_rows(tmp_path, where):
+    # before: 11 survey rows with an unclosed quote in the first row's last column read as
+    # input_rows 1, kept 1, no reject: the counts "added up" because one parser made both
+    rows = [f"r{i},c1,2025-01-0{1 + i % 9},2025-01-0{1 + i % 9},4,fine {i}" for i in range(11)]
+    broken = 0 if where == "first row" else 5
+    rows[broken] = rows[broken].replace(f"fine {broken}", '"broken comment')
+    write(tmp_path, {"orders.csv": HEAD + GOOD, "surveys.csv": SURVEYS + "\n".join(rows) + "\n"})
+    data = gapkit.load(tmp_path)
+    counts = data.counts.set_index("table").loc["surveys"]
+    assert counts["input_rows"] == 11 == _physical_data_lines(tmp_path / "surveys.csv")
+    assert (counts["kept"], counts["rejected"]) == (10, 1)
+    reject = data.rejects[data.rejects["table"] == "surveys"].iloc[0]
+    assert reject["rule"] == "open_quote" and int(reject["line"]) == broken + 2
+    assert f"a quote opened on line {broken + 2} runs on to line 12" in reject["reason"]
+    assert "close the quote" in reject["reason"]
+
+
+def test_a_quote_closed_on_a_later_row_swallows_no_rows_either(tmp_path):
+    text = SURVEYS + 'r1,c1,2025-01-01,2025-01-01,4,"opened\nr2,c1,2025-01-02,2025-01-02,5,ok\nr3,c1,2025-01-03,' \
+                     '2025-01-03,5,"closed"\nr4,c1,2025-01-04,2025-01-04,3,last\n'
+    write(tmp_path, {"orders.csv": HEAD + GOOD, "surveys.csv": text})
+    data = gapkit.load(tmp_path)
+    assert sorted(data["surveys"]["response_id"]) == ["r2", "r3", "r4"]
+    assert data.rejects["rule"].tolist() == ["open_quote"]
+
+
+def _segments(tmp_path, values: list[str]) -> gapkit.Data:
+    customers = "customer_id,region\n" + "".join(f'c{i},"{v}"\n' for i, v in enumerate(values))
+    orders = HEAD + "".join(f"o{i},c{i},2025-01-0{1 + i % 9},5\n" for i in range(len(values)))
+    return gapkit.load(write(tmp_path, {"orders.csv": orders, "customers.csv": customers.encode("utf-8")}))
+
+
+@pytest.mark.parametrize("spellings", [
+    ["north", "north ", " north"],
+    ["north", "north\u200b", "\u200bnorth"],                      # zero-width spaces
+    ["north", "north\u00a0"],                                      # a no-break space from a spreadsheet
+    ["Caf\u00e9", "Cafe\u0301"],                                   # NFC and NFD
+    ["north", "\u202enorth", "north\u202c"],                       # bidi controls
+    ["north", "\x1b[31mnorth\x1b[0m"],                             # ANSI colour codes
+    ["north", "north\r"],                                          # a lone carriage return
+    ["north", "\ufeffnorth"],                                      # a byte-order mark
+])
+def test_segment_values_that_look_alike_are_one_segment(tmp_path, spellings):
+    data = _segments(tmp_path, spellings)
+    assert data["customers"]["region"].nunique() == 1
+    assert any(f"{len(spellings) - 1} value(s) of region tidied" in n for n in data.notes), data.notes
+    table = gapkit.kpis(data, "2025-06-30", by=["region"], kpis=["repeat_purchase_rate"])
+    assert len(table[table["segment_by"] == "region"]) == 1
+
+
+def test_values_that_differ_only_by_case_are_kept_apart_and_named(tmp_path):
+    data = _segments(tmp_path, ["North", "north", "south"])
+    assert data["customers"]["region"].nunique() == 3
+    assert any("region has values that differ only by case ('North' / 'north')" in n for n in data.notes)
+
+
+def test_free_text_keeps_its_inside_but_not_its_control_characters(tmp_path):
+    text = SURVEYS + 'r1,c1,2025-01-01,2025-01-01,4,"  good\r\nservice\x07  "\n'
+    data = gapkit.load(write(tmp_path, {"orders.csv": HEAD + GOOD, "surveys.csv": text}))
+    assert data["surveys"]["comment"].iloc[0] == "  good\nservice  "
+
+
+def test_a_table_that_is_a_folder_is_named(tmp_path):
+    write(tmp_path, {"tickets.csv": TICKETS})
+    (tmp_path / "orders.csv").mkdir()
+    with pytest.raises(InputError, match="orders.csv: is a folder, not a file"):
+        gapkit.load(tmp_path)
+
+
+def test_a_link_out_of_the_data_folder_is_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").symlink_to(secret)
+    with pytest.raises(InputError) as error:
+        gapkit.load(data)
+    assert "link to a file outside the data folder" in str(error.value) and "root:x" not in str(error.value)
+
+
+def test_a_link_inside_the_data_folder_is_read(tmp_path):
+    write(tmp_path, {"orders-2025.csv": HEAD + GOOD})
+    (tmp_path / "orders.csv").symlink_to(tmp_path / "orders-2025.csv")
+    assert len(gapkit.load(tmp_path)["orders"]) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_named(tmp_path):
+    path = write(tmp_path, {"orders.csv": HEAD + GOOD}) / "orders.csv"
+    path.chmod(0)
+    with pytest.raises(InputError, match="cannot be read.*permissions"):
+        gapkit.load(tmp_path)
+
+
+def test_a_column_of_lists_is_left_out_with_a_note(tmp_path):
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    pq.write_table(pyarrow.table({"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"],
+                                  "ordered_at": ["2025-01-01", "2025-01-02"], "tags": [["a"], ["b", "c"]]}),
+                   tmp_path / "orders.parquet")
+    data = gapkit.load(tmp_path)
+    assert "tags" not in data["orders"] and any("['tags'] hold lists" in n for n in data.notes)
+    frame = pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"], "ordered_at": ["2025-01-01"], "tags": [["a"]]})
+    assert "tags" not in gapkit.validate({"orders": frame})["orders"]  # the same in memory
+    with pytest.raises(InputError, match="customer_id.*hold lists"):
+        gapkit.validate({"orders": frame.assign(customer_id=[["c1"]])})
+
+
+def test_input_of_which_no_order_survives_fails_the_run_naming_why(tmp_path):
+    from gapkit.pipeline import steps
+
+    write(tmp_path, {"orders.csv": HEAD + GOOD})
+    with pytest.raises(InputError) as error:
+        steps.prepare(tmp_path, tmp_path / "out", earliest="2999-01-01")
+    assert "none of the 2 orders passed the checks (before_earliest (2 rows))" in str(error.value)
+    assert "row 1, ordered_at: ordered_at is before 2999-01-01" in str(error.value)
+
+
+def test_a_report_date_before_the_first_order_is_refused_and_one_long_after_is_said(tmp_path):
+    from gapkit.pipeline import steps
+
+    write(tmp_path, {"orders.csv": HEAD + GOOD})
+    with pytest.raises(InputError, match=r"as_of 2024-12-31 is before the first order \(2025-01-01\)"):
+        steps.prepare(tmp_path, tmp_path / "out", as_of="2024-12-31")
+    data = steps.prepare(tmp_path, tmp_path / "out", as_of="2030-01-01")
+    assert any(n.startswith("as_of 2030-01-01 is 1,825 days after the last order (2025-01-02)") for n in data.notes)
+    assert not any(n.startswith("as_of") for n in steps.prepare(tmp_path, tmp_path / "o2", as_of="2025-02-28").notes)

@@ -170,7 +170,7 @@ def _as_number(numbers: pd.Series, kind: str) -> pd.Series:
 
 
 def blank(values: pd.Series) -> pd.Series:
-    """Values that hold only spaces (or nothing), as ``values.str.strip() == ""`` finds them."""
+    """Values that hold only spaces or invisible characters (or nothing)."""
     text = as_arrow_text(values)
     if text is None:
         return values.notna() & values.astype("str").str.strip().eq("")
@@ -182,8 +182,13 @@ def blank(values: pd.Series) -> pd.Series:
         candidates = candidates[without_alnum.to_numpy(zero_copy_only=False)]
     out = np.zeros(len(values), dtype=bool)
     if len(candidates):
-        out[candidates] = values.iloc[candidates].astype("str").str.strip().eq("").to_numpy()
+        # control and invisible characters count as nothing: an id of BEL and ESC is no id
+        chosen = values.iloc[candidates].astype("str").str.replace(INVISIBLE, "", regex=True)
+        out[candidates] = chosen.str.strip().eq("").to_numpy()
     return pd.Series(out, index=values.index)
+
+
+INVISIBLE = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c]"
 
 
 def repeated(keys: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:

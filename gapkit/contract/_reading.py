@@ -43,6 +43,7 @@ class TextTable:
 def decode(file: Path) -> str:
     """The file's text: UTF-8 (with or without a byte-order mark) or UTF-16 with one."""
     raw = file.read_bytes()
+    _refuse_archives(file, raw)
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -61,6 +62,33 @@ def decode(file: Path) -> str:
             f"(in Excel: Save As > CSV UTF-8) and run again.") from None
 
 
+def _refuse_archives(file: Path, raw: bytes) -> None:
+    """A compressed file or a workbook named .csv is not text in some other encoding: say what it is."""
+    for magic, what, fix in ((b"\x1f\x8b", "gzip-compressed", "unpack it (gunzip) and point gapkit at the .csv"),
+                             (b"PK\x03\x04", "a zip archive or an Excel workbook",
+                              "unpack it, or open it in Excel and Save As > CSV UTF-8"),
+                             (b"PAR1", "a Parquet file", "name it .parquet"),
+                             (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "Save As > CSV UTF-8")):
+        if raw.startswith(magic):
+            raise InputError(f"{file}: the file is {what}, not CSV text; {fix}.")
+
+
+def _lines_of(text: str) -> tuple[str, str]:
+    """The first line, and the text with classic Mac line ends (carriage returns only) read as
+    line breaks; a CSV reader would otherwise see one line."""
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")
+    return text.split("\n", 1)[0].rstrip("\r"), text
+
+
+def _excel_separator(first: str) -> str | None:
+    """The delimiter an Excel "sep=;" first line declares, or None."""
+    stripped = first.strip()
+    if stripped.lower().startswith("sep=") and len(stripped) == 5:
+        return stripped[4]
+    return None
+
+
 def csv_header(file: Path) -> list[str]:
     """The column names of a CSV file, read as :func:`read_text_csv` reads them (UTF-8 with or
     without a byte-order mark, UTF-16 with one; commas, semicolons or tabs), from its first line.
@@ -77,8 +105,11 @@ def csv_header(file: Path) -> list[str]:
     else:
         text = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
         text = text.decode("utf-8", errors="replace")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    return next(csv.reader([first], delimiter=_delimiter(first))) if first else []
+    first, text = _lines_of(text)
+    declared = _excel_separator(first)
+    if declared is not None:
+        first = _lines_of(text.split("\n", 1)[1] if "\n" in text else "")[0]
+    return next(csv.reader([first], delimiter=declared or _delimiter(first), strict=False)) if first else []
 
 
 def read_text_csv(file: Path, needs: str = "") -> TextTable:
@@ -93,17 +124,30 @@ def read_text_csv(file: Path, needs: str = "") -> TextTable:
     if fast is not None:
         return fast
     text = decode(file)
-    first = text.split("\n", 1)[0].rstrip("\r")
-    delimiter = _delimiter(first)
+    first, unified = _lines_of(text)
     notes = []
+    if unified is not text:
+        notes.append(f"{file.name}: lines end in carriage returns only (an old Mac format); read as line breaks")
+        text = unified
+    declared = _excel_separator(first)
+    if declared is not None:  # Excel's "sep=;" line: a hint for Excel, not the header
+        notes.append(f"{file.name}: the first line {first.strip()!r} (Excel's delimiter hint) was skipped")
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        first = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = declared or _delimiter(first)
     if delimiter != ",":
-        notes.append(f"{file.name}: read with {DELIMITERS[delimiter]}s between the values")
-    header = next(csv.reader([first], delimiter=delimiter)) if first else []
+        notes.append(f"{file.name}: read with {DELIMITERS.get(delimiter, repr(delimiter))}s between the values")
+    header = next(csv.reader([first], delimiter=delimiter, strict=False)) if first else []
     _check_header(file, header, delimiter)
+    skipped = int(declared is not None)  # file lines above the header
     fast = _arrow(text.encode("utf-8"), 0, header, delimiter)
     if fast is not None:
-        return TextTable(fast, np.arange(2, len(fast) + 2), np.arange(1, len(fast) + 1), (), tuple(notes))
-    return _records(file, text, header, delimiter, notes)
+        return TextTable(fast, np.arange(2, len(fast) + 2) + skipped, np.arange(1, len(fast) + 1), (), tuple(notes))
+    table = _records(file, text, header, delimiter, notes)
+    if not skipped:
+        return table
+    moved = tuple((m[0], m[1] + skipped, m[2], m[3], *[q + skipped for q in m[4:]]) for m in table.malformed)
+    return TextTable(table.frame, table.lines + skipped, table.records, moved, table.notes)
 
 
 def _arrow_from_bytes(file: Path, raw: bytes) -> TextTable | None:
@@ -115,18 +159,22 @@ def _arrow_from_bytes(file: Path, raw: bytes) -> TextTable | None:
         return None
     start = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     end = raw.find(b"\n", start)
+    if end < 0 and b"\r" in raw:
+        return None  # carriage returns only: the careful path reads them as line breaks
     try:
         first = raw[start:end if end >= 0 else len(raw)].decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:
         return None
+    if _excel_separator(first) is not None:
+        return None
     delimiter = _delimiter(first)
-    header = next(csv.reader([first], delimiter=delimiter)) if first else []
+    header = next(csv.reader([first], delimiter=delimiter, strict=False)) if first else []
     if not header or len(set(header)) != len(header) or not all(h.strip() for h in header):
         return None
     frame = _arrow(raw, start, header, delimiter)
     if frame is None:
         return None
-    notes = (f"{file.name}: read with {DELIMITERS[delimiter]}s between the values",) if delimiter != "," else ()
+    notes = (f"{file.name}: read with {DELIMITERS.get(delimiter, repr(delimiter))}s between the values",) if delimiter != "," else ()
     return TextTable(frame, np.arange(2, len(frame) + 2), np.arange(1, len(frame) + 1), (), notes)
 
 
@@ -145,7 +193,7 @@ def _check_header(file: Path, header: list[str], delimiter: str) -> None:
     for position, name in enumerate(header, start=1):
         if not name.strip():
             raise InputError(f"{file}: column {position} of the header has no name; name it or delete the column "
-                             f"(a {DELIMITERS[delimiter]} at the end of the header line makes an empty one).")
+                             f"(a {DELIMITERS.get(delimiter, repr(delimiter))} at the end of the header line makes an empty one).")
         if name in seen:
             raise InputError(f"{file}: the header names {name!r} twice (columns {seen[name]} and {position}); "
                              f"rename one so it is clear which to read.")
@@ -183,27 +231,44 @@ def _arrow(raw: bytes, start: int, header: list[str], delimiter: str) -> pd.Data
 
 
 def _records(file: Path, text: str, header: list[str], delimiter: str, notes: list[str]) -> TextTable:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    next(reader)
+    """Records and their lines by Python's csv reader, with the physical lines counted apart.
+
+    A quote left open runs to the next quote, perhaps the end of the file, and the csv reader
+    makes one value of every line on the way: eleven survey rows became one kept row, and the
+    counts "added up" because they came from the same parser. So a record whose quoted value
+    spans lines that are records of their own (as many fields as the header) is set aside with
+    the line its quote opened on, and the lines after it are read again as records.
+    """
+    physical = io.StringIO(text, newline="").readlines()
     rows, lines, records, malformed = [], [], [], []
-    start, record, blank = reader.line_num + 1, 0, 0
-    try:
-        for fields in reader:
-            if not fields or fields == [""]:
-                blank += 1
-            else:
-                record += 1
-                if len(fields) == len(header):
-                    rows.append(fields)
-                    lines.append(start)
-                    records.append(record)
+    record, blank, at = 0, 0, 1  # at: index in ``physical`` where the reader (re)starts
+    while at < len(physical):
+        reader = csv.reader(iter(physical[at:]), delimiter=delimiter, strict=False)
+        start, restart = at + 1, None  # start: the file line of the record being read
+        try:
+            for fields in reader:
+                end = at + reader.line_num  # the file line the record ends on
+                if not fields or fields == [""]:
+                    blank += 1
                 else:
-                    raw = delimiter.join(fields)
-                    malformed.append((record, start, raw[:200], len(fields)))
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise InputError(f"{file}: line {reader.line_num} cannot be read as CSV ({error}); a quote that is opened "
-                         f"must be closed on the same value.") from None
+                    record += 1
+                    if end > start and _swallows_records(physical[start:end], delimiter, len(header)):
+                        malformed.append((record, start, physical[start - 1].rstrip("\r\n")[:200], len(fields), end))
+                        restart = start  # the line after the one whose quote opened
+                        break
+                    if len(fields) == len(header):
+                        rows.append(fields)
+                        lines.append(start)
+                        records.append(record)
+                    else:
+                        malformed.append((record, start, delimiter.join(fields)[:200], len(fields)))
+                start = end + 1
+        except csv.Error as error:
+            raise InputError(f"{file}: line {at + reader.line_num} cannot be read as CSV ({error}); a quote that is "
+                             f"opened must be closed on the same value.") from None
+        if restart is None:
+            break
+        at = restart
     if blank:
         notes.append(f"{file.name}: {blank} blank line(s) skipped")
     frame = pd.DataFrame(rows, columns=header, dtype=TEXT) if rows else pd.DataFrame(
@@ -211,3 +276,10 @@ def _records(file: Path, text: str, header: list[str], delimiter: str, notes: li
     frame = frame.replace("", np.nan) if rows else frame
     return TextTable(frame.astype(TEXT), np.array(lines, dtype="int64"), np.array(records, dtype="int64"),
                      tuple(malformed), tuple(notes))
+
+
+def _swallows_records(continued: list[str], delimiter: str, width: int) -> bool:
+    """Whether a value's continuation lines look like records: a comment's second line rarely
+    holds as many fields as the header; the rows an open quote swallowed do."""
+    return any(len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter, strict=False), [])) == width
+               for line in continued if line.strip())

@@ -58,9 +58,10 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
             )
         if not found:
             continue
+        _check_file(found[0], folder)
         files[name] = str(found[0])
         if found[0].suffix == ".parquet":
-            raw[name] = _read_parquet(found[0])
+            raw[name] = _read_parquet(found[0], notes)
             continue
         # read as text so that a bad value is seen (and quarantined) rather than coerced by guesswork
         needs = f" with the columns {', '.join(TABLES[name].required_columns)}" if TABLES[name].required_columns else ""
@@ -76,6 +77,27 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
         )
     return validate(raw, source=str(folder), files=files, positions=positions, malformed=malformed,
                     earliest=earliest, notes=notes)
+
+
+def _check_file(file: Path, folder: Path) -> None:
+    """A table must be a readable regular file in the folder: a folder, a device (/dev/zero would
+    be read for ever) or a link out of the folder (to /etc/passwd, whose first line an error
+    would quote) is refused before a byte is read."""
+    if file.is_symlink():
+        target = file.resolve()
+        if not target.is_relative_to(folder.resolve()):
+            raise InputError(f"{file}: is a link to a file outside the data folder; gapkit reads only files in "
+                             f"{folder}. Copy the file into the folder, or pass the folder it lives in.")
+    if file.is_dir():
+        raise InputError(f"{file}: is a folder, not a file; the table must be a CSV or Parquet file of that name.")
+    if not file.is_file():
+        raise InputError(f"{file}: is not a regular file (a device or a pipe); save the table as a file.")
+    try:
+        with open(file, "rb"):
+            pass
+    except OSError as error:
+        raise InputError(f"{file}: cannot be read ({error.strerror or error}); check the file's permissions "
+                         f"(the user running gapkit must be able to read it).") from None
 
 
 def _unknown_files(folder: Path) -> list[str]:
@@ -95,11 +117,35 @@ def _unknown_files(folder: Path) -> list[str]:
     return notes
 
 
-def _read_parquet(file: Path) -> pd.DataFrame:
+def _read_parquet(file: Path, notes: list[str] | None = None) -> pd.DataFrame:
+    """The file's table; a column name given twice is refused, and a column of lists or records
+    (no segment, id or value can be one) is left out with a note, or refused if the contract
+    needs it."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
     try:
-        return pd.read_parquet(file)
+        schema = pq.read_schema(file)
     except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
-        raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {error}).") from None
+        raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {str(error)[:200]}).") from None
+    names = list(schema.names)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{file}: the column name(s) {twice} appear more than once; rename one of each so it is "
+                         f"clear which to read.")
+    nested = [f.name for f in schema if pyarrow.types.is_nested(f.type)]
+    contract = {c.name for c in TABLES[file.stem].columns} if file.stem in TABLES else set()
+    needed = [n for n in nested if n in contract]
+    if needed:
+        raise InputError(f"{file}: column(s) {needed} hold lists or records; the contract needs one value per row "
+                         f"there. Write one value per row (e.g. the first element, or one row per element).")
+    if nested and notes is not None:
+        notes.append(f"{file.name}: column(s) {nested} hold lists or records and were left out (a segment must be "
+                     f"one value per row)")
+    try:
+        return pd.read_parquet(file, columns=[n for n in names if n not in nested])
+    except Exception as error:
+        raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {str(error)[:200]}).") from None
 
 
 def scan(path: str | Path, connection=None) -> dict:

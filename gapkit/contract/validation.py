@@ -19,6 +19,7 @@ import pyarrow
 
 from gapkit.contract import _parsing as parsing
 from gapkit.contract._pandera import _pandera_failures
+from gapkit.contract._tidy import tidy_table
 from gapkit.contract.schema import (
     ID,
     INTEGER,
@@ -39,6 +40,7 @@ REJECT_COLUMNS = ["table", "row", "column", "value", "reason", "rule", "line"]
 #: beside the sentence in ``reason`` that says what to do about it.
 REJECT_RULES = {
     "malformed_line": "the line has more or fewer fields than the header",
+    "open_quote": "a quote left open would swallow the records after it",
     "unreadable": "the value cannot be read as the column's kind (number, date, ...)",
     "boolean_in_number": "true/false where a number belongs",
     "infinite": "an infinite or too large number",
@@ -131,6 +133,10 @@ def validate(raw: Mapping[str, pd.DataFrame], source: str = "", files: Mapping[s
         raise InputError(f"unknown table(s) {unknown}; contract tables are {LOAD_ORDER}.")
     if "orders" not in raw:
         raise InputError(f"{source or 'input'}: no orders table; it is the one required table.")
+    raw, notes = dict(raw), list(notes)
+    for name in [n for n in LOAD_ORDER if n in raw]:  # before any table's keys are looked up in another
+        raw[name], tidied = tidy_table(raw[name], TABLES[name], files.get(name, f"{name} table"))
+        notes.extend(tidied)
     kept: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = []
     counts = []
@@ -238,8 +244,8 @@ def _validate_table(
         if col.kind == ID and col.name in frame.columns:
             frame[col.name] = parsing.one_chunk(frame[col.name])
     flags = _Flags(spec.name, frame, position)
-    for record, at, text, fields in malformed:
-        flags.malformed_line(record, at, text, fields, len(raw.columns))
+    for record, at, text, fields, *quote_runs_to in malformed:
+        flags.malformed_line(record, at, text, fields, len(raw.columns), *quote_runs_to)
     _read_values(frame, spec, flags, window)
     unreadable = flags.flagged_cells()
     for case in _pandera_failures(frame, spec, flags.row.to_numpy()).itertuples(index=False):
@@ -296,13 +302,20 @@ class _Flags:
             "_first": first if first is not None else np.nan,
         }))
 
-    def malformed_line(self, record: int, at: int, text: str, fields: int, width: int) -> None:
-        self.problems.append(pd.DataFrame({
-            "table": [self.table], "row": [record], "column": [""], "value": [text], "rule": ["malformed_line"],
-            "reason": [f"line {at} has {fields} field(s) where the header has {width}; " + (
+    def malformed_line(self, record: int, at: int, text: str, fields: int, width: int,
+                       quote_runs_to: int | None = None) -> None:
+        if quote_runs_to is not None:
+            rule, reason = "open_quote", (
+                f"a quote opened on line {at} runs on to line {quote_runs_to} over lines that are "
+                f"records of their own: this line is set aside and the lines after it are read as records; close "
+                f"the quote (a quote inside a quoted value is written twice: \"\")")
+        else:
+            rule, reason = "malformed_line", f"line {at} has {fields} field(s) where the header has {width}; " + (
                 "a value that holds the delimiter must be in double quotes" if fields > width else
-                "every column needs a field, even an empty one")],
-            "line": pd.array([at], dtype="Int64")}))
+                "every column needs a field, even an empty one")
+        self.problems.append(pd.DataFrame({
+            "table": [self.table], "row": [record], "column": [""], "value": [text], "rule": [rule],
+            "reason": [reason], "line": pd.array([at], dtype="Int64")}))
 
     def flagged_cells(self) -> set:
         index_of = dict(zip(self.row.to_numpy(), self.row.index)) if self.problems else {}
@@ -321,9 +334,13 @@ class _Flags:
         return rejects
 
 
+#: timestamps that are plans, not events: a late one is no placeholder until PLACEHOLDER_YEAR
+PLANS = frozenset({("orders", "promised_at"), ("interventions", "end_at")})
+
+
 def _read_values(frame: pd.DataFrame, spec: Table, flags: _Flags, window) -> None:
     """Parse every contract column in place; flag what cannot be read or is a placeholder."""
-    floor, ceiling = window
+    floor = window[0]
     for col in [c for c in spec.columns if c.name in frame.columns]:
         before, kind_words = frame[col.name], parsing.KIND_WORDS.get(col.kind, col.kind)
         if col.kind in (NUMBER, INTEGER) and pd.api.types.is_bool_dtype(before.dtype):
@@ -344,19 +361,28 @@ def _read_values(frame: pd.DataFrame, spec: Table, flags: _Flags, window) -> Non
         if col.kind == ID:
             blank = parsing.blank(before)
             flags.flag(blank, col.name, before, "blank_id",
-                       f"{col.name} is blank (only spaces); give the id or remove the row")
+                       f"{col.name} is blank (only spaces or invisible characters); give the id or remove the row")
             parsed = parsed.where(~blank)
         elif col.kind not in (TEXT,):
             flags.flag(bad, col.name, before, "unreadable", f"cannot read {before.name} as {kind_words}")
         if col.kind == TIMESTAMP and floor is not None:
+            if (spec.name, col.name) in PLANS:
+                # a promise or a planned end may lie years ahead (a city's target date three years
+                # out is real); only a year no plan reaches is a placeholder
+                ceiling = pd.Timestamp(f"{PLACEHOLDER_YEAR}-01-01", tz="UTC")
+            else:
+                ceiling = window[1]
             early = parsed.notna() & (parsed < floor)
             late = parsed.notna() & (parsed >= ceiling) if ceiling is not None else early & False
             flags.flag(early, col.name, before, "before_earliest",
                        f"{col.name} is before {floor.date()}, a placeholder date rather than an event (change "
                        f"`earliest` if the data really goes back that far)")
+            plan = (spec.name, col.name) in PLANS
             flags.flag(late, col.name, before, "after_span",
-                       f"{col.name} is later than the orders' span allows ({ceiling.date()}); a placeholder date "
-                       f"such as 9999-12-31 rather than an event")
+                       (f"{col.name} is in {PLACEHOLDER_YEAR} or later" if plan else
+                        f"{col.name} is later than the orders' span allows ({ceiling.date()})") +
+                       f"; a placeholder date such as 9999-12-31 rather than {'a plan' if plan else 'an event'}. The "
+                       f"row is set aside whole: fix or clear the date to keep it")
             parsed = parsed.where(~(early | late))
         frame[col.name] = parsed
 
@@ -397,6 +423,28 @@ def _check_links(frame: pd.DataFrame, spec: Table, parents: Mapping[str, pd.Data
         known = pd.Series(found >= 0, index=frame.index) if found is not None else None
         orphan = frame[fk.column].notna() & ~(known if known is not None else
                                               parsing.isin(frame[fk.column], parent[fk.parent_column]))
+        cased = _found_but_for_case(frame[fk.column], orphan, parent[fk.parent_column])
+        if cased is not None:
+            mask, example = cased
+            flags.flag(mask, fk.column, frame[fk.column], "unknown_parent",
+                       f"{fk.column} not found among the kept rows of {fk.parent}, but an id that differs only by case "
+                       f"is there (e.g. {example}); ids must match exactly: write them one way")
+            orphan &= ~mask
         flags.flag(orphan, fk.column, frame[fk.column], "unknown_parent",
                    f"{fk.column} not found among the kept rows of {fk.parent} "
                    f"(absent there, or rejected); add the {fk.parent[:-1]} or fix the id")
+
+
+def _found_but_for_case(keys: pd.Series, orphan: pd.Series, parent_keys: pd.Series):
+    """Orphans whose key matches a parent key once case is ignored, with an example, or None."""
+    if not orphan.any():
+        return None
+    lost = keys[orphan].astype("str")
+    folded = dict(zip(parent_keys.dropna().astype("str").str.casefold(), parent_keys.dropna().astype("str")))
+    match = lost.str.casefold().map(folded)
+    if match.isna().all():
+        return None
+    first = match.first_valid_index()
+    mask = pd.Series(False, index=keys.index)
+    mask[match.index[match.notna()]] = True
+    return mask, f"{lost[first]!r} for {match[first]!r}"

@@ -147,10 +147,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
                                                        "as_of_source": as_of_source,
                                                        "config": notebook_parameters(config, staging)["config"]},
                         timings, "success", counts)
-        # the checked rows hold the customers' own words and ids: the published report keeps
-        # only what the notebooks chose to show (a failed run keeps them for debugging)
-        shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
-        kept = _publish(staging, target, config.as_of, state)
+        kept = _publish(staging, target, config.as_of, state, _measured_without_checked_rows(staging))
         progress(f"      history: {kept['as_of'].nunique()} run(s) in {target.history}")
     except KeyboardInterrupt as stop:
         if state["step"] == "published":
@@ -200,7 +197,10 @@ def _read_input_once(config: Config, staging: Path, progress) -> list[dict]:
     """Read and check the input into the staging folder (the notebooks read it from there);
     returns the row counts per table for run.json."""
     progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
-    data = _quietly(pipeline.prepare, config.data, staging, config.earliest)
+    data = _quietly(pipeline.prepare, config.data, staging, config.earliest, config.as_of)
+    for note in data.notes:
+        if note.startswith("as_of "):
+            progress(f"      note: {note}")
     rejected = int(data.counts["rejected"].sum())
     progress(f"      {int(data.counts['input_rows'].sum()):,} rows in {len(data)} tables; {rejected:,} set aside"
              + (" (each with its reason in rejects.csv)" if rejected else ""))
@@ -249,11 +249,20 @@ def _publish_error(error: OSError, state: dict, staging: Path, target: Target) -
                         f"and run again, or copy the report from there.")
 
 
-def _publish(staging: Path, target: Target, as_of: str, state: dict):
+def _measured_without_checked_rows(staging: Path):
+    """The KPI table for the history, as the analysis holds it (Parquet, not the formula-safe
+    kpis.csv: a segment "+1+1" stays "+1+1"); then the checked rows go. They hold the customers'
+    own words and ids: the published report keeps only what the notebooks chose to show (a
+    failed run keeps them for debugging)."""
+    measured = pipeline.carried(staging, "kpis")
+    shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
+    return measured
+
+
+def _publish(staging: Path, target: Target, as_of: str, state: dict, measured):
     """Mark the report as gapkit's, take the history lock, and swap report and history in together."""
     from gapkit.monitor.runs import write_history_aside
     from gapkit.pipeline import report_folder
-    from gapkit.report.publish import read_csv
 
     os.chmod(staging, report_folder.folder_mode(target.folder))
     report_folder.mark(staging)
@@ -266,7 +275,7 @@ def _publish(staging: Path, target: Target, as_of: str, state: dict):
             kept_in = _keep_unpublished(staging, target.folder)
             raise PublishError(f"{refused} The finished report is kept in {kept_in}.") from None
         state["step"] = "writing the history"
-        kept, temporary = write_history_aside(read_csv(staging, "kpis.csv"), as_of, target.history)
+        kept, temporary = write_history_aside(measured, as_of, target.history)
         try:
             report_folder.swap_in(staging, target, temporary, step=lambda name: state.update(step=name))
         finally:

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,11 +66,13 @@ def maker(artifact: str) -> str | None:
     return None
 
 
-def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
+def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None, as_of=None) -> Data:
     """Read and check the input once; write the kept rows, rejects and counts into ``folder``.
 
     The tables go to ``folder/validated/<table>.parquet`` with a manifest of where they came
-    from; ``rejects.csv`` and ``row_counts.csv`` go beside the reports.
+    from; ``rejects.csv`` and ``row_counts.csv`` go beside the reports. Input of which no order
+    survives the checks, or an ``as_of`` before the first order, is an error naming the cause;
+    an ``as_of`` long after the last order is a note the report shows.
     """
     from gapkit.contract.loading import load
     from gapkit.contract.validation import EARLIEST
@@ -77,6 +80,9 @@ def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = Non
 
     earliest = earliest or EARLIEST
     data = load(data_dir, earliest=earliest)
+    _check_span(data, as_of)
+    if as_of is not None:
+        data = dataclasses.replace(data, notes=(*data.notes, *_stale_note(data, as_of)))
     target = Path(folder) / VALIDATED
     target.mkdir(parents=True, exist_ok=True)
     for name, frame in data.items():
@@ -89,6 +95,38 @@ def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = Non
     write_csv(data.rejects, folder, "rejects.csv")
     write_csv(data.counts, folder, "row_counts.csv")
     return data
+
+
+def _check_span(data: Data, as_of) -> None:
+    """Refuse what can only make an empty or meaningless report."""
+    from gapkit.errors import InputError
+
+    counts = data.counts.set_index("table")
+    if counts.loc["orders", "kept"] == 0:
+        orders = data.rejects[data.rejects["table"] == "orders"]
+        rules = orders.drop_duplicates(["row", "rule"])["rule"].value_counts()
+        top = "; ".join(f"{rule} ({n:,} rows)" for rule, n in rules.head(3).items())
+        example = (f" The first: row {orders['row'].iloc[0]}, {orders['column'].iloc[0]}: {orders['reason'].iloc[0]}."
+                   if len(orders) else "")
+        raise InputError(f"{data.source}: none of the {int(counts.loc['orders', 'input_rows']):,} orders passed the "
+                         f"checks ({top or 'the table has no rows'}); there is nothing to report.{example}")
+    if as_of is None:
+        return
+    first = data["orders"]["ordered_at"].min()
+    if pd.Timestamp(str(as_of), tz="UTC") + pd.Timedelta(days=1) <= first:
+        raise InputError(f"as_of {as_of} is before the first order ({first.date()}); nothing had happened yet. "
+                         f"Pass an as_of between {first.date()} and {data['orders']['ordered_at'].max().date()}.")
+
+
+def _stale_note(data: Data, as_of) -> tuple[str, ...]:
+    """A note when the report date lies long after the last order: the "current" figures are
+    then those of the last months with data, and a reader must not take them for today's."""
+    last = data["orders"]["ordered_at"].max()
+    gap = (pd.Timestamp(str(as_of), tz="UTC") - last).days
+    if gap <= 92:
+        return ()
+    return (f"as_of {as_of} is {gap:,} days after the last order ({last.date()}): the current figures are those of "
+            f"the last months with data, not of the weeks before {as_of}; check that the export is complete",)
 
 
 def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
