@@ -1,4 +1,4 @@
-"""Feedback text: sentiment of survey comments, their themes, and redaction for reports.
+"""Feedback text: sentiment of survey comments and their themes (redaction: gapkit.analysis.redaction).
 
 Sentiment is VADER's compound score (vaderSentiment, offline lexicon). VADER is English-only,
 so each comment's language is guessed first with a small stop-word heuristic (en, es, fr, de,
@@ -19,11 +19,13 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
+from gapkit.analysis.redaction import redact, visible
 from gapkit.contract.catalog import MEAN, MIN_N, SMALL_N
 from gapkit.errors import ConfigError, InputError
 from gapkit.measure.engine import KPI_COLUMNS, MISSING_SEGMENT, end_of_day, segment_labels
 
-__all__ = ["detect_language", "phrases_of", "redact", "sentiment", "sentiment_kpi", "themes"]
+# redact and visible live in gapkit.analysis.redaction; gapkit.text.redact is their public name
+__all__ = ["detect_language", "phrases_of", "redact", "sentiment", "sentiment_kpi", "themes", "visible"]
 
 # VADER authors' conventional cut-offs for calling a compound score positive or negative
 POSITIVE, NEGATIVE = 0.05, -0.05
@@ -68,18 +70,6 @@ THEME_STOP_WORDS = set(
 NEGATIONS = {"no", "not", "never", "nobody", "nothing", "none", "without", "didn't", "don't", "wasn't"}
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-# \w is Unicode in Python 3: müller@bücher.de and 用户@例子.广告 are addresses too
-_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
-# A run of digits with the separators phone numbers use; checked for 7..15 digits below
-_PHONE = re.compile(r"(?<![\w@])\+?\(?\d[\d \t().-]{4,}\d(?!\w)")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# dates and clock times are shielded before phone numbers are looked for: "2025-06-30 12:00"
-# and "12.06.2025 14:30" are timestamps, not "[phone]:00"
-_TIMESTAMP = re.compile(r"(?<![\d./:-])(?:\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-                        r"|\d{4}-(?:0[1-9]|1[0-2])(?![\d-])"  # a month, "2018-08", as in "2018-06 to 2018-08 (95% CI"
-                        r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}(?:,? \d{1,2}:\d{2}(?::\d{2})?)?"
-                        r"|\d{1,2}:\d{2}(?::\d{2})?)(?![./:-]?\d)")
-
 
 def _tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
@@ -222,7 +212,7 @@ def scored_summary(scored: pd.DataFrame) -> str:
 def phrases_of(text: str) -> set[str]:
     """The content words and adjacent word pairs of one comment (redacted first; stop words
     dropped, negations kept in pairs: "never answered")."""
-    words = _tokens(re.sub(r"\[(email|phone)\]", " ", redact(str(text))))
+    words = _tokens(re.sub(r"\[(email|phone|iban|card|id)\]", " ", redact(str(text))))
     content = [w if w not in THEME_STOP_WORDS and len(w) > 1 else None for w in words]
     phrases = {w for w in content if w and w not in NEGATIONS}  # "not" alone says nothing
     phrases |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b and a != b}
@@ -241,9 +231,10 @@ def themes(
     A phrase is a content word or two adjacent content words (stop words removed, negations
     kept; a word found only inside one of its pairs is shown as the pair); ``count`` is the
     number of comments holding it (each comment counts once), ``share``
-    that count over all comments of the polarity, with a Wilson 95% CI. E-mail addresses and
-    phone numbers are redacted first, so they never become themes. Ties sort pairs before
-    single words, then alphabetically, so the result is deterministic.
+    that count over all comments of the polarity, with a Wilson 95% CI. Private data (e-mail
+    addresses, phone numbers, IBANs, card numbers, ids) is redacted first, so it never becomes
+    a theme. Ties sort pairs before single words, then alphabetically, so the result is
+    deterministic.
 
     Returns
     -------
@@ -374,39 +365,3 @@ def _kpi_row(values: pd.Series, period: str, segment_by: str | None, segment) ->
         "n": n, "value": mean, "ci_low": low, "ci_high": high, "unit": SENTIMENT_UNIT, "better": "higher",
         "label": "Comment sentiment (VADER, English comments)", "ci_method": "t", "small_n": small,
     }
-
-
-def redact(text):
-    """Replace e-mail addresses with "[email]" and phone numbers with "[phone]".
-
-    A phone number is a run of 7 to 15 digits with the usual separators (spaces, dashes, dots,
-    parentheses, a leading +); ISO dates (2025-06-30) are left alone. Accepts a string (None
-    and NaN pass through) or a pandas Series.
-
-    Examples
-    --------
-    >>> gapkit.text.redact("Call +1 555-0142 or mail jane.doe@example.com")
-    'Call [phone] or mail [email]'
-    """
-    if isinstance(text, pd.Series):
-        return text.map(redact)
-    if not isinstance(text, str):
-        return text
-    text = _EMAIL.sub("[email]", text)
-    shielded = _TIMESTAMP.sub(lambda m: "\0" * len(m.group(0)), text)
-    pieces, last = [], 0
-    for match in _PHONE.finditer(shielded):
-        if _phone_or_not(match) == "[phone]":
-            pieces += [text[last:match.start()], "[phone]"]
-            last = match.end()
-    return "".join(pieces) + text[last:]
-
-
-def _phone_or_not(match: re.Match) -> str:
-    found = match.group(0)
-    digits = sum(ch.isdigit() for ch in found)
-    if not 7 <= digits <= 15 or _ISO_DATE.fullmatch(found.strip()):
-        return found
-    if re.fullmatch(r"\(?[+-]?0?\.\d+|\(?[+-]?\d{1,3}\.\d+", found.strip()):
-        return found  # a decimal number ("-0.004297", "+12.34567"), as statistics print them
-    return "[phone]"

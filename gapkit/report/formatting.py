@@ -110,7 +110,9 @@ def kpi_gap(value, kpi: str) -> str:
 
 
 def text(value) -> str:
-    """Text from the data as a report shows it: e-mail addresses and phone numbers redacted."""
+    """Text from the data as a report shows it: invisible characters (ANSI escapes, controls,
+    bidi and zero-width characters) removed and private data (e-mail, phone, IBAN, card, id)
+    redacted, by :func:`gapkit.text.redact`."""
     from gapkit.analysis.text import redact
 
     return MISSING if _missing(value) else redact(str(value))
@@ -171,16 +173,20 @@ def table(frame: pd.DataFrame, kinds: Mapping[str, str | Callable] | None = None
           caption: str | None = None):
     """A Styler showing ``frame`` as formatted text, right-aligned numbers, no index.
 
-    Text from the data is escaped by the Styler (``escape="html"``).
+    Text from the data is redacted (:func:`text`) and escaped by the Styler (``escape="html"``);
+    so are the column headers, which a pivot takes from the data (segment names), and the caption.
     """
     if frame.columns.empty:
-        return EmptyTable(caption)
+        return EmptyTable(None if caption is None else text(caption))
     shown = formatted(frame, kinds or {}, currency)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)]
     # the table's id from its content, not random: a re-run gives the same HTML (nbval, diffs)
     digest = hashlib.sha1(pd.util.hash_pandas_object(shown, index=False).to_numpy().tobytes()
                           + "|".join(map(str, shown.columns)).encode()).hexdigest()[:8]
     styler = shown.style.hide(axis="index").format(escape="html").set_uuid(digest)
+    # headers are shown through a formatter, not renamed: callers still hide or style a column
+    # by its own name (actions hides "_row")
+    styler = styler.format_index(lambda label: html.escape(text(label), quote=False), axis="columns")
     if numeric:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     words = [c for c in frame.columns if c not in numeric]
@@ -188,5 +194,5 @@ def table(frame: pd.DataFrame, kinds: Mapping[str, str | Callable] | None = None
         styler = styler.set_table_styles({c: [{"selector": "", "props": "text-align: left"}] for c in words},
                                          overwrite=False)
     if caption:
-        styler = styler.set_caption(html.escape(caption))
+        styler = styler.set_caption(html.escape(text(caption)))
     return styler

@@ -2,8 +2,10 @@
 
 - CSV artifacts neutralise spreadsheet formula injection: a text cell starting with = + - @
   (or a tab or carriage return) gets a leading apostrophe, so Excel shows it as text.
-- Text from the data (comments, segment names) is redacted (e-mail addresses, phone numbers)
-  and HTML-escaped before it reaches a report, so no live HTML or script reaches the HTML.
+- Text from the data (comments, segment names) is cleaned and redacted by
+  :func:`gapkit.text.redact` (ANSI escapes, control, bidi and zero-width characters removed;
+  e-mail addresses, phone numbers, IBANs, card numbers and passport-like ids replaced) and
+  HTML-escaped before it reaches a report, so no live HTML or script reaches the HTML.
 """
 
 from __future__ import annotations
@@ -68,19 +70,21 @@ def read_csv(folder: str | Path, name: str) -> pd.DataFrame:
 
 
 def safe_text(value) -> str:
-    """Text from the data, redacted and HTML-escaped, ready for a report."""
+    """Text from the data, cleaned of invisible characters, redacted and HTML-escaped, ready for a report."""
     from gapkit.analysis.text import redact
 
     return html.escape(redact("" if value is None else str(value)))
 
 
 def safe_frame(frame: pd.DataFrame, columns=None) -> pd.DataFrame:
-    """Redact free-text columns for display (pandas escapes HTML itself when rendering)."""
+    """Clean and redact free-text columns for display (pandas escapes HTML itself when rendering)."""
     from gapkit.analysis.text import redact
 
     out = frame.copy()
+    # a categorical column (segments read from Parquet) holds text from the data too
     for column in columns or [c for c in out.columns if out[c].dtype == object or
-                              pd.api.types.is_string_dtype(out[c].dtype)]:
+                              pd.api.types.is_string_dtype(out[c].dtype) or
+                              isinstance(out[c].dtype, pd.CategoricalDtype)]:
         out[column] = out[column].map(lambda v: redact(v) if isinstance(v, str) else v)
     return out
 
