@@ -10,12 +10,10 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from gapkit.contract._yaml import as_columns, as_list, as_mapping, as_number, as_ranged, as_text, load_file, text_of
 from gapkit.contract.catalog import KPIS, bounds
 from gapkit.errors import ConfigError, did_you_mean, parse_date  # noqa: F401 (parse_date: config's own)
 from gapkit.measure.business_hours import BusinessHours
@@ -40,12 +38,7 @@ class Goal:
         # a Goal made in Python is checked as a goal in gapkit.yml is
         label = f"Goal {self.id!r}"
         _check_kpi(self.kpi, f"{label}: kpi")
-        target = _number(self.target, f"{label}: target")
-        low, high = bounds(self.kpi)
-        if not low <= target <= high:
-            unit = KPIS[self.kpi].unit
-            shown = "0..1 (write 80% as 0.80)" if unit == "share" else f"{low:g}..{high:g}"
-            raise ConfigError(f"{label}: target = {self.target!r}: {self.kpi} ({unit}) lies in {shown}.")
+        target = _kpi_value(self.kpi, self.target, f"{label}: target")
         if (str(self.segment_by) == "all") != (str(self.segment) == "all"):
             raise ConfigError(f"{label}: give both segment_by and segment, or neither (everyone).")
         object.__setattr__(self, "target", target)
@@ -120,14 +113,7 @@ def read(path: str | Path | None = None, **overrides) -> Config:
     source = ""
     if path is not None:
         file = Path(path)
-        if not file.exists():
-            raise ConfigError(f"{file}: no such config file. Create it (see README) or drop --config.")
-        try:
-            raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_TextDates) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{file}: not valid YAML ({err}).") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{file}: not UTF-8 text; save the configuration as UTF-8.") from None
+        raw = load_file(file) or {}  # strict YAML: no silent yes/no, 007, duplicate keys or alias bombs
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: expected a mapping of keys (data, as_of, goals, ...) at the top.")
         source = str(file)
@@ -136,36 +122,30 @@ def read(path: str | Path | None = None, **overrides) -> Config:
     return from_dict(raw, source=source).replace(**overrides)
 
 
-class _TextDates(yaml.SafeLoader):
-    """YAML without its date conversion: dates stay text and :func:`parse_date` names a bad one's key."""
-
-
-_TextDates.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+#: The keys of gapkit.yml (README, Configuration; contract section 3).
+KEYS = ("data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles", "benchmarks",
+        "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor", "currency", "earliest",
+        "business_hours", "engine")
 
 
 def from_dict(raw: dict, source: str = "") -> Config:
+    """A :class:`Config` from plain values (a read ``gapkit.yml``), every key checked; see ``read``."""
     where = source or "config"
-    known = {"data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles",
-             "benchmarks", "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor",
-             "currency", "earliest", "business_hours", "engine"}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(text_of(key) for key in raw if key not in KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}{did_you_mean(unknown[0], known)}; "
-                          f"known keys: {sorted(known)}.")
+        raise ConfigError(f"{where}: unknown key(s) {unknown}{did_you_mean(unknown[0], KEYS)}; "
+                          f"known keys: {sorted(KEYS)}.")
     params = _params(raw.get("params"), f"{where}: params")
     if raw.get("business_hours") is not None:
+        days = raw["business_hours"].get("days", []) if isinstance(raw["business_hours"], dict) else []
+        if not isinstance(days, (str, list)):  # the schedule's own check expects a list or one day
+            raise ConfigError(f"{where}: business_hours.days = {days!r}: list the open days, e.g. [Mon, Tue, Wed].")
         schedule = BusinessHours.from_config(raw["business_hours"], f"{where}: business_hours")
         params = dataclasses.replace(params, business_hours=schedule)
-    impact = _mapping(raw.get("impact"), f"{where}: impact", {"kpis"})
-    impact_kpis = tuple(_columns(impact.get("kpis"), f"{where}: impact.kpis") or Config.impact_kpis)
-    for kpi in impact_kpis:
-        _check_kpi(kpi, f"{where}: impact.kpis")
-    goals = tuple(_goal(g, i, where) for i, g in enumerate(_list(raw.get("goals"), f"{where}: goals")))
-    valuation = tuple(valuation_entry(v, i, where) for i, v in enumerate(_list(raw.get("valuation"),
-                                                                            f"{where}: valuation")))
+    impact_kpis = _impact_kpis(raw.get("impact"), f"{where}: impact")
+    goals = tuple(_goal(g, i, where) for i, g in enumerate(as_list(raw.get("goals"), f"{where}: goals")))
+    valuation = tuple(valuation_entry(v, i, where) for i, v in enumerate(as_list(raw.get("valuation"),
+                                                                              f"{where}: valuation")))
     for index, entry in enumerate(valuation):
         _check_kpi(entry["kpi"], f"{where}: valuation[{index}].kpi")
         if entry["kpi"] not in impact_kpis:
@@ -178,33 +158,62 @@ def from_dict(raw: dict, source: str = "") -> Config:
             raise ConfigError(f"{where}: goals[{seen[goal.id]}] and goals[{index}] share the id {goal.id!r}; give "
                               f"each goal its own id (milestones and gaps are kept per id).")
         seen[goal.id] = index
-    drivers = _mapping(raw.get("drivers"), f"{where}: drivers", {"controls"})
-    journey = _mapping(raw.get("journey"), f"{where}: journey", {"by"})
+    drivers = as_mapping(raw.get("drivers"), f"{where}: drivers", {"controls"})
+    journey = as_mapping(raw.get("journey"), f"{where}: journey", {"by"})
     return Config(
-        data=str(raw.get("data", Config.data)),
+        data=as_text(raw.get("data"), f"{where}: data", Config.data),
         as_of=None if raw.get("as_of") is None else parse_date(raw["as_of"], f"{where}: as_of"),
-        out=raw.get("out"),
-        segments=_columns(raw.get("segments"), f"{where}: segments"),
+        out=as_text(raw.get("out"), f"{where}: out") or None,
+        segments=as_columns(raw.get("segments"), f"{where}: segments"),
         params=params,
         goals=goals,
         impact_kpis=impact_kpis,
         valuation=valuation,
-        intangibles=tuple(_entry(v, i, f"{where}: intangibles") for i, v in enumerate(
-            _list(raw.get("intangibles"), f"{where}: intangibles"))),
-        benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(_list(raw.get("benchmarks"),
-                                                                             f"{where}: benchmarks"))),
-        language=None if raw.get("language") is None else str(raw["language"]).strip().lower(),
+        intangibles=tuple(_intangible(v, i, where) for i, v in enumerate(as_list(raw.get("intangibles"),
+                                                                                  f"{where}: intangibles"))),
+        benchmarks=tuple(_benchmark(b, i, where) for i, b in enumerate(as_list(raw.get("benchmarks"),
+                                                                               f"{where}: benchmarks"))),
+        language=_language(raw.get("language"), f"{where}: language"),
         seed=_seed(raw.get("seed", Config.seed), f"{where}: seed"),
         earliest=parse_date(raw.get("earliest", Config.earliest), f"{where}: earliest"),
         currency=_currency(raw.get("currency"), f"{where}: currency"),
-        driver_controls=_columns(drivers.get("controls"), f"{where}: drivers.controls"),
-        journey_by=None if journey.get("by") is None else str(journey["by"]),
+        driver_controls=as_columns(drivers.get("controls"), f"{where}: drivers.controls"),
+        journey_by=as_text(journey.get("by"), f"{where}: journey.by"),
         compare=_compare(raw.get("compare"), f"{where}: compare"),
         baseline_months=_whole(raw.get("baseline_months", Config.baseline_months), f"{where}: baseline_months"),
         monitor=_monitor(raw.get("monitor"), f"{where}: monitor"),
         engine=_engine(raw.get("engine", Config.engine), f"{where}: engine"),
         source=source,
     )
+
+
+def _impact_kpis(value, label: str) -> tuple[str, ...]:
+    """``impact.kpis``; left out, :attr:`Config.impact_kpis`. An empty list is refused, not read as the
+    defaults: without an interventions table the impact step is skipped anyway, and saying so is honest."""
+    impact = as_mapping(value, label, {"kpis"})
+    kpis = as_columns(impact.get("kpis"), f"{label}.kpis")
+    if kpis == ():
+        raise ConfigError(f"{label}.kpis is empty; list the KPIs each intervention is measured on, e.g. "
+                          f"[csat, repeat_purchase_rate], or leave impact out for those two (without an "
+                          f"interventions table the impact step is skipped and says why).")
+    for kpi in kpis or ():
+        _check_kpi(kpi, f"{label}.kpis")
+    return kpis or Config.impact_kpis
+
+
+#: What ``language`` may say: VADER, which scores the comments, reads English only.
+LANGUAGES = ("en",)
+
+
+def _language(value, label: str) -> str | None:
+    if value is None:  # each comment's language is detected; the English ones are scored
+        return None
+    word = as_text(value, label).strip().lower()
+    if word not in LANGUAGES:
+        raise ConfigError(f"{label} is {text_of(value)!r}; supported: {', '.join(LANGUAGES)} (every comment is "
+                          f"scored as English; VADER reads English only). Leave language out to detect each "
+                          f"comment's language, score the English ones and count the others as not scored.")
+    return word
 
 
 def _engine(value, label: str) -> str:
@@ -222,7 +231,7 @@ def _engine(value, label: str) -> str:
 
 def _currency(value, label: str) -> str:
     """A short currency code or symbol (EUR, USD, £); it is printed after every amount."""
-    text = "" if value is None else str(value).strip()
+    text = "" if value is None else as_text(value, label).strip()
     if not text:  # none given: amounts are printed bare
         return ""
     if not len(text) <= 5 or not all(ch.isalpha() or ch in "$€£¥₹₩₽₺" for ch in text):
@@ -231,46 +240,28 @@ def _currency(value, label: str) -> str:
     return text
 
 
+#: The monitor rules' ranges (low, high) and what to write; false_alarm excludes both ends, sigma 0.
+MONITOR_RANGES = {
+    "months": (1, 120, "a whole number of recent months to check, 1 to 120"),
+    "baseline_min_months": (1, 120, "a whole number of months the baseline needs at least, 1 to 120"),
+    "false_alarm": (0, 1, "a probability between 0 and 1, e.g. 0.05"),
+    "sigma": (0, 10, "a positive number of standard deviations, at most 10, e.g. 3"),
+    "churn_days": (1, 3650, "the days without an order after which a customer counts as lost, 1 to 3,650, e.g. 180"),
+}
+
+
 def _monitor(value, label: str) -> dict:
-    """The alert rules and churn window (gapkit.monitor.MONITOR_DEFAULTS): whole months, a rate in
-    (0, 1), sigma > 0, churn_days >= 1."""
-
-    rules = _mapping(value, label, set(MONITOR_DEFAULTS))
-    for key, number in rules.items():
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise ConfigError(f"{label}: {key} = {number!r} is not a number (default {MONITOR_DEFAULTS[key]}).")
-        if key in ("months", "baseline_min_months") and (number != int(number) or number < 1):
-            raise ConfigError(f"{label}: {key} = {number!r}: give a whole number of months, at least 1.")
-        if key == "false_alarm" and not 0 < number < 1:
-            raise ConfigError(f"{label}: false_alarm = {number!r}: give a probability between 0 and 1, e.g. 0.05.")
-        if key == "sigma" and number <= 0:
-            raise ConfigError(f"{label}: sigma = {number!r}: give a positive number of standard deviations, e.g. 3.")
-        if key == "churn_days" and number < 1:
-            raise ConfigError(f"{label}: churn_days = {number!r}: give the days without an order after which a "
-                              f"customer counts as lost, e.g. 180.")
+    """The alert rules and churn window (gapkit.monitor.MONITOR_DEFAULTS), each in :data:`MONITOR_RANGES`."""
+    rules = as_mapping(value, label, set(MONITOR_DEFAULTS))
+    for key, given in rules.items():
+        number = as_number(given, f"{label}: {key}")
+        low, high, fix = MONITOR_RANGES[key]
+        inside = {"false_alarm": low < number < high, "sigma": low < number <= high}.get(key, low <= number <= high)
+        whole = key.endswith("months")
+        if not inside or (whole and number != int(number)):
+            raise ConfigError(f"{label}: {key} = {text_of(given)}: give {fix} (default {MONITOR_DEFAULTS[key]}).")
+        rules[key] = int(number) if whole else number
     return rules
-
-
-def _mapping(value, label: str, keys: set | None) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{label}: expected a mapping (key: value lines), got {value!r}.")
-    unknown = sorted(set(value) - keys) if keys is not None else []
-    if unknown:
-        raise ConfigError(f"{label}: unknown key(s) {unknown}; known: {sorted(keys)}.")
-    return dict(value)
-
-
-def _columns(value, label: str) -> tuple[str, ...] | None:
-    """A list of column names; one name alone is a list of one (not split into letters)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, int)) for v in value):
-        raise ConfigError(f"{label}: expected a list of column names, e.g. [region, channel]; got {value!r}.")
-    return tuple(str(v) for v in value)
 
 
 def _compare(value, label: str) -> tuple[tuple[str, str], ...] | None:
@@ -288,14 +279,19 @@ def _compare(value, label: str) -> tuple[tuple[str, str], ...] | None:
         else:
             raise ConfigError(f"{label}[{index}]: expected {{kpi: csat, by: region}}; got {item!r}.")
         _check_kpi(kpi, f"{label}[{index}].kpi")
-        pairs.append((str(kpi), str(by)))
+        pairs.append((kpi, as_text(by, f"{label}[{index}].by", "")))
     return tuple(pairs)
 
 
+#: A current level is the mean of at most this many recent months (five years).
+MAX_BASELINE_MONTHS = 60
+
+
 def _whole(value, label: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{label}: expected a whole number of months >= 1; got {value!r}.")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BASELINE_MONTHS:
+        raise ConfigError(f"{label}: expected a whole number of months >= 1 (at most {MAX_BASELINE_MONTHS}, "
+                          f"five years; default 3); got {text_of(value) if isinstance(value, int) else repr(value)}.")
+    return int(value)
 
 
 def _goal(raw: dict, index: int, where: str) -> Goal:
@@ -306,18 +302,13 @@ def _goal(raw: dict, index: int, where: str) -> Goal:
     if missing:
         raise ConfigError(f"{label}: missing {missing}; a goal needs kpi, target and deadline.")
     _check_kpi(raw["kpi"], f"{label}.kpi")
-    target = _number(raw["target"], f"{label}.target")
-    low, high = bounds(raw["kpi"])
-    if not low <= target <= high:
-        unit = KPIS[raw["kpi"]].unit
-        shown = "0..1 (write 80% as 0.80)" if unit == "share" else f"{low:g}..{high:g}"
-        raise ConfigError(f"{label}.target = {raw['target']!r}: {raw['kpi']} ({unit}) lies in {shown}.")
-    segment_by = str(raw.get("segment_by", "all"))
-    segment = str(raw.get("segment", "all"))
+    target = _kpi_value(raw["kpi"], raw["target"], f"{label}.target")
+    segment_by = as_text(raw.get("segment_by"), f"{label}.segment_by", "all")
+    segment = as_text(raw.get("segment"), f"{label}.segment", "all")
     if (segment_by == "all") != (segment == "all"):
         raise ConfigError(f"{label}: give both segment_by and segment, or neither (everyone).")
     return Goal(
-        id=str(raw.get("id") or f"{raw['kpi']}-{segment}"),
+        id=as_text(raw.get("id"), f"{label}.id", "") or f"{raw['kpi']}-{segment}",
         kpi=raw["kpi"],
         target=target,
         deadline=parse_date(raw["deadline"], f"{label}.deadline"),
@@ -331,58 +322,86 @@ def _benchmark(raw: dict, index: int, where: str) -> dict:
     if not isinstance(raw, dict) or "kpi" not in raw or "value" not in raw:
         raise ConfigError(f"{label}: expected a mapping with kpi, value and (optionally) source.")
     _check_kpi(raw["kpi"], f"{label}.kpi")
-    return {"kpi": raw["kpi"], "value": _number(raw["value"], f"{label}.value"),
-            "source": str(raw.get("source", "user supplied"))}
+    return {"kpi": raw["kpi"], "value": _kpi_value(raw["kpi"], raw["value"], f"{label}.value"),
+            "source": as_text(raw.get("source"), f"{label}.source", "user supplied")}
+
+
+def _kpi_value(kpi: str, value, label: str) -> float:
+    """A target or benchmark inside the KPI's possible range (a share in 0..1, NPS in -100..100)."""
+    number = as_number(value, label)
+    low, high = bounds(kpi)
+    if not low <= number <= high:
+        unit = KPIS[kpi].unit
+        shown = "0..1 (write 80% as 0.80)" if unit == "share" else f"{low:g}..{high:g}"
+        raise ConfigError(f"{label} = {text_of(value)}: {kpi} ({unit}) lies in {shown}.")
+    return number
 
 
 def _check_kpi(kpi, label: str) -> None:
     if not isinstance(kpi, str) or kpi not in KPIS:
-        raise ConfigError(f"{label}: unknown KPI {kpi!r}{did_you_mean(str(kpi), KPIS)}; known: {', '.join(KPIS)}.")
+        shown = text_of(kpi) if kpi is not None else kpi
+        raise ConfigError(f"{label}: unknown KPI {shown!r}{did_you_mean(str(shown), KPIS)}; known: {', '.join(KPIS)}.")
 
 
-def _number(value, label: str) -> float:
-    """A finite number (YAML's .nan and .inf, text and true/false are not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{label}: {value!r} is not a number; write e.g. 0.8 or 24.")
-    return float(value)
+#: Seeds numpy takes from any of its generators (non-negative, below 2**32).
+MAX_SEED = 2**32 - 1
 
 
 def _seed(value, label: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{label}: {value!r} is not a whole number; write e.g. 2025.")
-    return value
+    if not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{label} = {text_of(value)}: give a whole number from 0 to {MAX_SEED:,} (numpy's seeds), "
+                          f"e.g. 2025.")
+    return int(value)
 
 
-def _list(value, label: str) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ConfigError(f"{label}: expected a list (lines starting with '- '); got {value!r}.")
-    return value
-
-
-def _entry(value, index: int, label: str) -> dict:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{label}[{index}]: expected a mapping (key: value lines); got {value!r}.")
-    return dict(value)
+#: Windows up to ten years: longer is no follow-up window, and a date that far out overflows.
+MAX_WINDOW = {"days": 3650, "hours": 87600}
 
 
 def _params(value, label: str) -> Params:
-    """KPI windows: known names, positive numbers (a window of 0 days counts nothing)."""
+    """KPI windows: known names, positive numbers (a window of 0 days counts nothing), ten years at most."""
     # the schedule of the *_bh KPIs has its own top-level key, business_hours
-    value = _mapping(value, label, set(Params.__dataclass_fields__) - {"business_hours"})
+    value = as_mapping(value, label, set(Params.__dataclass_fields__) - {"business_hours"})
     checked = {}
     for name, number in value.items():
-        checked[name] = _number(number, f"{label}.{name}")
-        if checked[name] <= 0:
-            raise ConfigError(f"{label}.{name} = {number!r}: a window must be longer than 0 "
-                              f"(default {getattr(Params, name):g}).")
+        checked[name] = as_number(number, f"{label}.{name}")
+        unit = name.rsplit("_", 1)[-1]
+        if not 0 < checked[name] <= MAX_WINDOW[unit]:
+            raise ConfigError(f"{label}.{name} = {text_of(number)}: a window must be longer than 0 and at most "
+                              f"{MAX_WINDOW[unit]:,} {unit}, ten years (default {getattr(Params, name):g}).")
     return Params(**checked)
+
+
+INTANGIBLE_KEYS = ("intervention_id", "factor", "score", "weight", "note")
+_INTANGIBLE = "; e.g. {intervention_id: checkin, factor: brand warmth, score: 2, weight: 1, note: ...}"
+
+
+def _intangible(value, index: int, where: str) -> dict:
+    """One ``intangibles`` entry, checked now so a bad one cannot drop the cost-benefit later."""
+    label = f"{where}: intangibles[{index}]"
+    entry = as_mapping(value, label, INTANGIBLE_KEYS, _INTANGIBLE)
+    missing = [key for key in INTANGIBLE_KEYS[:3] if entry.get(key) is None]
+    if missing:
+        raise ConfigError(f"{label}: missing {missing}; give intervention_id, factor and score (-2 harms .. "
+                          f"+2 helps){_INTANGIBLE}.")
+    return {"intervention_id": as_text(entry["intervention_id"], f"{label}.intervention_id"),
+            "factor": as_text(entry["factor"], f"{label}.factor"),
+            "score": as_ranged(entry["score"], f"{label}.score", -2, 2, "-2 harms .. +2 helps"),
+            "weight": as_ranged(entry.get("weight", 1), f"{label}.weight", 0, 100, "relative weight, default 1"),
+            "note": as_text(entry.get("note"), f"{label}.note", "")}
 
 
 #: What a valuation entry assumes when it does not say: a year of benefit (not the strategy's
 #: whole life: a conservative horizon) discounted at 10% a year (a common hurdle rate).
 VALUATION_DEFAULTS = {"horizon_months": 12, "discount_rate": 0.10}
+#: The keys of a valuation entry, and the ranges of its numbers: fifty years of months, an annual
+#: rate from -50% to 100% (10% is 0.10, not 10), at most a billion per unit.
+VALUATION_KEYS = ("intervention_id", "kpi", "value_per_unit", "horizon_months", "discount_rate")
+MAX_HORIZON_MONTHS = 600
+DISCOUNT_RATES = (-0.5, 1.0)
+MAX_VALUE_PER_UNIT = 1e9
 
 
 def valuation_entry(value, index: int, where: str = "") -> dict:
@@ -393,17 +412,19 @@ def valuation_entry(value, index: int, where: str = "") -> dict:
     The configuration and :func:`gapkit.money.cost_benefit` both read entries through this.
     """
     label = f"{where}: valuation[{index}]" if where else f"valuation[{index}]"
-    entry = {**VALUATION_DEFAULTS, **_entry(value, index, f"{where}: valuation" if where else "valuation")}
+    given = as_mapping(value, label, VALUATION_KEYS)
+    entry = {**VALUATION_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
     needed = ["intervention_id", "kpi", "value_per_unit"]
     missing = [k for k in needed if k not in entry]
     if missing:
         raise ConfigError(f"{label}: missing {missing}; each entry needs {needed}.")
-    _number(entry["value_per_unit"], f"{label}.value_per_unit")
-    horizon = _number(entry["horizon_months"], f"{label}.horizon_months")
-    if horizon < 1 or horizon != int(horizon):
-        raise ConfigError(f"{label}.horizon_months = {entry['horizon_months']!r}: give whole months >= 1.")
-    rate = _number(entry["discount_rate"], f"{label}.discount_rate")
-    if rate <= -1:
-        raise ConfigError(f"{label}.discount_rate = {entry['discount_rate']!r}: an annual rate such as 0.10 (10%).")
-    return {**entry, "intervention_id": str(entry["intervention_id"]), "kpi": entry["kpi"],
-            "value_per_unit": float(entry["value_per_unit"]), "horizon_months": int(horizon), "discount_rate": rate}
+    worth = as_ranged(entry["value_per_unit"], f"{label}.value_per_unit", -MAX_VALUE_PER_UNIT, MAX_VALUE_PER_UNIT,
+                      "money per unit per 1.0 of the KPI; negative for a lower-is-better KPI")
+    horizon = as_number(entry["horizon_months"], f"{label}.horizon_months")
+    if not 1 <= horizon <= MAX_HORIZON_MONTHS or horizon != int(horizon):
+        raise ConfigError(f"{label}.horizon_months = {text_of(entry['horizon_months'])}: give whole months >= 1 and at "
+                          f"most {MAX_HORIZON_MONTHS} (fifty years; default 12).")
+    rate = as_ranged(entry["discount_rate"], f"{label}.discount_rate", *DISCOUNT_RATES,
+                     "an annual rate: write 10% as 0.10")
+    return {"intervention_id": as_text(entry["intervention_id"], f"{label}.intervention_id"), "kpi": entry["kpi"],
+            "value_per_unit": worth, "horizon_months": int(horizon), "discount_rate": rate}
