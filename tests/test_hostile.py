@@ -634,3 +634,18 @@ def test_a_report_date_before_the_first_order_is_refused_and_one_long_after_is_s
     data = steps.prepare(tmp_path, tmp_path / "out", as_of="2030-01-01")
     assert any(n.startswith("as_of 2030-01-01 is 1,825 days after the last order (2025-01-02)") for n in data.notes)
     assert not any(n.startswith("as_of") for n in steps.prepare(tmp_path, tmp_path / "o2", as_of="2025-02-28").notes)
+
+
+def test_values_a_spreadsheet_would_run_travel_between_steps_as_written(tmp_path):
+    # issue 29, items 2 and 3: a segment "+1+1" was read back from kpis.csv as "'+1+1" and a goal
+    # on it found no data; a lone carriage return left a value unquoted and shifted 110 rows
+    from gapkit.report import publish
+
+    names = ["+1+1", "-", "@home", "=SUM(A1)", "north\rsouth", "plain"]
+    table = pd.DataFrame({"kpi": "csat", "period": "all", "segment_by": "region", "segment": names,
+                          "n": 10, "value": 0.5, "ci_low": 0.2, "ci_high": 0.8, "unit": "share", "better": "higher"})
+    publish.write_csv(table, tmp_path, "kpis.csv")
+    written = pd.read_csv(tmp_path / "kpis.csv", keep_default_na=False)
+    assert len(written) == len(names)  # no row shifted by the carriage return
+    assert written["segment"].tolist()[:4] == ["'+1+1", "'-", "'@home", "'=SUM(A1)"]  # for people: inert
+    assert publish.read_csv(tmp_path, "kpis.csv")["segment"].tolist() == names  # for the next step: as measured

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: the folder, inside a run's staging folder, holding the checked tables and the analysis' own
+#: values of each artifact (Parquet), which the later steps read instead of the formula-safe CSVs
+VALIDATED = "validated"
+
 #: Beside the report folders, not in one: every run's KPI table (gapkit.monitor.history).
 HISTORY = "history.parquet"
 

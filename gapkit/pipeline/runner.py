@@ -254,12 +254,14 @@ def _measured_without_checked_rows(staging: Path):
     kpis.csv: a segment "+1+1" stays "+1+1"); then the checked rows go. They hold the customers'
     own words and ids: the published report keeps only what the notebooks chose to show (a
     failed run keeps them for debugging)."""
-    measured = pipeline.carried(staging, "kpis")
+    from gapkit.report.publish import read_csv
+
+    measured = read_csv(staging, "kpis.csv")  # the twin in validated/ when the notebooks left one
     shutil.rmtree(staging / pipeline.VALIDATED, ignore_errors=True)
     return measured
 
 
-def _publish(staging: Path, target: Target, as_of: str, state: dict, measured):
+def _publish(staging: Path, target: Target, as_of: str, state: dict, measured=None):
     """Mark the report as gapkit's, take the history lock, and swap report and history in together."""
     from gapkit.monitor.runs import write_history_aside
     from gapkit.pipeline import report_folder
@@ -275,6 +277,10 @@ def _publish(staging: Path, target: Target, as_of: str, state: dict, measured):
             kept_in = _keep_unpublished(staging, target.folder)
             raise PublishError(f"{refused} The finished report is kept in {kept_in}.") from None
         state["step"] = "writing the history"
+        if measured is None:
+            from gapkit.report.publish import read_csv
+
+            measured = read_csv(staging, "kpis.csv")
         kept, temporary = write_history_aside(measured, as_of, target.history)
         try:
             report_folder.swap_in(staging, target, temporary, step=lambda name: state.update(step=name))

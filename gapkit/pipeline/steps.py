@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from gapkit.contract.artifacts import HISTORY, STEP_NOTEBOOKS, written_by
+from gapkit.contract.artifacts import HISTORY, STEP_NOTEBOOKS, VALIDATED, written_by
 from gapkit.contract.validation import Data
 
-VALIDATED = "validated"  # the folder, inside the run's staging folder, holding the checked tables
 MANIFEST = "manifest.json"
 SETTINGS = "settings.json"  # the run's checked configuration, handed to every notebook
 

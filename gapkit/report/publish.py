@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gapkit.contract.artifacts import ARTIFACTS
+from gapkit.contract.artifacts import ARTIFACTS, VALIDATED
 from gapkit.contract.artifacts import maker as artifact_maker
 from gapkit.errors import InputError
 
@@ -37,6 +37,12 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             risky = values.notna() & text.str.startswith(FORMULA_START) & ~plain
             if risky.any():
                 out[column] = values.astype(object).where(~risky, "'" + text)
+            # Python's csv writer quotes a value holding "\n" but not one holding a lone "\r",
+            # which a reader takes for a line end: 110 rows of kpis.csv shifted
+            returns = out[column].notna() & out[column].astype("str").str.contains("\r", regex=False)
+            if returns.any():
+                out[column] = out[column].astype(object).where(
+                    ~returns, out[column].astype("str").str.replace(r"\r\n?", "\n", regex=True))
     return out
 
 
@@ -52,12 +58,33 @@ def write_csv(frame: pd.DataFrame, folder: str | Path, name: str) -> Path:
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     neutralize_formulas(ordered).to_csv(path, index=False)
+    _write_twin(ordered, _twin(folder, name))
     return path
 
 
+def _twin(folder: str | Path, name: str) -> Path:
+    """Where the analysis' own values of an artifact wait for the later steps: the CSV is for
+    people and formula-safe ("'+1+1"), and a segment read back from it would be another segment."""
+    return Path(folder) / VALIDATED / f"{Path(name).stem}.parquet"
+
+
+def _write_twin(frame: pd.DataFrame, twin: Path) -> None:
+    import pyarrow
+
+    twin.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        frame.to_parquet(twin, index=False)
+    except (pyarrow.ArrowException, ValueError, TypeError):  # a column Parquet cannot hold: the CSV serves
+        twin.unlink(missing_ok=True)
+
+
 def read_csv(folder: str | Path, name: str) -> pd.DataFrame:
-    """Read an earlier notebook's artifact, saying which notebook makes it when it is missing."""
+    """Read an earlier notebook's artifact, saying which notebook makes it when it is missing:
+    its values as the analysis held them (the Parquet twin :func:`write_csv` left in the run's
+    folder), or the CSV when there is no twin (a report folder from elsewhere)."""
     path = Path(folder) / name
+    if _twin(folder, name).exists():
+        return pd.read_parquet(_twin(folder, name))
     if not path.exists():
         maker = artifact_maker(name) or "an earlier"
         raise InputError(f"{path}: not found. Run the {maker} notebook first (gapkit run runs them in order).")
