@@ -171,6 +171,16 @@ READABLE = {
     "excel sep line, commas": ({"orders.csv": "sep=,\n" + HEAD + GOOD}, 2, ["(Excel's delimiter hint) was skipped"]),
     "byte-order mark on a data line": ({"orders.csv": HEAD + "\ufeffo1,c1,2025-01-01,5\n"}, 1,
                                        ["1 value(s) of order_id tidied"]),
+    "excel sep line, tabs": ({"orders.csv": "sep=\t\n" + (HEAD + GOOD).replace(",", "\t")}, 2, ["read with tabs"]),
+    "byte-order mark, then a sep line": ({"orders.csv": codecs.BOM_UTF8 + ("sep=;\n" + (HEAD + GOOD).replace(",", ";"))
+                                         .encode()}, 2, ["(Excel's delimiter hint) was skipped"]),
+    "carriage returns only, a quoted comma": ({"orders.csv": "order_id,customer_id,ordered_at,note\ro1,c1,2025-01-01,"
+                                                             "\"a, b\"\ro2,c2,2025-01-02,c\r"}, 2, []),
+    "right-to-left override in a customer id": ({"orders.csv": HEAD + "o1,c1\u202e,2025-01-01,5\n",
+                                                 "customers.csv": "customer_id\nc1\n"}, 1,
+                                                ["1 value(s) of customer_id tidied"]),
+    "decomposed accent in a key meets the composed one": (
+        {"orders.csv": HEAD + "o1,Mu\u0308ller,2025-01-01,5\n", "customers.csv": "customer_id\nM\u00fcller\n"}, 1, []),
     "quoted line break in a comment with commas": (
         {"orders.csv": "order_id,customer_id,ordered_at,note\no1,c1,2025-01-01,\"fine, thanks\nreally\"\n"
                        "o2,c2,2025-01-02,x\n"}, 2, []),
@@ -257,6 +267,8 @@ QUARANTINED = {
                                  [("orders", 2, "order_id", "o1", "first seen in row 1); the first is kept", 3)]),
     "id with a zero-width space": ({"orders.csv": HEAD + "o1,c1,2025-01-01,5\no1\u200b,c1,2025-01-02,5\n"},
                                    [("orders", 2, "order_id", "o1", "first seen in row 1)", 3)]),
+    "id of a NUL byte": ({"orders.csv": HEAD + "\x00,c1,2025-01-01,5\n"},
+                         [("orders", 1, "order_id", "\x00", "blank (only spaces or invisible", 2)]),
     "id of control characters": ({"orders.csv": HEAD + "\x07\x1b,c1,2025-01-01,5\n"},
                                  [("orders", 1, "order_id", "\x07\x1b", "blank (only spaces or invisible", 2)]),
     "foreign key off by case": ({"orders.csv": HEAD + GOOD, "tickets.csv": TICKETS + "t1,c1,O1,2025-01-05,,,,\n"},
@@ -649,3 +661,22 @@ def test_values_a_spreadsheet_would_run_travel_between_steps_as_written(tmp_path
     assert len(written) == len(names)  # no row shifted by the carriage return
     assert written["segment"].tolist()[:4] == ["'+1+1", "'-", "'@home", "'=SUM(A1)"]  # for people: inert
     assert publish.read_csv(tmp_path, "kpis.csv")["segment"].tolist() == names  # for the next step: as measured
+
+
+def test_a_binary_parquet_id_column_is_read_as_text_and_an_undecodable_id_rejected(tmp_path):
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    pq.write_table(pyarrow.table({"order_id": pyarrow.array([b"o1", b"\x00\x01"]), "customer_id": ["c1", "c2"],
+                                  "ordered_at": ["2025-01-01", "2025-01-02"]}), tmp_path / "orders.parquet")
+    data = gapkit.load(tmp_path)
+    assert data["orders"]["order_id"].tolist() == ["o1"]
+    assert data.rejects["rule"].tolist() == ["blank_id"]
+
+
+def test_a_configuration_that_is_a_folder_is_named_without_a_traceback(tmp_path):
+    (tmp_path / "gapkit.yml").mkdir()
+    done = subprocess.run([sys.executable, "-m", "gapkit.cli", "run", "--config", str(tmp_path / "gapkit.yml")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "gapkit.yml" in done.stderr

@@ -83,9 +83,9 @@ def _lines_of(text: str) -> tuple[str, str]:
 
 def _excel_separator(first: str) -> str | None:
     """The delimiter an Excel "sep=;" first line declares, or None."""
-    stripped = first.strip()
-    if stripped.lower().startswith("sep=") and len(stripped) == 5:
-        return stripped[4]
+    line = first.rstrip("\r\n")  # not strip(): "sep=\t" declares tabs
+    if line.lower().startswith("sep=") and len(line) == 5:
+        return line[4]
     return None
 
 

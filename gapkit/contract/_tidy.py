@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute as pc
 
+from gapkit.contract._parsing import as_arrow_text
 from gapkit.contract.schema import ID, TEXT, Table
 from gapkit.errors import InputError
 
@@ -39,6 +40,12 @@ def tidy_table(frame: pd.DataFrame, spec: Table, label: str) -> tuple[pd.DataFra
         frame = frame.drop(columns=nested)
         notes.append(f"{label}: column(s) {nested} hold lists or records and were left out (a segment must be one "
                      f"value per row)")
+    for column in [c for c in frame.columns if frame[c].dtype == object and _holds_bytes(frame[c])]:
+        # a Parquet binary column (or bytes in memory): its text, not "b'o1'"
+        out = frame.copy() if out is None else out
+        out[column] = out[column].map(lambda v: v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v)
+        notes.append(f"{label}: {column} held bytes; read as UTF-8 text")
+    frame = frame if out is None else out
     for column in frame.columns:
         kind = kinds.get(column)
         if kind not in (ID, TEXT, None) or not _is_text(frame[column]):
@@ -58,8 +65,10 @@ def tidy_table(frame: pd.DataFrame, spec: Table, label: str) -> tuple[pd.DataFra
 def tidy(values: pd.Series, free_text: bool = False) -> tuple[pd.Series, int]:
     """The values tidied and how many changed; only values that are not plain ASCII without
     spaces at their ends are looked at, so a clean column costs one regular-expression scan."""
-    text = pyarrow.array(values.astype("str").where(values.notna(), None), type=pyarrow.large_string(),
-                         from_pandas=True)
+    text = as_arrow_text(values, combine=False)  # Arrow-backed text as it is, without a copy per value
+    if text is None:
+        text = pyarrow.array(values.astype("str").where(values.notna(), None), type=pyarrow.large_string(),
+                             from_pandas=True)
     look = pc.fill_null(pc.match_substring_regex(text, _NEEDS_A_LOOK), False)
     if not pc.any(look).as_py():
         return values, 0
@@ -86,6 +95,10 @@ def tidy(values: pd.Series, free_text: bool = False) -> tuple[pd.Series, int]:
     positions = rows.to_numpy()
     out.iloc[positions] = pd.array(fixed.to_pylist(), dtype=out.dtype)
     return out, changed
+
+
+def _holds_bytes(values: pd.Series) -> bool:
+    return any(issubclass(k, (bytes, bytearray)) for k in values.dropna().map(type).unique())
 
 
 def _holds_collections(values: pd.Series) -> bool:
