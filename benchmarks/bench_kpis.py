@@ -543,15 +543,18 @@ RATIOS = [
     ("gapkit.kpis duckdb", "DuckDB SQL", 1.0),
     ("gapkit.kpis duckdb", "DuckDB SQL (naive UTC)", None),
     ("gapkit.kpis pandas", "DuckDB SQL", None),
+    ("gapkit.kpis polars", "DuckDB SQL", None),
+    ("gapkit.kpis polars", "gapkit.kpis duckdb", None),
 ]
 
 
 OPERATIONS = [
     "pandas.read_csv (bare)", "gapkit.load csv", "pandas.read_parquet (bare)", "gapkit.load parquet",
     "plain pandas", "DuckDB SQL", "DuckDB SQL (naive UTC)", "gapkit.kpis pandas", "gapkit.kpis duckdb",
+    "gapkit.kpis polars",
 ]
 REFERENCES = ("plain pandas", "DuckDB SQL", "DuckDB SQL (naive UTC)")
-ENGINES = ("gapkit.kpis pandas", "gapkit.kpis duckdb")
+ENGINES = ("gapkit.kpis pandas", "gapkit.kpis duckdb", "gapkit.kpis polars")
 #: timed after the others: a DuckDB query hands its memory back to the system when it ends, and
 #: the next pandas operation in the process pays to fault it in again (measured at 1M orders:
 #: gapkit.kpis pandas 2.2 s, 3.6-3.8 s right after a DuckDB call; plain pandas alike), a cost
@@ -581,6 +584,7 @@ def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool
         "DuckDB SQL (naive UTC)": lambda: duckdb_sql_kpis(data, as_of, naive=True),
         "gapkit.kpis pandas": lambda: gapkit.kpis(data, as_of, by=by),
         "gapkit.kpis duckdb": lambda: gapkit.kpis(data, as_of, by=by, engine="duckdb"),
+        "gapkit.kpis polars": lambda: gapkit.kpis(data, as_of, by=by, engine="polars"),
     }
     operations = {name: fn for name, fn in operations.items() if name in selected}
     references = [name for name in REFERENCES if name in operations]

@@ -70,7 +70,7 @@ class Config:
     compare: tuple[tuple[str, str], ...] | None = None  # (kpi, segment column) pairs; None: from the data
     baseline_months: int = 3
     monitor: dict = field(default_factory=dict)
-    engine: str = "pandas"  # where gapkit.kpis runs in the notebooks; "duckdb" for large data
+    engine: str = "pandas"  # where gapkit.kpis runs in the notebooks; "duckdb" or "polars" for large data
     source: str = ""
 
     def replace(self, **changes) -> Config:
@@ -218,15 +218,16 @@ def _language(value, label: str) -> str | None:
 
 def _engine(value, label: str) -> str:
     word = value.strip().lower() if isinstance(value, str) else value  # "DuckDB" is meant as duckdb
-    if word in ("pandas", "duckdb"):
+    if word in ("pandas", "duckdb", "polars"):
         return word
     if word == "spark":
         # a run reads its tables from a folder, which the local engines read faster than a cluster
-        raise ConfigError(f"{label} is {value!r}; gapkit run computes on pandas or duckdb. Spark runs from "
+        raise ConfigError(f"{label} is {value!r}; gapkit run computes on pandas, duckdb or polars. Spark runs from "
                           f"Python on Spark tables: gapkit.kpis(tables, as_of=..., engine=\"spark\"), "
                           f"see docs/scale.md.")
-    raise ConfigError(f"{label} is {value!r}{did_you_mean(str(value).lower(), ('pandas', 'duckdb'))}; write "
-                      f"pandas (the default) or duckdb (faster from about 100,000 orders; the KPIs are the same).")
+    raise ConfigError(f"{label} is {value!r}{did_you_mean(str(value).lower(), ('pandas', 'duckdb', 'polars'))}; "
+                      f"write pandas (the default), duckdb or polars (faster from about 100,000 orders; the KPIs are "
+                      f"the same).")
 
 
 def _currency(value, label: str) -> str:

@@ -37,7 +37,7 @@ def test_a_goal_is_read_with_its_segment_and_checked_against_its_kpi():
     ({"monitor": {"months": 1.5}}, "whole number"),
     ({"segments": 5}, "segments"),
     ({"currency": 12}, "currency"),
-    ({"engine": "spark"}, r"engine is 'spark'; gapkit run computes on pandas or duckdb\. Spark runs from Python"),
+    ({"engine": "spark"}, r"engine is 'spark'; gapkit run computes on pandas, duckdb or polars\. Spark runs from Python"),
     ({"engine": "duckbd"}, r"engine is 'duckbd' \(did you mean 'duckdb'\?\); write pandas"),
     ({"engine": None}, "engine is None"),
 ])

@@ -1,4 +1,4 @@
-"""One definition, several engines: pandas, DuckDB over pandas frames, DuckDB over Parquet."""
+"""One definition, several engines: pandas, DuckDB over pandas frames, DuckDB over Parquet, Polars."""
 
 import pandas as pd
 import pytest
@@ -31,6 +31,13 @@ def test_pandas_and_duckdb_give_identical_kpis(data):
     on_pandas, on_duckdb = compute(data, "pandas"), compute(data, "duckdb")
     assert len(on_pandas) > 500 and set(on_pandas.kpi) == set(gapkit.KPIS)
     pd.testing.assert_frame_equal(on_pandas, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_pandas_and_polars_give_identical_kpis(data):
+    # the narwhals definitions on Polars lazy frames (engine="polars"), business-hour KPIs included
+    on_pandas, on_polars = compute(data, "pandas"), compute(data, "polars")
+    pd.testing.assert_frame_equal(on_pandas, on_polars, check_exact=False, rtol=1e-9, atol=1e-12)
+    assert on_polars.attrs["skipped"] == on_pandas.attrs["skipped"]
 
 
 def test_duckdb_over_parquet_matches_pandas(data, tmp_path):
@@ -102,10 +109,11 @@ def test_every_data_shape_gives_the_same_kpis_on_both_engines(shape):
     by = adapt.segment_columns(data, None)
     tables = {engine: gapkit.kpis(data, as_of=AS_OF, by=by, period="M", engine=engine)
               .sort_values(["kpi", "period", "segment_by", "segment"]).reset_index(drop=True)
-              for engine in ("pandas", "duckdb")}
+              for engine in ("pandas", "duckdb", "polars")}
     assert len(tables["pandas"]) > 0
-    assert tables["pandas"].attrs["skipped"] == tables["duckdb"].attrs["skipped"]
-    pd.testing.assert_frame_equal(tables["pandas"], tables["duckdb"], check_exact=False, rtol=1e-9, atol=1e-12)
+    for other in ("duckdb", "polars"):
+        assert tables["pandas"].attrs["skipped"] == tables[other].attrs["skipped"], other
+        pd.testing.assert_frame_equal(tables["pandas"], tables[other], check_exact=False, rtol=1e-9, atol=1e-12)
 
 
 def test_medians_agree_when_the_groups_outgrow_16_bit_codes(data):
@@ -115,9 +123,10 @@ def test_medians_agree_when_the_groups_outgrow_16_bit_codes(data):
     assert len(medians) * data["customers"]["customer_id"].nunique() * 18 > 65_535
     tables = [gapkit.kpis(data, as_of=AS_OF, by=["customer_id"], period="M", kpis=medians, engine=engine)
               .sort_values(["kpi", "period", "segment_by", "segment"]).reset_index(drop=True)
-              for engine in ("pandas", "duckdb")]
+              for engine in ("pandas", "duckdb", "polars")]
     assert (tables[0]["segment_by"] == "customer_id").sum() > 1000
-    pd.testing.assert_frame_equal(*tables, check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(tables[0], tables[2], check_exact=False, rtol=1e-9, atol=1e-12)
 
 
 def test_missing_ids_read_the_same_on_both_engines(data):
@@ -129,3 +138,4 @@ def test_missing_ids_read_the_same_on_both_engines(data):
     on_pandas, on_duckdb = compute(tables, "pandas"), compute(tables, "duckdb")
     assert "(missing)" in set(on_pandas.loc[on_pandas.segment_by == "segment", "segment"])
     pd.testing.assert_frame_equal(on_pandas, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(on_pandas, compute(tables, "polars"), check_exact=False, rtol=1e-9, atol=1e-12)

@@ -13,7 +13,7 @@ from gapkit.measure.intervals import median_bound_ranks
 AS_OF = "2025-06-30"
 
 
-@pytest.fixture(params=["pandas", "duckdb"])
+@pytest.fixture(params=["pandas", "duckdb", "polars"])
 def engine(request):
     return request.param
 

@@ -12,7 +12,7 @@ import pandas as pd
 from gapkit.contract.schema import TABLES
 from gapkit.errors import ConfigError
 
-ENGINES = ("pandas", "duckdb", "spark")
+ENGINES = ("pandas", "duckdb", "spark", "polars")
 
 
 def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
@@ -30,8 +30,19 @@ def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
             if connection is None:
                 connection = duckdb_connection()
             native = connection.from_df(native)
+        elif engine == "polars" and isinstance(native, pd.DataFrame):
+            native = _polars_frame(native)
         frames[name] = nw.from_native(native).lazy()
     return frames
+
+
+def _polars_frame(frame: pd.DataFrame):
+    """A pandas table as a Polars lazy frame (``engine="polars"``: ``pip install gapkit[polars]``)."""
+    try:
+        import polars as pl
+    except ImportError:
+        raise ConfigError("engine='polars' needs the polars package: pip install 'gapkit[polars]'") from None
+    return pl.from_pandas(frame).lazy()
 
 
 #: identifier columns that definitions only join, group and take the minimum on

@@ -74,7 +74,7 @@ def kpis(
     period : "M" for calendar months beside the "all" rows, None for "all" only.
     kpis : KPI ids to compute (default: the whole catalog).
     params : windows (sla_hours, resolution_days, followup_days, repeat_days, referral_days).
-    engine : "pandas", "duckdb" or "spark"; the same definitions run on each. "spark" takes
+    engine : "pandas", "duckdb", "polars" or "spark"; the same definitions run on each. "spark" takes
         Spark DataFrames (e.g. metastore tables) and pandas tables alike; see :mod:`gapkit.spark`.
     months : (first, last) calendar months, "YYYY-MM": count only units anchored in them
         (e.g. the recent months that make a goal's current level, :func:`gapkit.baseline.current_levels`).
