@@ -49,6 +49,9 @@ def _summarise(kpi: KPI, units: nw.LazyFrame, tables, by: Sequence[str], period:
 
         with cached(units) as stored:
             return _summarise_units(kpi, stored, by, segments, period, level)
+    if units.implementation is nw.Implementation.POLARS:
+        # the units' joins and filters run once, not once for each period x segment grouping
+        units = nw.from_native(units.to_native().collect()).lazy()
     return _summarise_units(kpi, units, by, segments, period, level)
 
 

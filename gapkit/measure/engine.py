@@ -289,8 +289,15 @@ class _SegmentedTables(Mapping):
 
     def __getitem__(self, name: str) -> nw.LazyFrame:
         if name not in self._joined:
-            self._joined[name] = self._with_customer_columns(name)
+            self._joined[name] = _computed_once(self._with_customer_columns(name))
         return self._joined[name]
+
+    @staticmethod
+    def keep(frame: nw.LazyFrame) -> nw.LazyFrame:
+        """A shared intermediate (:func:`gapkit.definitions._shared`), computed once on Polars;
+        the DuckDB engine sets its own (temporary tables)."""
+        return _computed_once(frame)
+
 
     def __iter__(self):
         return iter(self._base)
@@ -313,6 +320,15 @@ class _SegmentedTables(Mapping):
         if not extra:
             return frame
         return frame.join(self._base["customers"].select("customer_id", *extra), on="customer_id", how="left")
+
+
+def _computed_once(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """On Polars, an intermediate several KPIs read (a table with its segments joined, the first
+    orders) is computed once: a lazy plan would run again in every KPI that reads it. Other
+    engines' frames are returned as they are."""
+    if frame.implementation is nw.Implementation.POLARS:
+        return nw.from_native(frame.to_native().collect()).lazy()
+    return frame
 
 
 def unit_window(kpi_id: str, params=None) -> pd.Timedelta:

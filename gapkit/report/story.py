@@ -294,8 +294,10 @@ def _months(first: str, last: str) -> str:
 def engine_note(engine: str) -> str:
     """One sentence for the report on where its KPIs were computed (the configuration's ``engine``)."""
     other = "duckdb" if engine == "pandas" else "pandas"
+    # Polars divides by a constant as a multiplication by its reciprocal: a duration may differ in its last bit
+    medians = "medians to the last bit" if engine == "polars" else "medians exactly"
     return (f"The KPIs were computed on the {engine} engine (engine: {engine} in the configuration); "
-            f"engine: {other} gives the same figures (n and medians exactly, other values to 1e-9 relative).")
+            f"engine: {other} gives the same figures (n exactly, {medians}, other values to 1e-9 relative).")
 
 
 def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
