@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", default="2025-06-30", help="report date")
     ap.add_argument("--out", help="report folder (default: a temporary folder, removed afterwards)")
     ap.add_argument("--json", metavar="FILE", help="also save the timings as JSON")
-    ap.add_argument("--engine", choices=["pandas", "duckdb"], help="the configuration's engine key "
+    ap.add_argument("--engine", choices=["pandas", "duckdb", "polars"], help="the configuration's engine key "
                     "(default: what gapkit.yml says)")
     args = ap.parse_args(argv)
 
