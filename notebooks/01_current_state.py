@@ -152,6 +152,10 @@ if pairs:
     for ax, (kpi, segment_by) in zip(axes, pairs):
         plots.segment_comparison(kpi_table, kpi, segment_by, ax=ax)
     plt.show()
+    # a survey KPI speaks for those who answered: said where segments answer at different rates
+    caveats = story.response_caveats(kpi_table, pairs)
+    if caveats:
+        display(publish.findings(caveats, title="Who answered the surveys"))
 else:
     display(adapt.Skipped("The segment comparison", "no column splits the KPIs into two or more groups",
                           "where one group of customers is served worse than another",

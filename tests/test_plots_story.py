@@ -116,6 +116,7 @@ def test_a_survey_kpi_compared_across_segments_that_answer_at_different_rates_ca
     assert story.response_caveat(table, "repeat_purchase_rate", "region") == ""  # not a survey KPI
     same = table.assign(value=np.where(table.kpi == "survey_response_rate", 0.40, table.value))
     assert story.response_caveat(same, "csat", "region") == ""
+    assert story.response_caveats(table, [("csat", "region"), ("repeat_purchase_rate", "region")]) == [caveat.strip()]
     # and the segment chart puts each segment's response rate beside its survey KPI
     table = table.assign(ci_low=table.value - 0.03, ci_high=table.value + 0.03)
     fig, ax = plt.subplots()

@@ -182,6 +182,11 @@ def response_caveat(kpi_table: pd.DataFrame, kpi: str, segment_by: str) -> str:
             f"{segment_by} ({shown}; {p_phrase(p)}): part of the difference may be who answers.")
 
 
+def response_caveats(kpi_table: pd.DataFrame, pairs) -> list[str]:
+    """:func:`response_caveat` for each (kpi, segment column) compared, those that apply."""
+    return [c.strip() for c in (response_caveat(kpi_table, kpi, by) for kpi, by in pairs) if c]
+
+
 def change_since_before(kpi_table: pd.DataFrame, current_row: pd.Series) -> tuple[float, float] | None:
     """The current window's level against the same number of months just before it: the change
     and its two-sided p-value, from the monthly rows (shares: a two-proportion z test on the
