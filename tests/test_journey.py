@@ -188,3 +188,19 @@ def test_segment_labels_agree_with_the_kpis_and_sentiment(sample_dir):
     assert sorted(trip.loc[trip["segment_by"] == "tier", "segment"].unique()) == expected
     feeling = text.sentiment_kpi(data, "2025-06-30", by=["tier"], period=None)
     assert sorted(feeling.loc[feeling["segment_by"] == "tier", "segment"].unique()) == expected
+
+
+def test_regroup_draws_the_same_map_as_a_fresh_journey():
+    """The action plan draws the journey by each shortfall's segment column from the events already
+    measured; that must be the map journey() itself draws."""
+    sample = gapkit.datasets.sample()
+    drawn = journey(sample, "2025-06-30", by="persona")
+    again = drawn.regroup(sample, ["segment", "channel"])
+    fresh = journey(sample, "2025-06-30", by=["segment", "channel"])
+    pd.testing.assert_frame_equal(again.table.sort_values(["segment_by", "segment", "order"]).reset_index(drop=True),
+                                  fresh.table.sort_values(["segment_by", "segment", "order"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        again.channels.sort_values(["segment_by", "segment", "stage", "channel"]).reset_index(drop=True),
+        fresh.channels.sort_values(["segment_by", "segment", "stage", "channel"]).reset_index(drop=True))
+    with pytest.raises(ConfigError, match="not drawn by"):
+        gapkit.journey.JourneyResult(drawn.table).regroup(sample, "segment")

@@ -201,3 +201,22 @@ def test_months_in_report_sentences_are_not_taken_for_phone_numbers():
     trend = "trend -0.004297/month (95% CI -0.01072 to +0.002124, 18 months)"
     assert redact(trend) == trend  # decimals with many places are numbers, not phones
     assert redact("call +44 20 7946 0958 or 555-123-4567") == "call [phone] or [phone]"
+
+
+def test_cached_scores_equal_vader_and_a_custom_lexicon_is_not_cached():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    surveys = gapkit.datasets.sample()["surveys"]
+    first = gapkit.text.sentiment(surveys, language="en")
+    again = gapkit.text.sentiment(surveys, language="en")  # served from the cache
+    vader = SentimentIntensityAnalyzer()
+    expected = [vader.polarity_scores(t)["compound"] for t in first["comment"].astype("str")]
+    np.testing.assert_array_equal(first["compound"].to_numpy(), np.asarray(expected))
+    pd.testing.assert_frame_equal(first, again)
+    harsher = gapkit.text.sentiment(surveys, language="en", lexicon={"late": -4.0})
+    late = first["comment"].str.contains(r"\blate\b", case=False, regex=True).to_numpy()
+    assert late.any() and (harsher["compound"].to_numpy()[late] < first["compound"].to_numpy()[late]).all()
+    found = gapkit.text.phrases_of("Support never answered.")
+    assert found == {"support", "answered", "support never", "never answered"} and isinstance(found, set)
+    found.add("mine")  # the caller's copy, not the cached one
+    assert "mine" not in gapkit.text.phrases_of("Support never answered.")

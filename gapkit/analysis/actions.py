@@ -163,7 +163,7 @@ def action_plan(gap_table, kpi_table: pd.DataFrame, drivers: pd.DataFrame | None
         who = "everyone" if g["segment_by"] == "all" else f"{g['segment_by']} {g['segment']}"
         driver = _driver_evidence(g["kpi"], drivers)
         if g["segment_by"] != "all" and g["segment_by"] not in journeys and data is not None and as_of is not None:
-            journeys[g["segment_by"]] = _journey_by(data, as_of, g["segment_by"], params)
+            journeys[g["segment_by"]] = _journey_by(data, as_of, g["segment_by"], params, journey)
         where, lagging = _stage_evidence(stage, g, journeys.get(g["segment_by"]))
         said, theme = _comment_evidence(g, comments, data)
         worth, basis = _expected_value(g, kpi_table, values.get(g["kpi"]), currency, as_of)
@@ -192,12 +192,18 @@ def action_plan(gap_table, kpi_table: pd.DataFrame, drivers: pd.DataFrame | None
     return ActionPlan(table, rule, tuple(notes), currency)
 
 
-def _journey_by(data: Mapping, as_of, column: str, params):
-    """The journey drawn by ``column``, or None when the data cannot draw one."""
+def _journey_by(data: Mapping, as_of, column: str, params, drawn=None):
+    """The journey drawn by ``column`` (from the events of the one already drawn, when it can), or
+    None when the data cannot draw one."""
     from gapkit.analysis.journey import journey
     from gapkit.errors import ConfigError, GapkitError
+    from gapkit.measure.engine import as_params
 
     try:
+        same = (getattr(drawn, "measured", None) is not None and str(pd.Timestamp(as_of).date()) == drawn.as_of
+                and as_params(params).repeat_days == drawn.window_days)
+        if same:
+            return drawn.regroup(data, column)
         return journey(data, as_of, by=column, params=params)
     except ConfigError:
         raise
@@ -310,10 +316,10 @@ def distinguishing_phrases(inside: pd.Series, outside: pd.Series, min_count: int
     from scipy.stats import fisher_exact
     from statsmodels.stats.multitest import multipletests
 
-    from gapkit.analysis.text import phrases_of
+    from gapkit.analysis.text import phrases
 
     def documents(texts):
-        return [phrases_of(t) for t in texts.astype("str")]
+        return [phrases(t) for t in texts.astype("str")]
 
     ins, outs = documents(inside), documents(outside)
     counts_in = pd.Series([p for doc in ins for p in doc], dtype="str").value_counts()

@@ -20,6 +20,7 @@ the closest at or before the survey was sent (the experience that triggered it).
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
-from gapkit.analysis.text import sentiment
+from gapkit.analysis._journey_events import DAY, KINDS, events_of, feelings_of, stage_order
 from gapkit.contract.catalog import CATALOG, FIRST_FOLLOWUP
 from gapkit.errors import ConfigError, InputError
 from gapkit.measure.definitions import Params
@@ -40,12 +41,8 @@ from gapkit.measure.engine import as_params, end_of_day, segment_labels
 from gapkit.measure.intervals import median_bound_ranks
 from gapkit.report.results import Result
 
-__all__ = ["JourneyResult", "KPI_STAGE", "journey"]
+__all__ = ["KINDS", "KPI_STAGE", "JourneyResult", "journey"]
 
-DAY = pd.Timedelta(days=1)
-TAIL = ("support_ticket", "survey", "review", "repeat_purchase")
-KINDS = {"order": "order", "delivery": "delivery", "support_ticket": "support", "survey": "survey",
-         "review": "review", "repeat_purchase": "repeat"}
 # Which stage a gap on a KPI points to (gaps.csv -> journey map): the catalog says, per KPI
 KPI_STAGE = {k.id: k.stage for k in CATALOG if k.stage} | {"comment_sentiment": "survey"}
 MIN_SENTIMENT_N = 10  # fewer comments than this cannot make a stage "the most negative"
@@ -77,7 +74,24 @@ def journey(data: Mapping, as_of: str | date | datetime, by: str | Sequence[str]
     <Axes...
     """
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    p = as_params(params)  # validates the keys
+    return _drawn(_measure(data, as_of, as_params(params)), data, by)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What a journey is drawn from, whatever the segments: the cohort, each order's first event
+    per stage, the comments' stages and the stage order."""
+
+    cohort: pd.DataFrame
+    first: pd.DataFrame
+    feelings: pd.DataFrame
+    stages: pd.DataFrame
+    as_of: str
+    window_days: float
+    notes: tuple[str, ...]
+
+
+def _measure(data: Mapping, as_of, p: Params) -> _Measured:
     eod = pd.Timestamp(end_of_day(as_of))
     if "orders" not in data:
         raise InputError(f"journey needs an orders table; present: {sorted(data)}")
@@ -87,122 +101,25 @@ def journey(data: Mapping, as_of: str | date | datetime, by: str | Sequence[str]
     if cohort.empty:
         raise InputError(f"orders: no order placed {p.repeat_days:g} days (repeat_days) before as_of={as_of}; "
                          "pick a later as_of or a shorter repeat_days")
-    events, answered = _events(data, orders, cohort, eod, window)
+    events, answered = events_of(data, orders, cohort, eod, window)
     first = events.sort_values(["at", "stage"], kind="stable").drop_duplicates(["order_id", "stage"])
-    stages = _stage_order(first, data)
-    feelings = _feelings(answered, events, stages)
-    labels = _segment_labels(cohort, data, by)
+    stages = stage_order(first, data)
+    notes = (f"cohort: {len(cohort)} orders placed by {(eod - window).date()}; window {p.repeat_days:g} days",)
+    return _Measured(cohort, first, feelings_of(answered, events, stages), stages, str(pd.Timestamp(as_of).date()),
+                     float(p.repeat_days), notes)
+
+
+def _drawn(measured: _Measured, data: Mapping, by: list[str], everyone: bool = True) -> JourneyResult:
+    labels = _segment_labels(measured.cohort, data, by)
     rows, mixes = [], []
-    for segment_by in ["all"] + by:
+    for segment_by in (["all"] if everyone else []) + by:
         table, mix = _summarise(labels[["order_id", segment_by]].rename(columns={segment_by: "segment"}),
-                                first, feelings, stages)
+                                measured.first, measured.feelings, measured.stages)
         rows.append(table.assign(segment_by=segment_by))
         mixes.append(mix.assign(segment_by=segment_by))
     table = pd.concat(rows, ignore_index=True)[COLUMNS]
     channels = pd.concat(mixes, ignore_index=True)[["segment_by", "segment", "stage", "channel", "n", "share"]]
-    notes = (f"cohort: {len(cohort)} orders placed by {(eod - window).date()}; window {p.repeat_days:g} days",)
-    return JourneyResult(table, channels, str(pd.Timestamp(as_of).date()), float(p.repeat_days), notes)
-
-
-def _frame(order_id, stage, at, channel=None, **extra) -> pd.DataFrame:
-    # .array keeps the UTC dtype (to_numpy gives objects, which later will not subtract)
-    return pd.DataFrame({"order_id": order_id.to_numpy(), "stage": stage, "at": at.array,
-                         "channel": None if channel is None else channel.astype("str").to_numpy(),
-                         **{k: v.to_numpy() for k, v in extra.items()}})
-
-
-def _link(frame: pd.DataFrame, at: str, orders: pd.DataFrame, via: pd.Series | None = None) -> pd.DataFrame:
-    """Give every row an order_id: its own, its ticket's (``via``), else the customer's latest order."""
-    frame = frame.copy()
-    own = frame["order_id"] if "order_id" in frame else pd.Series(np.nan, index=frame.index, dtype="str")
-    if via is not None and "ticket_id" in frame:
-        own = own.fillna(frame["ticket_id"].map(via))
-    frame["order_id"] = own.astype("str")
-    lost = frame["order_id"].isna() & frame[at].notna()
-    if lost.any():
-        left = frame.loc[lost].drop(columns="order_id").reset_index().sort_values(at)
-        right = orders[["customer_id", "order_id", "ordered_at"]].sort_values("ordered_at")
-        found = pd.merge_asof(left, right, left_on=at, right_on="ordered_at", by="customer_id",
-                              direction="backward").set_index("index")["order_id"]
-        frame.loc[lost, "order_id"] = found
-    return frame.loc[frame["order_id"].notna()]
-
-
-def _events(data, orders, cohort, eod, window):
-    parts = [_frame(cohort["order_id"], "order", cohort["ordered_at"], cohort.get("channel"))]
-    if "delivered_at" in cohort:
-        done = cohort.loc[cohort["delivered_at"].notna()]
-        parts.append(_frame(done["order_id"], "delivery", done["delivered_at"]))
-    tickets_order = None
-    if "followups" in data:
-        fu = data["followups"]
-        touch = fu["touchpoint"].fillna("followup") if "touchpoint" in fu else "followup"
-        parts.append(_frame(fu["order_id"], touch, fu["sent_at"], fu.get("channel")))
-    if "tickets" in data:
-        tickets = _link(data["tickets"], "created_at", orders)
-        tickets_order = tickets.set_index("ticket_id")["order_id"]
-        parts.append(_frame(tickets["order_id"], "support_ticket", tickets["created_at"], tickets.get("channel")))
-    answered = pd.DataFrame(columns=["response_id", "order_id", "answered_at", "sent_at"])
-    if "surveys" in data and "answered_at" in data["surveys"]:
-        surveys = data["surveys"].loc[lambda s: s["answered_at"].notna() & (s["answered_at"] <= eod)]
-        answered = _link(surveys, "sent_at", orders, tickets_order)
-        parts.append(_frame(answered["order_id"], "survey", answered["answered_at"],
-                            response_id=answered["response_id"]))
-    ordered = orders.sort_values(["customer_id", "ordered_at", "order_id"])
-    nxt = ordered.groupby("customer_id")[["ordered_at"] + (["channel"] if "channel" in ordered else [])].shift(-1)
-    again = nxt.loc[nxt["ordered_at"].notna()]
-    parts.append(_frame(ordered.loc[again.index, "order_id"], "repeat_purchase", again["ordered_at"],
-                        again.get("channel")))
-    events = pd.concat(parts, ignore_index=True).merge(cohort[["order_id", "ordered_at"]], on="order_id")
-    events["days"] = (events["at"] - events["ordered_at"]) / DAY
-    events = events.loc[(events["days"] >= 0) & (events["days"] <= window / DAY) & (events["at"] <= eod)]
-    review = events.loc[events["stage"] == "review_request"].groupby("order_id")["at"].min()
-    if len(review):
-        late = events.loc[(events["stage"] == "survey") & (events["at"] >= events["order_id"].map(review))]
-        events = pd.concat([events, late.assign(stage="review")], ignore_index=True)
-    return events.drop(columns="ordered_at"), answered
-
-
-def _stage_order(first: pd.DataFrame, data: Mapping) -> pd.DataFrame:
-    """order, delivery, touchpoints by median days from the order (ties by name), then the tail."""
-    present = set(first["stage"])
-    touch = first.loc[~first["stage"].isin(KINDS)].groupby("stage")["days"].median().reset_index()
-    touch = touch.sort_values(["days", "stage"])["stage"].tolist()
-    head = ["order"] + (["delivery"] if "delivered_at" in data["orders"] else [])
-    tail = [s for s in TAIL if s in present or (s == "support_ticket" and "tickets" in data)
-            or (s == "survey" and "surveys" in data) or s == "repeat_purchase"]
-    names = head + touch + tail
-    return pd.DataFrame({"stage": names, "kind": [KINDS.get(s, "followup") for s in names],
-                         "order": range(len(names))})
-
-
-def _feelings(answered: pd.DataFrame, events: pd.DataFrame, stages: pd.DataFrame) -> pd.DataFrame:
-    """One stage per scored comment (the rule in the module docstring)."""
-    empty = pd.DataFrame(columns=["order_id", "stage", "compound"])
-    if answered.empty or "comment" not in answered:
-        return empty
-    in_window = events.loc[events["stage"] == "survey", "response_id"]
-    scored = sentiment(answered.loc[answered["response_id"].isin(in_window)],
-                       keep=[c for c in ("order_id", "ticket_id", "sent_at") if c in answered])
-    scored = scored.loc[scored["scored"]].reset_index(drop=True)
-    if scored.empty:
-        return empty
-    scored["stage"] = None
-    if "ticket_id" in scored:
-        scored.loc[scored["ticket_id"].notna(), "stage"] = "support_ticket"
-    review = events.loc[events["stage"] == "review_request"].groupby("order_id")["at"].min()
-    if len(review):  # with no review request the map is all-missing and not comparable to timestamps
-        is_review = scored["stage"].isna() & (scored["answered_at"] >= scored["order_id"].map(review))
-        scored.loc[is_review.fillna(False).astype(bool), "stage"] = "review"
-    rest = scored.loc[scored["stage"].isna()].copy()
-    rest["ref"] = rest["sent_at"].fillna(rest["answered_at"]) if "sent_at" in rest else rest["answered_at"]
-    before = events.loc[events["stage"].isin(stages.loc[stages["kind"].isin(
-        ["order", "delivery", "followup", "support"]), "stage"])].merge(stages[["stage", "order"]], on="stage")
-    cand = rest[["response_id", "order_id", "ref"]].merge(before[["order_id", "stage", "at", "order"]], on="order_id")
-    cand = cand.loc[cand["at"] <= cand["ref"]].sort_values(["response_id", "at", "order"])
-    closest = cand.drop_duplicates("response_id", keep="last").set_index("response_id")["stage"]
-    scored.loc[rest.index, "stage"] = rest["response_id"].map(closest).to_numpy()
-    return scored.loc[scored["stage"].notna(), ["order_id", "stage", "compound"]]
+    return JourneyResult(table, channels, measured.as_of, measured.window_days, measured.notes, measured)
 
 
 def _segment_labels(cohort: pd.DataFrame, data: Mapping, by: list[str]) -> pd.DataFrame:
@@ -277,6 +194,7 @@ class JourneyResult(Result):
     as_of: str = ""
     window_days: float = float("nan")
     notes: tuple[str, ...] = ()
+    measured: _Measured | None = None  # what the map is drawn from, to draw it by other segments cheaply
     title: ClassVar[str] = "Journey map"
     kinds: ClassVar[dict] = {"coverage": "share", "coverage_ci_low": "share", "coverage_ci_high": "share",
                              "sentiment": "number", "sentiment_ci_low": "number", "sentiment_ci_high": "number"}
@@ -291,6 +209,19 @@ class JourneyResult(Result):
 
     def footnotes(self) -> tuple[str, ...]:
         return self.notes
+
+    def regroup(self, data: Mapping, by: str | Sequence[str]) -> JourneyResult:
+        """The same journey drawn by other segment columns of ``data``, without measuring the
+        events again (the action plan draws it by each shortfall's own segment column)."""
+        if self.measured is None:
+            raise ConfigError("this journey map was not drawn by gapkit.journey.journey; call it again with by=")
+        by = [by] if isinstance(by, str) else list(by)
+        other = _drawn(self.measured, data, by, everyone=False)
+        keep = self.table["segment_by"] == "all"
+        return dataclasses.replace(
+            self, table=pd.concat([self.table.loc[keep], other.table], ignore_index=True),
+            channels=pd.concat([self.channels.loc[self.channels["segment_by"] == "all"], other.channels],
+                               ignore_index=True))
 
     def rows(self, segment: str = "all", segment_by: str | None = None) -> pd.DataFrame:
         """The stages of one segment, in time order."""

@@ -95,6 +95,17 @@ def detect_language(text: str) -> str:
     """
     if not isinstance(text, str) or not text.strip():
         return "und"
+    return _language(text)
+
+
+# The same comment is read by several analyses of one report (the comment table, the sentiment
+# KPI, the journey's emotional states, the action plan's evidence): each pure per-text function
+# is cached, so a report scores each distinct comment once. Bounded, about 100 MB at the limit.
+TEXT_CACHE = 1 << 20
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _language(text: str) -> str:
     words = _tokens(text)
     hits = {lang: sum(w in stops for w in words) for lang, stops in STOP_WORDS.items()}
     other = max(LANGUAGE_PRIORITY, key=lambda lang: (hits[lang], -LANGUAGE_PRIORITY.index(lang)))
@@ -187,8 +198,8 @@ def sentiment(
 
         analyzer = SentimentIntensityAnalyzer()  # a fresh copy: the cached one stays as published
         analyzer.lexicon.update({k.lower(): float(v) for k, v in lexicon.items()})
-    compound = [analyzer.polarity_scores(t)["compound"] if ok else np.nan
-                for t, ok in zip(rows[text_col].astype("str"), out["scored"])]
+    score = _compound if analyzer is _analyzer() else (lambda t: analyzer.polarity_scores(t)["compound"])
+    compound = [score(t) if ok else np.nan for t, ok in zip(rows[text_col].astype("str"), out["scored"])]
     out["compound"] = np.asarray(compound, dtype=float)
     out["label"] = pd.Series([_label(c) for c in out["compound"]], index=out.index, dtype="str")
     out["reason"] = out["reason"].astype("str")
@@ -209,14 +220,26 @@ def scored_summary(scored: pd.DataFrame) -> str:
     return f"{done:,} of {total:,} comments were scored" + (f"; not scored: {why}." if why else ".")
 
 
+@lru_cache(maxsize=TEXT_CACHE)
+def _compound(text: str) -> float:
+    """VADER's compound score with the lexicon as published."""
+    return _analyzer().polarity_scores(text)["compound"]
+
+
 def phrases_of(text: str) -> set[str]:
     """The content words and adjacent word pairs of one comment (redacted first; stop words
     dropped, negations kept in pairs: "never answered")."""
+    return set(phrases(str(text)))
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def phrases(text: str) -> frozenset[str]:
+    """:func:`phrases_of`, cached, for analyses that read every comment."""
     words = _tokens(re.sub(r"\[(email|phone|iban|card|id)\]", " ", redact(str(text))))
     content = [w if w not in THEME_STOP_WORDS and len(w) > 1 else None for w in words]
-    phrases = {w for w in content if w and w not in NEGATIONS}  # "not" alone says nothing
-    phrases |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b and a != b}
-    return phrases
+    found = {w for w in content if w and w not in NEGATIONS}  # "not" alone says nothing
+    found |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b and a != b}
+    return frozenset(found)
 
 
 def themes(
@@ -256,7 +279,7 @@ def themes(
     chosen = scored.loc[scored["scored"].astype(bool) & scored["label"].eq(polarity), text_col]
     counts: Counter = Counter()
     for text in chosen.astype("str"):
-        counts.update(phrases_of(text))
+        counts.update(phrases(text))
     # a word that only ever appears inside one of its pairs adds nothing: keep the pair
     inside: Counter = Counter()
     for phrase, count in counts.items():
