@@ -262,3 +262,37 @@ def test_bootstrap_from_draw_counts_equals_copying_the_resamples():
     assert boot.shape == (50, 4)
     np.testing.assert_allclose(boot, np.array(plain), rtol=0, atol=1e-12)
     np.testing.assert_allclose(weights, weigh(importance._partial_corr(z, fixed)), atol=0)
+
+
+def test_above_max_units_the_model_is_fitted_on_a_stratified_seeded_sample(planted):
+    """3,000 units, max_units 1,000: the model sees 1,000 units holding each outcome x segment
+    group's share, says so, is seeded, and its intervals (wider) still hold the planted ranking."""
+    names = ["followup_covered", "delivered_on_time", "first_response_in_sla"]
+    full = key_drivers(planted, "2025-06-30", drivers=names, controls="segment", n_boot=50)
+    part = key_drivers(planted, "2025-06-30", drivers=names, controls="segment", n_boot=50, max_units=1000)
+    again = key_drivers(planted, "2025-06-30", drivers=names, controls="segment", n_boot=50, max_units=1000)
+    pd.testing.assert_frame_equal(part.table, again.table)
+    assert full.n == full.population == 3000 and part.n == 1000 and part.population == 3000
+    assert part.table["n"].eq(1000).all() and "n=1000 sampled of 3,000" in part.summary()
+    assert any("random sample of 1,000 of the 3,000 complete units" in note for note in part.notes)
+    assert not any("random sample" in note for note in full.notes)
+    width = (lambda t: (t["importance_ci_high"] - t["importance_ci_low"]).mean())
+    assert width(part.table) > width(full.table)
+    assert set(part.table["driver"].iloc[:2]) == {"followup_covered", "delivered_on_time"}
+    with pytest.raises(ConfigError, match="max_units"):
+        key_drivers(planted, "2025-06-30", drivers=names, n_boot=5, max_units=0)
+
+
+def test_the_sample_holds_each_stratum_share():
+    from gapkit.analysis.drivers import _sampled
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"value": rng.random(10_000) < 0.1, "segment": rng.choice(["A", "B", "C"], 10_000,
+                                                                                    p=[0.7, 0.2, 0.1])})
+    notes: list = []
+    picked = _sampled(frame, ["value", "segment"], 1_000, seed=1, notes=notes)
+    assert len(picked) == 1000 and picked.index.is_unique and picked.attrs["population"] == 10_000
+    share = frame.value_counts(normalize=True)
+    got = picked.value_counts(normalize=True).reindex(share.index)
+    assert (got - share).abs().max() <= 1 / 1000  # largest remainders: within one unit of each share
+    assert _sampled(frame, ["value"], None, 1, []) is frame and _sampled(frame, ["value"], 20_000, 1, []) is frame

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.analysis.text import sentiment
+from gapkit.contract._parsing import isin
 
 DAY = pd.Timedelta(days=1)
 TAIL = ("support_ticket", "survey", "review", "repeat_purchase")
@@ -94,7 +95,7 @@ def feelings_of(answered: pd.DataFrame, events: pd.DataFrame, stages: pd.DataFra
     if answered.empty or "comment" not in answered:
         return empty
     in_window = events.loc[events["stage"] == "survey", "response_id"]
-    scored = sentiment(answered.loc[answered["response_id"].isin(in_window)],
+    scored = sentiment(answered.loc[isin(answered["response_id"], in_window)],
                        keep=[c for c in ("order_id", "ticket_id", "sent_at") if c in answered])
     scored = scored.loc[scored["scored"]].reset_index(drop=True)
     if scored.empty:

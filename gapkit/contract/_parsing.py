@@ -296,3 +296,13 @@ def parse(values: pd.Series, kind: str) -> pd.Series:
         out[text.isin(FALSE_WORDS) & values.notna()] = False
         return out
     raise AssertionError(kind)
+
+
+def reindexed(values: pd.Series, index: pd.Index) -> pd.Series:
+    """``values.reindex(index).astype(float)`` for text keys (order ids), by Arrow's hash lookup:
+    pandas looks text keys up as Python objects, about a second per million (issue 30)."""
+    at = positions(index.to_series(), values.index.to_series()) if values.index.is_unique else None
+    if at is None:
+        return values.reindex(index).astype(float)
+    source = values.to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(np.where(at >= 0, source[np.maximum(at, 0)], np.nan), index=index, name=values.name)
