@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--period", choices=["M", "none"], default="none", help="M adds calendar months")
     show.add_argument("--engine", choices=["pandas", "duckdb"], default="pandas")
     show.add_argument("--out", help="also write the table to this CSV file")
-    show.add_argument("--config", help="gapkit.yml whose params and business_hours to use (windows, the support "
-                                       "team's schedule for the *_bh KPIs)")
+    show.add_argument("--config", help="gapkit.yml whose params, business_hours and columns to use (windows, the "
+                                       "support team's schedule for the *_bh KPIs, the data's names for columns)")
     run_parser = commands.add_parser("run", help="run the notebook suite and publish the report")
     run_parser.add_argument("--config", help="gapkit.yml (default: ./gapkit.yml when it exists)")
     run_parser.add_argument("--data", help="folder of input tables (overrides the config)")
@@ -79,12 +79,12 @@ def _kpis(args) -> int:
     from gapkit.report.adapt import segment_columns
 
     try:
-        data = load(args.data)
         settings = None
         if args.config:
             from gapkit.config import read
 
             settings = read(args.config)
+        data = load(args.data, columns=settings.columns if settings else None)
         table = kpis(
             data,
             as_of=args.as_of,

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gapkit.contract import _mapping
 from gapkit.contract._yaml import as_columns, as_list, as_mapping, as_number, as_ranged, as_text, load_file, text_of
 from gapkit.contract.catalog import KPIS, bounds
 from gapkit.errors import ConfigError, did_you_mean, parse_date  # noqa: F401 (parse_date: config's own)
@@ -71,6 +72,7 @@ class Config:
     baseline_months: int = 3
     monitor: dict = field(default_factory=dict)
     engine: str = "pandas"  # where gapkit.kpis runs in the notebooks; "duckdb" or "polars" for large data
+    columns: _mapping.Columns = ()  # (table, contract column, the source's name for it); see gapkit.load
     source: str = ""
 
     def replace(self, **changes) -> Config:
@@ -104,6 +106,7 @@ class Config:
             "baseline_months": self.baseline_months,
             "monitor": dict(self.monitor),
             "engine": self.engine,
+            "columns": _mapping.as_dict(self.columns),
         }
 
 
@@ -125,7 +128,7 @@ def read(path: str | Path | None = None, **overrides) -> Config:
 #: The keys of gapkit.yml (README, Configuration; contract section 3).
 KEYS = ("data", "as_of", "out", "segments", "params", "goals", "impact", "valuation", "intangibles", "benchmarks",
         "language", "seed", "drivers", "journey", "compare", "baseline_months", "monitor", "currency", "earliest",
-        "business_hours", "engine")
+        "business_hours", "engine", "columns")
 
 
 def from_dict(raw: dict, source: str = "") -> Config:
@@ -183,6 +186,7 @@ def from_dict(raw: dict, source: str = "") -> Config:
         baseline_months=_whole(raw.get("baseline_months", Config.baseline_months), f"{where}: baseline_months"),
         monitor=_monitor(raw.get("monitor"), f"{where}: monitor"),
         engine=_engine(raw.get("engine", Config.engine), f"{where}: engine"),
+        columns=_mapping.check(raw.get("columns"), f"{where}: columns"),
         source=source,
     )
 

@@ -7,11 +7,14 @@ kept or listed in ``data.rejects``.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gapkit.contract import _mapping
 from gapkit.contract._reading import read_text_csv
 from gapkit.contract.schema import LOAD_ORDER, TABLES
 from gapkit.contract.validation import EARLIEST, Data, validate
@@ -20,7 +23,7 @@ from gapkit.errors import InputError
 __all__ = ["last_complete_day", "load", "scan", "write_parquet"]
 
 
-def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARLIEST) -> Data:
+def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARLIEST, columns=None) -> Data:
     """Read every contract table found in ``path`` (``<table>.csv`` or ``<table>.parquet``).
 
     Timestamps are parsed to UTC (naive ones are taken as UTC), every rule of the contract is
@@ -32,6 +35,10 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
     tables : read only these tables (default: every contract table present).
     earliest : timestamps before this date are rejected as placeholders (e.g. 0001-01-01);
         so are those far past the orders' own span (see :func:`validate`).
+    columns : the source's names for contract columns, per table, when they differ:
+        ``{"orders": {"order_id": "id", "ordered_at": "created"}}`` (the ``columns`` key of
+        ``gapkit.yml``). Each table is renamed as it is read; rejects name the contract's column
+        and end their reason with the file's name for it.
 
     Examples
     --------
@@ -40,14 +47,34 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
                table  input_rows  kept  rejected
     ...
     """
+    mapping = _mapping.check(columns)
     folder = Path(path)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder. Pass the folder that holds orders.csv (or orders.parquet).")
-    raw: dict[str, pd.DataFrame] = {}
-    files: dict[str, str] = {}
-    positions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    malformed: dict[str, tuple] = {}
-    notes: list[str] = _unknown_files(folder)
+    source = _read_folder(folder, tables, mapping)
+    # the source's names become the contract's before any rule looks at them
+    raw = _mapping.rename(source.raw, mapping, source.files)
+    data = validate(raw, source=str(folder), files=source.files, positions=source.positions,
+                    malformed=source.malformed, earliest=earliest,
+                    notes=[*source.notes, *_mapping.notes(mapping, source.files)])
+    return dataclasses.replace(data, rejects=_mapping.in_rejects(data.rejects, mapping)) if mapping else data
+
+
+@dataclass
+class _Source:
+    """The tables of a folder as read, before any check: frames by table, the file each came
+    from, record numbers and lines (CSV), lines that were not records, and notes on the reading."""
+
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    malformed: dict[str, tuple] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_folder(folder: Path, tables: list[str] | None, mapping: _mapping.Columns) -> _Source:
+    """Every contract table in ``folder`` (or those of ``tables``) read as its file holds it."""
+    source = _Source(notes=_unknown_files(folder))
     for name in LOAD_ORDER:
         if tables is not None and name not in tables:
             continue
@@ -59,24 +86,23 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
         if not found:
             continue
         _check_file(found[0], folder)
-        files[name] = str(found[0])
+        source.files[name] = str(found[0])
         if found[0].suffix == ".parquet":
-            raw[name] = _read_parquet(found[0], notes)
+            source.raw[name] = _read_parquet(found[0], source.notes, _mapping.as_dict(mapping).get(name, {}))
             continue
         # read as text so that a bad value is seen (and quarantined) rather than coerced by guesswork
         needs = f" with the columns {', '.join(TABLES[name].required_columns)}" if TABLES[name].required_columns else ""
         text = read_text_csv(found[0], needs=needs)
-        raw[name] = text.frame
-        positions[name] = (text.records, text.lines)
-        malformed[name] = text.malformed
-        notes += text.notes
-    if "orders" not in raw:
+        source.raw[name] = text.frame
+        source.positions[name] = (text.records, text.lines)
+        source.malformed[name] = text.malformed
+        source.notes += text.notes
+    if "orders" not in source.raw:
         raise InputError(
             f"{folder}: no orders table. gapkit needs orders.csv or orders.parquet with columns "
             f"{TABLES['orders'].required_columns}; every other table is optional."
         )
-    return validate(raw, source=str(folder), files=files, positions=positions, malformed=malformed,
-                    earliest=earliest, notes=notes)
+    return source
 
 
 def _check_file(file: Path, folder: Path) -> None:
@@ -117,10 +143,10 @@ def _unknown_files(folder: Path) -> list[str]:
     return notes
 
 
-def _read_parquet(file: Path, notes: list[str] | None = None) -> pd.DataFrame:
+def _read_parquet(file: Path, notes: list[str] | None = None, renamed: dict[str, str] | None = None) -> pd.DataFrame:
     """The file's table; a column name given twice is refused, and a column of lists or records
     (no segment, id or value can be one) is left out with a note, or refused if the contract
-    needs it."""
+    needs it (under its own name, or the file's when ``renamed`` maps it: contract -> file)."""
     import pyarrow
     import pyarrow.parquet as pq
 
@@ -134,7 +160,8 @@ def _read_parquet(file: Path, notes: list[str] | None = None) -> pd.DataFrame:
         raise InputError(f"{file}: the column name(s) {twice} appear more than once; rename one of each so it is "
                          f"clear which to read.")
     nested = [f.name for f in schema if pyarrow.types.is_nested(f.type)]
-    contract = {c.name for c in TABLES[file.stem].columns} if file.stem in TABLES else set()
+    renamed = renamed or {}
+    contract = {renamed.get(c.name, c.name) for c in TABLES[file.stem].columns} if file.stem in TABLES else set()
     needed = [n for n in nested if n in contract]
     if needed:
         raise InputError(f"{file}: column(s) {needed} hold lists or records; the contract needs one value per row "
@@ -148,13 +175,15 @@ def _read_parquet(file: Path, notes: list[str] | None = None) -> pd.DataFrame:
         raise InputError(f"{file}: cannot be read as Parquet ({type(error).__name__}: {str(error)[:200]}).") from None
 
 
-def scan(path: str | Path, connection=None) -> dict:
+def scan(path: str | Path, connection=None, columns=None) -> dict:
     """Open the Parquet tables of a folder lazily in DuckDB, for data larger than memory.
 
     Returns a mapping from table name to a DuckDB relation that ``gapkit.kpis(...,
     engine="duckdb")`` reads without loading it into pandas. Unlike :func:`load`, ``scan``
     does not check rows (checking would mean reading everything): use it on tables written by
     ``gapkit.load(...)`` (see :func:`write_parquet`) or otherwise already validated.
+    ``columns`` maps contract columns to the files' names as in :func:`load`; the relations
+    carry the contract's names.
 
     Examples
     --------
@@ -166,16 +195,29 @@ def scan(path: str | Path, connection=None) -> dict:
     """
     from gapkit.measure._tables import duckdb_connection
 
+    mapping = _mapping.check(columns)
     folder = Path(path)
     connection = connection or duckdb_connection()
     relations = {}
     for name in LOAD_ORDER:
         file = folder / f"{name}.parquet"
         if file.exists():
-            relations[name] = connection.read_parquet(str(file))
+            relations[name] = _renamed(connection.read_parquet(str(file)), name, mapping, file)
     if "orders" not in relations:
         raise InputError(f"{folder}: no orders.parquet; scan reads Parquet only (use gapkit.load for CSV).")
     return relations
+
+
+def _renamed(relation, table: str, mapping: _mapping.Columns, file: Path):
+    """``relation`` with its mapped columns under the contract's names (a projection: nothing is read)."""
+    renames = _mapping.renames(relation.columns, table, mapping, file)
+    if not renames:
+        return relation
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    return relation.project(", ".join(f"{quoted(c)} AS {quoted(renames.get(c, c))}" for c in relation.columns))
 
 
 def write_parquet(data: Data, path: str | Path) -> list[Path]:
@@ -190,12 +232,12 @@ def write_parquet(data: Data, path: str | Path) -> list[Path]:
     return written
 
 
-def last_complete_day(path: str | Path) -> tuple[str, str]:
+def last_complete_day(path: str | Path, columns=None) -> tuple[str, str]:
     """The last day the orders cover completely, and the latest order time, for a default ``as_of``.
 
     With times of day, the day of the latest order may still have been under way when the data
     was exported, so it is the day before; with date-only timestamps (all at midnight) it is the
-    latest date itself.
+    latest date itself. ``columns`` names the orders' ordered_at as the file does (see :func:`load`).
 
     Examples
     --------
@@ -203,17 +245,24 @@ def last_complete_day(path: str | Path) -> tuple[str, str]:
     >>> gapkit.loading.last_complete_day("shop")
     ('2025-06-29', '2025-06-30 21:45:14+00:00')
     """
+    import pyarrow.parquet as pq
+
+    mapping = _mapping.check(columns)
     folder = Path(path)
     csv, parquet = folder / "orders.csv", folder / "orders.parquet"
     if parquet.exists():
-        raw = pd.read_parquet(parquet, columns=["ordered_at"])["ordered_at"]
+        file, frame = parquet, None
+        names = list(pq.read_schema(parquet).names)
     elif csv.exists():
-        frame = read_text_csv(csv).frame  # as the loader reads it: semicolons, tabs, UTF-16
-        if "ordered_at" not in frame:
-            raise InputError(f"{csv}: no ordered_at column; orders need order_id, customer_id, ordered_at.")
-        raw = frame["ordered_at"]
+        file, frame = csv, read_text_csv(csv).frame  # as the loader reads it: semicolons, tabs, UTF-16
+        names = list(frame.columns)
     else:
         raise InputError(f"{folder}: no orders.csv or orders.parquet.")
+    name = _mapping.source_name(names, "orders", "ordered_at", mapping, file)
+    if name not in names:
+        raise InputError(f"{file}: no ordered_at column; orders need order_id, customer_id, ordered_at (or map "
+                         f"yours in the configuration: columns: {{orders: {{ordered_at: your_name}}}}).")
+    raw = pd.read_parquet(parquet, columns=[name])[name] if frame is None else frame[name]
     return complete_day(pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601"), str(folder))
 
 

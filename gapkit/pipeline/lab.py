@@ -32,7 +32,9 @@ def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = Non
     target = Path(target).resolve()
     data = Path(data).resolve()
     if as_of is None:
-        as_of, _ = last_complete_day(data)
+        from gapkit.config import read
+
+        as_of, _ = last_complete_day(data, columns=read(config).columns if config else None)
     existing = [target / f"{n}.ipynb" for n in SOURCE_NOTEBOOKS if (target / f"{n}.ipynb").exists()]
     if existing and not force:
         raise InputError(f"{existing[0]} exists; pick an empty folder or pass --force to overwrite the notebooks.")

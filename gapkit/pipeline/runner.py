@@ -187,7 +187,7 @@ def _checked_before_running(config: Config, progress) -> tuple[Config, str]:
     check_columns(config, data_dir)
     if config.as_of is not None:
         return config, "given"
-    day, latest = last_complete_day(data_dir)
+    day, latest = last_complete_day(data_dir, columns=config.columns)
     progress(f"no as_of given: reporting as of {day}, the last complete day in the orders "
              f"(latest order {latest}); pass --as-of YYYY-MM-DD to choose another")
     return config.replace(as_of=day), f"not given: the last complete day in the orders (latest order {latest})"
@@ -197,7 +197,7 @@ def _read_input_once(config: Config, staging: Path, progress) -> list[dict]:
     """Read and check the input into the staging folder (the notebooks read it from there);
     returns the row counts per table for run.json."""
     progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
-    data = _quietly(pipeline.prepare, config.data, staging, config.earliest, config.as_of)
+    data = _quietly(pipeline.prepare, config.data, staging, config.earliest, config.as_of, config.columns)
     for note in data.notes:
         if note.startswith("as_of "):
             progress(f"      note: {note}")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gapkit.contract import _mapping
 from gapkit.contract.artifacts import HISTORY, STEP_NOTEBOOKS, VALIDATED, written_by
 from gapkit.contract.validation import Data
 
@@ -65,20 +66,22 @@ def maker(artifact: str) -> str | None:
     return None
 
 
-def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None, as_of=None) -> Data:
+def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None, as_of=None,
+            columns=None) -> Data:
     """Read and check the input once; write the kept rows, rejects and counts into ``folder``.
 
     The tables go to ``folder/validated/<table>.parquet`` with a manifest of where they came
-    from; ``rejects.csv`` and ``row_counts.csv`` go beside the reports. Input of which no order
-    survives the checks, or an ``as_of`` before the first order, is an error naming the cause;
-    an ``as_of`` long after the last order is a note the report shows.
+    from (and under which ``columns`` mapping, see :func:`gapkit.load`); ``rejects.csv`` and
+    ``row_counts.csv`` go beside the reports. Input of which no order survives the checks, or
+    an ``as_of`` before the first order, is an error naming the cause; an ``as_of`` long after
+    the last order is a note the report shows.
     """
     from gapkit.contract.loading import load
     from gapkit.contract.validation import EARLIEST
     from gapkit.report.publish import write_csv
 
     earliest = earliest or EARLIEST
-    data = load(data_dir, earliest=earliest)
+    data = load(data_dir, earliest=earliest, columns=columns)
     _check_span(data, as_of)
     if as_of is not None:
         data = dataclasses.replace(data, notes=(*data.notes, *_stale_note(data, as_of)))
@@ -89,7 +92,8 @@ def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = Non
     data.rejects.to_parquet(target / "_rejects.parquet", index=False)
     data.counts.to_parquet(target / "_counts.parquet", index=False)
     manifest = {"source": str(Path(data_dir).resolve()), "earliest": earliest, "tables": list(data),
-                "files": data.files, "notes": list(data.notes), "display_source": data.source}
+                "files": data.files, "notes": list(data.notes), "display_source": data.source,
+                "columns": _mapping.as_dict(_mapping.check(columns))}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     write_csv(data.rejects, folder, "rejects.csv")
     write_csv(data.counts, folder, "row_counts.csv")
@@ -128,17 +132,20 @@ def _stale_note(data: Data, as_of) -> tuple[str, ...]:
             f"the last months with data, not of the weeks before {as_of}; check that the export is complete",)
 
 
-def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None) -> Data:
-    """The checked tables: those :func:`prepare` wrote into ``folder`` for this input, else read
-    and checked now by :func:`prepare` (a notebook opened on its own in JupyterLab), which also
-    writes the rejects and row counts, so that each is written by one step."""
+def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None, columns=None) -> Data:
+    """The checked tables: those :func:`prepare` wrote into ``folder`` for this input (and this
+    ``columns`` mapping), else read and checked now by :func:`prepare` (a notebook opened on its
+    own in JupyterLab), which also writes the rejects and row counts, so that each is written by
+    one step."""
     from gapkit.contract.validation import EARLIEST
 
     earliest = earliest or EARLIEST
     target = Path(folder) / VALIDATED
     manifest = _manifest(target)
-    if manifest is None or manifest["source"] != str(Path(data_dir).resolve()) or manifest["earliest"] != earliest:
-        return prepare(data_dir, folder, earliest)
+    # tables read under another mapping hold other columns under the contract's names
+    wanted = (str(Path(data_dir).resolve()), earliest, _mapping.as_dict(_mapping.check(columns)))
+    if manifest is None or (manifest["source"], manifest["earliest"], manifest.get("columns", {})) != wanted:
+        return prepare(data_dir, folder, earliest, columns=columns)
     tables = {name: pd.read_parquet(target / f"{name}.parquet") for name in manifest["tables"]}
     return Data(tables, pd.read_parquet(target / "_rejects.parquet"), pd.read_parquet(target / "_counts.parquet"),
                 source=manifest["display_source"], files=manifest["files"], notes=tuple(manifest["notes"]))

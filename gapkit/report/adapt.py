@@ -324,30 +324,36 @@ def key_drivers(data: Mapping, as_of, configured_controls: Sequence[str] | None 
         return result
 
 
-def table_columns(folder) -> dict[str, list[str]]:
-    """The column names of each table file in ``folder``, read from headers only."""
+def table_columns(folder, columns=()) -> dict[str, list[str]]:
+    """The column names of each table file in ``folder``, read from headers only, as the loader
+    names them once ``columns`` (a checked mapping, :attr:`gapkit.config.Config.columns`) renamed them."""
     from pathlib import Path
 
     import pyarrow.parquet as pq
 
+    from gapkit.contract import _mapping
     from gapkit.contract.schema import TABLES
 
-    columns = {}
+    found = {}
     for name in TABLES:
         csv, parquet = Path(folder) / f"{name}.csv", Path(folder) / f"{name}.parquet"
         if parquet.exists():
-            columns[name] = list(pq.read_schema(parquet).names)
+            file, names = parquet, list(pq.read_schema(parquet).names)
         elif csv.exists():
             from gapkit.contract._reading import csv_header
 
-            columns[name] = csv_header(csv)  # the loader's reading of the header (delimiter, encoding)
-    return columns
+            file, names = csv, csv_header(csv)  # the loader's reading of the header (delimiter, encoding)
+        else:
+            continue
+        renames = _mapping.renames(names, name, columns, file)
+        found[name] = [renames.get(c, c) for c in names]
+    return found
 
 
 def check_columns(config, folder) -> None:
     """Raise :class:`~gapkit.errors.ConfigError`, before any notebook runs, for every column the
     configuration names that no table in ``folder`` has."""
-    present = {c for names in table_columns(folder).values() for c in names}
+    present = {c for names in table_columns(folder, config.columns).values() for c in names}
     named = [("segments", c) for c in config.segments or ()]
     named += [("drivers.controls", c) for c in config.driver_controls or () if c != "period"]
     named += [("journey.by", config.journey_by)] if config.journey_by else []

@@ -48,4 +48,4 @@ def dataset(settings: Config):
     when the notebook runs on its own (see :func:`gapkit.pipeline.dataset`)."""
     from gapkit.pipeline.steps import dataset as prepared
 
-    return prepared(settings.data, settings.out_dir, settings.earliest)
+    return prepared(settings.data, settings.out_dir, settings.earliest, settings.columns)
