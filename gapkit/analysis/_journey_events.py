@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.analysis.text import sentiment
-from gapkit.contract._parsing import isin
+from gapkit.contract._parsing import isin, positions
 
 DAY = pd.Timedelta(days=1)
 TAIL = ("support_ticket", "survey", "review", "repeat_purchase")
@@ -17,11 +17,21 @@ KINDS = {"order": "order", "delivery": "delivery", "support_ticket": "support", 
          "review": "review", "repeat_purchase": "repeat"}
 
 
-def _frame(order_id, stage, at, channel=None, **extra) -> pd.DataFrame:
+def codes(order_id: pd.Series, cohort_ids: pd.Series) -> np.ndarray:
+    """Each order id's row in the cohort (-1: not a cohort order). Events are joined on these
+    integers: pandas joins text keys as Python objects, seconds per million (issue 30)."""
+    found = positions(order_id, cohort_ids)
+    return found if found is not None else pd.Index(cohort_ids).get_indexer(order_id)
+
+
+def _frame(cohort_ids, order_id, stage, at, channel=None, **extra) -> pd.DataFrame:
+    at_cohort = codes(order_id, cohort_ids)
+    keep = at_cohort >= 0  # events of orders outside the cohort have no journey here
     # .array keeps the UTC dtype (to_numpy gives objects, which later will not subtract)
-    return pd.DataFrame({"order_id": order_id.to_numpy(), "stage": stage, "at": at.array,
-                         "channel": None if channel is None else channel.astype("str").to_numpy(),
-                         **{k: v.to_numpy() for k, v in extra.items()}})
+    return pd.DataFrame({"order_id": at_cohort[keep], "stage": stage if isinstance(stage, str) else
+                         stage.to_numpy()[keep], "at": at.array[keep],
+                         "channel": None if channel is None else channel.astype("str").to_numpy()[keep],
+                         **{k: v.to_numpy()[keep] for k, v in extra.items()}})
 
 
 def _link(frame: pd.DataFrame, at: str, orders: pd.DataFrame, via: pd.Series | None = None) -> pd.DataFrame:
@@ -42,31 +52,36 @@ def _link(frame: pd.DataFrame, at: str, orders: pd.DataFrame, via: pd.Series | N
 
 
 def events_of(data, orders, cohort, eod, window):
-    parts = [_frame(cohort["order_id"], "order", cohort["ordered_at"], cohort.get("channel"))]
+    """Every cohort order's events in its window: order_id (the order's row in ``cohort``), stage,
+    at, channel, days (from the order), response_id; and the answered surveys, linked."""
+    ids = cohort["order_id"]
+    parts = [_frame(ids, ids, "order", cohort["ordered_at"], cohort.get("channel"))]
     if "delivered_at" in cohort:
         done = cohort.loc[cohort["delivered_at"].notna()]
-        parts.append(_frame(done["order_id"], "delivery", done["delivered_at"]))
+        parts.append(_frame(ids, done["order_id"], "delivery", done["delivered_at"]))
     tickets_order = None
     if "followups" in data:
         fu = data["followups"]
         touch = fu["touchpoint"].fillna("followup") if "touchpoint" in fu else "followup"
-        parts.append(_frame(fu["order_id"], touch, fu["sent_at"], fu.get("channel")))
+        parts.append(_frame(ids, fu["order_id"], touch, fu["sent_at"], fu.get("channel")))
     if "tickets" in data:
         tickets = _link(data["tickets"], "created_at", orders)
         tickets_order = tickets.set_index("ticket_id")["order_id"]
-        parts.append(_frame(tickets["order_id"], "support_ticket", tickets["created_at"], tickets.get("channel")))
+        parts.append(_frame(ids, tickets["order_id"], "support_ticket", tickets["created_at"],
+                            tickets.get("channel")))
     answered = pd.DataFrame(columns=["response_id", "order_id", "answered_at", "sent_at"])
     if "surveys" in data and "answered_at" in data["surveys"]:
         surveys = data["surveys"].loc[lambda s: s["answered_at"].notna() & (s["answered_at"] <= eod)]
         answered = _link(surveys, "sent_at", orders, tickets_order)
-        parts.append(_frame(answered["order_id"], "survey", answered["answered_at"],
+        parts.append(_frame(ids, answered["order_id"], "survey", answered["answered_at"],
                             response_id=answered["response_id"]))
     ordered = orders.sort_values(["customer_id", "ordered_at", "order_id"])
     nxt = ordered.groupby("customer_id")[["ordered_at"] + (["channel"] if "channel" in ordered else [])].shift(-1)
     again = nxt.loc[nxt["ordered_at"].notna()]
-    parts.append(_frame(ordered.loc[again.index, "order_id"], "repeat_purchase", again["ordered_at"],
+    parts.append(_frame(ids, ordered.loc[again.index, "order_id"], "repeat_purchase", again["ordered_at"],
                         again.get("channel")))
-    events = pd.concat(parts, ignore_index=True).merge(cohort[["order_id", "ordered_at"]], on="order_id")
+    events = pd.concat(parts, ignore_index=True)
+    events["ordered_at"] = cohort["ordered_at"].array.take(events["order_id"].to_numpy())
     events["days"] = (events["at"] - events["ordered_at"]) / DAY
     events = events.loc[(events["days"] >= 0) & (events["days"] <= window / DAY) & (events["at"] <= eod)]
     review = events.loc[events["stage"] == "review_request"].groupby("order_id")["at"].min()
@@ -89,8 +104,9 @@ def stage_order(first: pd.DataFrame, data: Mapping) -> pd.DataFrame:
                          "order": range(len(names))})
 
 
-def feelings_of(answered: pd.DataFrame, events: pd.DataFrame, stages: pd.DataFrame) -> pd.DataFrame:
-    """One stage per scored comment (the rule in the module docstring)."""
+def feelings_of(answered: pd.DataFrame, events: pd.DataFrame, stages: pd.DataFrame,
+                cohort_ids: pd.Series) -> pd.DataFrame:
+    """One stage per scored comment (the rule in the module docstring); order_id as in events."""
     empty = pd.DataFrame(columns=["order_id", "stage", "compound"])
     if answered.empty or "comment" not in answered:
         return empty
@@ -100,6 +116,7 @@ def feelings_of(answered: pd.DataFrame, events: pd.DataFrame, stages: pd.DataFra
     scored = scored.loc[scored["scored"]].reset_index(drop=True)
     if scored.empty:
         return empty
+    scored["order_id"] = codes(scored["order_id"], cohort_ids)  # in the window, so in the cohort
     scored["stage"] = None
     if "ticket_id" in scored:
         scored.loc[scored["ticket_id"].notna(), "stage"] = "support_ticket"

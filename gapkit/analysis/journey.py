@@ -105,7 +105,8 @@ def _measure(data: Mapping, as_of, p: Params) -> _Measured:
     first = events.sort_values(["at", "stage"], kind="stable").drop_duplicates(["order_id", "stage"])
     stages = stage_order(first, data)
     notes = (f"cohort: {len(cohort)} orders placed by {(eod - window).date()}; window {p.repeat_days:g} days",)
-    return _Measured(cohort, first, feelings_of(answered, events, stages), stages, str(pd.Timestamp(as_of).date()),
+    return _Measured(cohort, first, feelings_of(answered, events, stages, cohort["order_id"]), stages,
+                     str(pd.Timestamp(as_of).date()),
                      float(p.repeat_days), notes)
 
 
@@ -135,6 +136,7 @@ def _segment_labels(cohort: pd.DataFrame, data: Mapping, by: list[str]) -> pd.Da
     for column in by:
         labels[column] = segment_labels(labels[column])  # the rule gapkit.kpis uses
     labels["all"] = "all"
+    labels["order_id"] = np.arange(len(labels))  # the order's row in the cohort, as the events name it
     return labels
 
 
