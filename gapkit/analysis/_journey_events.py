@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.analysis.text import sentiment
-from gapkit.contract._parsing import isin, positions
+from gapkit.contract._parsing import isin, positions, sorted_rows
 
 DAY = pd.Timedelta(days=1)
 TAIL = ("support_ticket", "survey", "review", "repeat_purchase")
@@ -75,7 +75,7 @@ def events_of(data, orders, cohort, eod, window):
         answered = _link(surveys, "sent_at", orders, tickets_order)
         parts.append(_frame(ids, answered["order_id"], "survey", answered["answered_at"],
                             response_id=answered["response_id"]))
-    ordered = orders.sort_values(["customer_id", "ordered_at", "order_id"])
+    ordered = sorted_rows(orders, ["customer_id", "ordered_at", "order_id"])
     nxt = ordered.groupby("customer_id")[["ordered_at"] + (["channel"] if "channel" in ordered else [])].shift(-1)
     again = nxt.loc[nxt["ordered_at"].notna()]
     parts.append(_frame(ids, ordered.loc[again.index, "order_id"], "repeat_purchase", again["ordered_at"],

@@ -34,6 +34,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from gapkit.analysis._journey_events import DAY, KINDS, events_of, feelings_of, stage_order
+from gapkit.contract._parsing import sorted_rows
 from gapkit.contract.catalog import CATALOG, FIRST_FOLLOWUP
 from gapkit.errors import ConfigError, InputError
 from gapkit.measure.definitions import Params
@@ -102,7 +103,7 @@ def _measure(data: Mapping, as_of, p: Params) -> _Measured:
         raise InputError(f"orders: no order placed {p.repeat_days:g} days (repeat_days) before as_of={as_of}; "
                          "pick a later as_of or a shorter repeat_days")
     events, answered = events_of(data, orders, cohort, eod, window)
-    first = events.sort_values(["at", "stage"], kind="stable").drop_duplicates(["order_id", "stage"])
+    first = sorted_rows(events, ["at", "stage"]).drop_duplicates(["order_id", "stage"])
     stages = stage_order(first, data)
     notes = (f"cohort: {len(cohort)} orders placed by {(eod - window).date()}; window {p.repeat_days:g} days",)
     return _Measured(cohort, first, feelings_of(answered, events, stages, cohort["order_id"]), stages,

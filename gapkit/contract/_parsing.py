@@ -306,3 +306,15 @@ def reindexed(values: pd.Series, index: pd.Index) -> pd.Series:
         return values.reindex(index).astype(float)
     source = values.to_numpy(dtype=float, na_value=np.nan)
     return pd.Series(np.where(at >= 0, source[np.maximum(at, 0)], np.nan), index=index, name=values.name)
+
+
+def sorted_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(by, kind="stable")`` (ascending, missing last), sorted by Arrow:
+    pandas sorts text keys through Python objects, 3.7 s against 0.7 s for a million orders by
+    customer and time (issue 30)."""
+    try:
+        keys = pyarrow.table({c: pyarrow.array(frame[c], from_pandas=True) for c in by})
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, pyarrow.ArrowNotImplementedError):
+        return frame.sort_values(by, kind="stable")
+    order = pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in by], null_placement="at_end")
+    return frame.take(order.to_numpy())

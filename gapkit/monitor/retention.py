@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.config import MONITOR_DEFAULTS
+from gapkit.contract._parsing import sorted_rows
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import Z95
 from gapkit.errors import ConfigError, InputError, check_alpha
@@ -176,7 +177,7 @@ def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[s
         raise InputError("retention needs the orders table")
     eod = pd.Timestamp(end_of_day(as_of))
     orders = data["orders"][["order_id", "customer_id", "ordered_at"]]
-    orders = orders[orders["ordered_at"] <= eod].sort_values(["customer_id", "ordered_at", "order_id"], kind="stable")
+    orders = sorted_rows(orders[orders["ordered_at"] <= eod], ["customer_id", "ordered_at", "order_id"])
     first = orders.drop_duplicates("customer_id")
     later = orders.merge(first[["customer_id", "ordered_at"]].rename(columns={"ordered_at": "first_at"}),
                          on="customer_id")
@@ -200,18 +201,19 @@ def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[s
 
 
 def churn_durations(data: Mapping, as_of: str | date | datetime, churn_days: float,
-                    by: Sequence[str] = ()) -> pd.DataFrame:
+                    by: Sequence[str] = (), units: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer: days from the first order to churn, or to as_of (censored).
 
     A customer churns ``churn_days`` after an order not followed by another within ``churn_days``
     (the moment the silence becomes long enough to call); ``churned`` says whether that moment
-    came by as_of. Columns as :func:`repeat_durations`, with ``churned`` for ``repeated``.
+    came by as_of. Columns as :func:`repeat_durations`, with ``churned`` for ``repeated``;
+    ``units``: those :func:`repeat_durations` gave for the same data, as_of and ``by``, if at hand.
     """
-    units = repeat_durations(data, as_of, by)
+    units = repeat_durations(data, as_of, by) if units is None else units
     eod = pd.Timestamp(end_of_day(as_of))
     window = pd.Timedelta(days=churn_days)
     orders = data["orders"][["customer_id", "ordered_at"]]
-    orders = orders[orders["ordered_at"] <= eod].sort_values(["customer_id", "ordered_at"], kind="stable")
+    orders = sorted_rows(orders[orders["ordered_at"] <= eod], ["customer_id", "ordered_at"])
     following = orders.groupby("customer_id")["ordered_at"].shift(-1)
     # the silence after each order: until the next order, or until as_of after the last one
     silent = (following.fillna(eod) - orders["ordered_at"]) > window
@@ -247,7 +249,7 @@ def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (
                          f"order)")
     z = NormalDist().inv_cdf(1 - check_alpha(alpha) / 2)
     table, curves = _km_tables(units, "repeated", by, days, cohorts, z)
-    lost = churn_durations(data, as_of, churn_days, by)
+    lost = churn_durations(data, as_of, churn_days, by, units=units)
     # nobody churns before churn_days: the churn curve is read from there on, for a year
     read_at = [int(churn_days) + extra for extra in (0, 30, 90, 180, 365)]
     churn, churn_curves = _km_tables(lost, "churned", by, read_at, cohorts=False, z=z)
@@ -280,9 +282,9 @@ def _steps(group: pd.DataFrame, last_day: float, z: float = Z95) -> pd.DataFrame
 
     fit = SurvfuncRight(group["days"].to_numpy(float), group["repeated"].to_numpy(int))
     keep = fit.surv_times <= min(last_day, group["days"].max())
-    bands = [_loglog_interval(s, e, z) for s, e in zip(fit.surv_prob[keep], fit.surv_prob_se[keep])]
+    low, high = _loglog_bands(fit.surv_prob[keep], fit.surv_prob_se[keep], z)
     frame = pd.DataFrame({"day": np.r_[0.0, fit.surv_times[keep]], "survival": np.r_[1.0, fit.surv_prob[keep]],
-                          "ci_low": np.r_[1.0, [b[0] for b in bands]], "ci_high": np.r_[1.0, [b[1] for b in bands]]})
+                          "ci_low": np.r_[1.0, low], "ci_high": np.r_[1.0, high]})
     return frame.assign(customers=len(group))
 
 
@@ -310,6 +312,17 @@ def _curve(group: pd.DataFrame, days: Sequence[int], cohort: str, segment_by: st
                      "survival": s, "ci_low": low, "ci_high": high})
         previous = day
     return rows
+
+
+def _loglog_bands(s: np.ndarray, se: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_loglog_interval` of every point of a curve at once (a curve has a step per
+    distinct day: hundreds of thousands at a million customers)."""
+    s, se = np.asarray(s, float), np.asarray(se, float)
+    inside = (s < 1.0) & (s > 0.0) & np.isfinite(se) & (se != 0)
+    safe = np.where(inside, s, 0.5)
+    theta = np.log(-np.log(safe))
+    spread = z * np.where(inside, se, 0.0) / (safe * np.abs(np.log(safe)))
+    return (np.where(inside, np.exp(-np.exp(theta + spread)), s), np.where(inside, np.exp(-np.exp(theta - spread)), s))
 
 
 def _loglog_interval(s: float, se: float, z: float = Z95) -> tuple[float, float]:
