@@ -1,6 +1,7 @@
 """Fixtures shared by the end-to-end tests."""
 
 import pytest
+from _postgres import postgres  # noqa: F401  (the session's PostgreSQL server, for tests that ask for it)
 
 from gapkit.pipeline import runner
 from gapkit.pipeline._kernel import SharedKernel
