@@ -262,14 +262,23 @@ def units(
     if months is not None:
         first, last = _month_span(tuple(months))
         frame = frame.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
-    frame = frame.with_columns(_period=nw.col("_anchor").dt.to_string("%Y-%m"))
     out = frame.collect("pandas").to_native()
     if frame.implementation.is_spark_like():  # Spark hands back UTC wall times without their zone
         from gapkit.measure.spark import zoned_utc
 
         out = zoned_utc(out)
-    out = out.rename(columns={"_anchor": "anchor", "_value": "value", "_period": "period"})
+    out = out.rename(columns={"_anchor": "anchor", "_value": "value"})
+    out["period"] = month_labels(out["anchor"])
     return out[[c for c in out.columns if not c.startswith("_")]].reset_index(drop=True)
+
+
+def month_labels(stamps: pd.Series) -> pd.Series:
+    """"YYYY-MM" of each UTC timestamp. A report spans a few dozen months, so each distinct
+    month is formatted once: ``dt.strftime`` formats every row, 1.7 s a million (issue 30)."""
+    stamps = stamps.dt.tz_convert("UTC") if stamps.dt.tz is not None else stamps
+    codes, months = pd.factorize(stamps.dt.year * 100 + stamps.dt.month)
+    labels = np.array([f"{m // 100:04d}-{m % 100:02d}" for m in np.asarray(months, dtype="int64")], dtype=object)
+    return pd.Series(labels[codes] if len(labels) else np.array([], dtype=object), index=stamps.index, dtype="str")
 
 
 class _SegmentedTables(Mapping):
