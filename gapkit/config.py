@@ -222,16 +222,15 @@ def _language(value, label: str) -> str | None:
 
 def _engine(value, label: str) -> str:
     word = value.strip().lower() if isinstance(value, str) else value  # "DuckDB" is meant as duckdb
-    if word in ("pandas", "duckdb", "polars"):
+    if word in ENGINES:
         return word
-    if word == "spark":
-        # a run reads its tables from a folder, which the local engines read faster than a cluster
-        raise ConfigError(f"{label} is {value!r}; gapkit run computes on pandas, duckdb or polars. Spark runs from "
-                          f"Python on Spark tables: gapkit.kpis(tables, as_of=..., engine=\"spark\"), "
-                          f"see docs/scale.md.")
-    raise ConfigError(f"{label} is {value!r}{did_you_mean(str(value).lower(), ('pandas', 'duckdb', 'polars'))}; "
-                      f"write pandas (the default), duckdb or polars (faster from about 100,000 orders; the KPIs are "
-                      f"the same).")
+    raise ConfigError(f"{label} is {value!r}{did_you_mean(str(value).lower(), ENGINES)}; write pandas (the "
+                      f"default), duckdb or polars (faster from about 100,000 orders), or spark (the KPI table and "
+                      f"current levels in a Spark session, see docs/scale.md); the KPIs are the same.")
+
+
+#: Where a run computes its KPI table and current levels (the configuration's ``engine``).
+ENGINES = ("pandas", "duckdb", "polars", "spark")
 
 
 def _currency(value, label: str) -> str:

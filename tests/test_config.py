@@ -14,6 +14,7 @@ def test_defaults_and_overrides():
     assert settings.out_dir == "reports/2025-06-30" and Config().monitor == {}
     assert (settings.engine, from_dict({"engine": "duckdb"}).engine) == ("pandas", "duckdb")
     assert from_dict({"engine": " DuckDB "}).engine == "duckdb"  # as the product writes it
+    assert from_dict({"engine": "Spark"}).engine == "spark"
     assert settings.to_dict()["engine"] == "pandas"
 
 
@@ -37,7 +38,7 @@ def test_a_goal_is_read_with_its_segment_and_checked_against_its_kpi():
     ({"monitor": {"months": 1.5}}, "whole number"),
     ({"segments": 5}, "segments"),
     ({"currency": 12}, "currency"),
-    ({"engine": "spark"}, r"engine is 'spark'; gapkit run computes on pandas, duckdb or polars\. Spark runs from Python"),
+    ({"engine": "sparks"}, r"engine is 'sparks' \(did you mean 'spark'\?\); write pandas"),
     ({"engine": "duckbd"}, r"engine is 'duckbd' \(did you mean 'duckdb'\?\); write pandas"),
     ({"engine": None}, "engine is None"),
 ])

@@ -122,3 +122,40 @@ def test_import_gapkit_does_not_import_pyspark():
     code = "import sys, gapkit, gapkit.spark; assert not [m for m in sys.modules if m.startswith('pyspark')]"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_gapkit_run_with_engine_spark_gives_the_pandas_kpis(tmp_path):
+    """The whole report with ``engine: spark`` (issue 30): report 1 computes the KPI table and the
+    current levels in a local Spark session started by the notebook's kernel; both artifacts
+    equal the pandas engine's on the same checked data, and the report says where they ran."""
+    reason = why_spark_cannot_run()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark engine tests: {reason}", pytrace=False)
+        pytest.skip(reason)
+    from gapkit import config as configuration
+    from gapkit.pipeline import runner
+    from gapkit.report import adapt, publish
+
+    root = Path(__file__).resolve().parents[1]
+    settings = configuration.read(root / "gapkit.yml", data=str(root / "data" / "sample"), out=str(tmp_path / "r"),
+                                  as_of=AS_OF).replace(engine="spark")
+    assert runner.run(settings, progress=lambda _: None).status == "success"
+    data = gapkit.load(root / "data" / "sample")
+    segments = adapt.segment_columns(data, settings.segments, settings.goals)
+    expected = gapkit.kpis(data, as_of=AS_OF, by=segments, period="M", params=settings.params)
+    current = gapkit.baseline.current_levels(data, AS_OF, expected, by=segments, params=settings.params,
+                                             months=settings.baseline_months)
+    for name, frame in (("kpis.csv", expected), ("current.csv", current)):
+        written = publish.read_csv(tmp_path / "r", name)
+        keys = [c for c in KEYS if c in written]
+        got = written.sort_values(keys).reset_index(drop=True)
+        want = frame.sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[keys].astype(str), want[keys].astype(str))
+        assert len(got) == len(want) > 100
+        assert (got["n"].to_numpy() == want["n"].to_numpy()).all(), name
+        for column in ["value", "ci_low", "ci_high"]:
+            pd.testing.assert_series_equal(got[column].astype(float), want[column].astype(float), check_exact=False,
+                                           rtol=1e-9, atol=1e-12, check_names=False)
+    report = (tmp_path / "r" / "01_current_state.html").read_text(encoding="utf-8")
+    assert "computed on the spark engine" in report and "PySpark does not yet fully support" not in report

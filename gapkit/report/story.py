@@ -301,8 +301,11 @@ def engine_note(engine: str) -> str:
     other = "duckdb" if engine == "pandas" else "pandas"
     # Polars divides by a constant as a multiplication by its reciprocal: a duration may differ in its last bit
     medians = "medians to the last bit" if engine == "polars" else "medians exactly"
+    where = ("" if engine == "pandas" else
+             " That is the KPI table and the current levels; the analyses after them read the checked tables in "
+             "pandas.")
     return (f"The KPIs were computed on the {engine} engine (engine: {engine} in the configuration); "
-            f"engine: {other} gives the same figures (n exactly, {medians}, other values to 1e-9 relative).")
+            f"engine: {other} gives the same figures (n exactly, {medians}, other values to 1e-9 relative).{where}")
 
 
 def desired_state_findings(goals_table: pd.DataFrame) -> list[str]:
