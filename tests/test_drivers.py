@@ -284,7 +284,7 @@ def test_above_max_units_the_model_is_fitted_on_a_stratified_seeded_sample(plant
 
 
 def test_the_sample_holds_each_stratum_share():
-    from gapkit.analysis.drivers import _sampled
+    from gapkit.analysis._sampling import stratified_sample as _sampled
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"value": rng.random(10_000) < 0.1, "segment": rng.choice(["A", "B", "C"], 10_000,

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from gapkit.analysis._sampling import of_orders, stratified_sample
 from gapkit.analysis.importance import _importance, general_dominance, relative_weights  # noqa: F401
 from gapkit.contract._parsing import isin, reindexed
 from gapkit.contract.catalog import CATALOG, KPIS, MEAN, SHARE
@@ -287,39 +288,6 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
                         len(frame), tuple(controls), tuple(notes), frame.attrs.get("population", len(frame)))
 
 
-def _sampled(frame: pd.DataFrame, strata: list[str], size: int | None, seed: int, notes: list) -> pd.DataFrame:
-    """A seeded sample of ``size`` rows holding each stratum's share of ``frame`` (largest
-    remainders), so the sample is a simple random one balanced on outcome and controls."""
-    if size is None or len(frame) <= size:
-        return frame
-    if size < 1:
-        raise ConfigError(f"max_units must be a positive number of units or None, not {size!r}")
-    group = frame.groupby([frame[c].astype("str") for c in strata], sort=True).ngroup().to_numpy()
-    counts = np.bincount(group)
-    exact = counts * size / len(frame)
-    quota = np.floor(exact).astype(int)
-    rest = np.argsort(-(exact - quota), kind="stable")[: size - quota.sum()]
-    quota[rest] += 1
-    rank = pd.Series(np.random.default_rng(seed).random(len(frame))).groupby(group).rank(method="first")
-    picked = frame.loc[rank.to_numpy() <= quota[group]]
-    notes.append(f"fitted on a random sample of {len(picked):,} of the {len(frame):,} units (seed {seed}; each "
-                 f"outcome value and control group in its share): n, tests and intervals are the sample's")
-    picked.attrs["population"] = len(frame)
-    return picked
-
-
-def _of_orders(data: Mapping, orders: pd.Series) -> dict:
-    """The tables restricted to the rows of these orders: an order's experiences (delivery,
-    follow-ups, tickets, its survey) are its own rows' alone, so they are measured on a sample's
-    orders without reading every order's."""
-    keep = {}
-    for name, frame in data.items():
-        if name in ("orders", "followups", "tickets", "surveys") and "order_id" in frame:
-            frame = frame.loc[isin(frame["order_id"], orders).to_numpy()]
-        keep[name] = frame
-    return keep
-
-
 def _model_frame(data: Mapping, outcome: str, as_of, params, controls: list[str], usable: list[str],
                  max_missing: float, notes: list, sample: tuple = (None, 0)) -> tuple[pd.DataFrame, list[str]]:
     """The outcome's units (a sample of them past ``sample``'s size) with their order's
@@ -331,8 +299,8 @@ def _model_frame(data: Mapping, outcome: str, as_of, params, controls: list[str]
     if "order_id" not in u:
         raise InputError(f"{outcome}: its units carry no order_id, so they cannot be tied to an order's experience")
     size, seed = sample
-    picked = _sampled(u, ["value", *controls], size, seed, notes)
-    tables = data if picked is u else _of_orders(data, picked["order_id"])
+    picked = stratified_sample(u, ["value", *controls], size, seed, notes)
+    tables = data if picked is u else of_orders(data, picked["order_id"])
     frame = picked[["order_id", "value", *controls]].merge(
         order_drivers(tables, as_of, params), left_on="order_id", right_index=True, how="left")
     usable = _observed(frame, usable, max_missing, notes)

@@ -1,0 +1,45 @@
+"""Seeded samples for the analyses that need unit rows (issue 30): past a size, a model is fitted
+on a random sample that keeps each stratum's share, and says so."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from gapkit.contract._parsing import isin
+from gapkit.errors import ConfigError
+
+
+def stratified_sample(frame: pd.DataFrame, strata: list[str], size: int | None, seed: int, notes: list) -> pd.DataFrame:
+    """A seeded sample of ``size`` rows holding each stratum's share of ``frame`` (largest
+    remainders), so the sample is a simple random one balanced on outcome and controls."""
+    if size is None or len(frame) <= size:
+        return frame
+    if size < 1:
+        raise ConfigError(f"max_units must be a positive number of units or None, not {size!r}")
+    group = frame.groupby([frame[c].astype("str") for c in strata], sort=True).ngroup().to_numpy()
+    counts = np.bincount(group)
+    exact = counts * size / len(frame)
+    quota = np.floor(exact).astype(int)
+    rest = np.argsort(-(exact - quota), kind="stable")[: size - quota.sum()]
+    quota[rest] += 1
+    rank = pd.Series(np.random.default_rng(seed).random(len(frame))).groupby(group).rank(method="first")
+    picked = frame.loc[rank.to_numpy() <= quota[group]]
+    notes.append(f"fitted on a random sample of {len(picked):,} of the {len(frame):,} units (seed {seed}; each "
+                 f"outcome value and control group in its share): n, tests and intervals are the sample's")
+    picked.attrs["population"] = len(frame)
+    return picked
+
+
+def of_orders(data: Mapping, orders: pd.Series) -> dict:
+    """The tables restricted to the rows of these orders: an order's experiences (delivery,
+    follow-ups, tickets, its survey) are its own rows' alone, so they are measured on a sample's
+    orders without reading every order's."""
+    keep = {}
+    for name, frame in data.items():
+        if name in ("orders", "followups", "tickets", "surveys") and "order_id" in frame:
+            frame = frame.loc[isin(frame["order_id"], orders).to_numpy()]
+        keep[name] = frame
+    return keep
