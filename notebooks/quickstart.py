@@ -9,6 +9,7 @@
 # %% tags=["parameters"]
 data: str = "../data/sample"  # folder of input tables (CSV or Parquet)
 as_of: str = "2025-06-30"  # report date: events after the end of this day are ignored
+config: str = ""  # a gapkit.yml whose `columns` key names your columns (e.g. order_id: id); "" for none
 
 # %%
 import matplotlib.pyplot as plt
@@ -21,7 +22,7 @@ gapkit.notebook.vector_charts()
 # Load and check the tables once: every row is kept or set aside with its reason.
 
 # %%
-tables = gapkit.load(data)
+tables = gapkit.load(data, columns=gapkit.config.read(config).columns if config else None)
 tables.counts
 
 # %% [markdown]

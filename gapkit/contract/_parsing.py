@@ -113,38 +113,55 @@ def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
 
 
 def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows Arrow read (a mask) and their values (int64 microseconds, float64 or bool)."""
+    """Which rows Arrow read (a mask) and their values (int64 microseconds, float64 or bool).
+
+    A column Arrow reads whole is cast in one call; only a column with a value it refuses is
+    cast chunk by chunk, so that only the refusing chunks go to pandas.
+    """
     if kind == BOOLEAN:
-        plain = pc.is_in(text, value_set=pyarrow.array(list(FLAG_SPELLINGS))).fill_null(False)
-        true = pc.is_in(text, value_set=pyarrow.array([w for w, v in FLAG_SPELLINGS.items() if v])).fill_null(False)
-        return plain.to_numpy(zero_copy_only=False), true.to_numpy(zero_copy_only=False)
+        found = pc.index_in(text, value_set=pyarrow.array(list(FLAG_SPELLINGS))).fill_null(-1)
+        found = found.to_numpy(zero_copy_only=False)
+        plain = found >= 0
+        return plain, np.array(list(FLAG_SPELLINGS.values()), dtype=bool)[np.maximum(found, 0)] & plain
     plain = np.zeros(len(text), dtype=bool)
     if kind == TIMESTAMP:
         out = np.full(len(text), NAT, dtype="int64")
+        whole = slice(0, len(text))
+        # all zoned, or all without a zone: what every chunk would give (a zoned text is no
+        # timestamp without a zone to Arrow, nor the other way round)
+        if _cast_timestamps(text, whole, out, plain, True) or _cast_timestamps(text, whole, out, plain, False):
+            return plain, out
         for start in range(0, len(text), CAST_CHUNK):
             chunk = text.slice(start, CAST_CHUNK)
-            if not _cast_timestamps(chunk, np.arange(start, start + len(chunk)), out, plain):
+            if not _cast_timestamps(chunk, slice(start, start + len(chunk)), out, plain):
                 for pattern, zoned in ((ISO_WITH_ZONE, True), (ISO_WITHOUT_ZONE, False)):
                     rows = np.flatnonzero(pc.match_substring_regex(chunk, pattern).fill_null(False)
                                           .to_numpy(zero_copy_only=False))
                     _cast_timestamps(chunk.take(rows), start + rows, out, plain, zoned)
         return plain, out
     out = np.full(len(text), np.nan, dtype="float64")
-    for start in range(0, len(text), CAST_CHUNK):
-        chunk = text.slice(start, CAST_CHUNK)
-        try:
-            numbers = pc.cast(chunk, pyarrow.float64()).to_numpy(zero_copy_only=False)
-        except pyarrow.ArrowInvalid:  # some text in this chunk is not a plain number: pandas reads the chunk
+    whole = _numbers(text)  # one call when every value is a plain number
+    pieces = [(0, whole)] if whole is not None else (
+        (start, _numbers(text.slice(start, CAST_CHUNK))) for start in range(0, len(text), CAST_CHUNK))
+    for start, numbers in pieces:
+        if numbers is None:  # some text in this chunk is not a plain number: pandas reads the chunk
             continue
-        stop = start + len(chunk)
+        stop = start + len(numbers)
         out[start:stop] = numbers
         # nan and inf may be markers or overflow, and "-0" is 0 in pandas: pandas decides those
         plain[start:stop] = np.isfinite(numbers) & ~((numbers == 0) & np.signbit(numbers))
     return plain, out
 
 
-def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarray, out: np.ndarray, plain: np.ndarray,
-                     zoned: bool | None = None) -> bool:
+def _numbers(text: pyarrow.Array | pyarrow.ChunkedArray) -> np.ndarray | None:
+    try:
+        return pc.cast(text, pyarrow.float64()).to_numpy(zero_copy_only=False)
+    except pyarrow.ArrowInvalid:
+        return None
+
+
+def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarray | slice, out: np.ndarray,
+                     plain: np.ndarray, zoned: bool | None = None) -> bool:
     """Cast ``chunk`` (text) to UTC microseconds into ``out[rows]``; False if Arrow refused a value
     (zone-less texts are UTC, as in pandas)."""
     targets = [pyarrow.timestamp("us", "UTC"), pyarrow.timestamp("us")]
@@ -239,6 +256,61 @@ def positions(keys: pd.Series | pyarrow.Array | pyarrow.ChunkedArray, parent_key
     return pc.index_in(child, value_set=parent, skip_nulls=True).fill_null(-1).to_numpy().astype("int64")
 
 
+def key_positions(keys: pyarrow.ChunkedArray, parent_keys: pd.Series) -> np.ndarray | None:
+    """:func:`positions` of text ``keys`` (e.g. the keys of several columns side by side).
+
+    When the parent's keys are all as long as each other, up to 8 bytes (``C0000001``,
+    ``10293847``), each key's bytes are read as one 64-bit integer and those are looked up: two
+    strings of one length are equal exactly when their bytes are, and a key of another length
+    matches none. Arrow hashes integers in less than half the time of strings (0.12 s against
+    0.25 s for 2.5M keys among 586k). Other parent keys are looked up as text.
+    """
+    parent = as_arrow_text(parent_keys)
+    width = _one_width(parent) if parent is not None and parent.null_count == 0 else None
+    if width is None:
+        return positions(keys, parent_keys)
+    children = [_width_codes(chunk, width) for chunk in keys.chunks]
+    codes = np.concatenate([c for c, _ in children]) if children else np.array([], dtype=np.uint64)
+    found = pc.index_in(codes, value_set=pyarrow.array(_width_codes(parent, width)[0])).fill_null(-1)
+    found = found.to_numpy().astype("int64")
+    start = 0
+    for chunk_codes, rows in children:  # keys of another width, or missing, are found nowhere
+        if rows is not None:
+            found[start:start + len(chunk_codes)][~rows] = -1
+        start += len(chunk_codes)
+    return found
+
+
+def _one_width(text: pyarrow.Array) -> int | None:
+    """The byte length of every value when they share one, up to 8; else None."""
+    if not len(text):
+        return None
+    lengths = pc.min_max(pc.binary_length(text)).as_py()
+    return lengths["min"] if lengths["min"] == lengths["max"] and 0 < lengths["min"] <= 8 else None
+
+
+def _width_codes(text: pyarrow.Array, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each value's bytes as a little-endian 64-bit integer (zeros after the last byte), for
+    values ``width`` bytes long; and which rows those are (None: all). Other rows get code 0."""
+    lengths = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    rows = None
+    if text.null_count or not (lengths == width).all():
+        rows = (lengths == width) & text.is_valid().to_numpy(zero_copy_only=False)
+        chosen = text.filter(pyarrow.array(rows))
+        codes = np.zeros(len(text), dtype=np.uint64)
+        codes[rows] = _width_codes(chosen, width)[0]
+        return codes, rows
+    big = pyarrow.types.is_large_string(text.type) or pyarrow.types.is_large_binary(text.type)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if big else np.int32)[text.offset:text.offset + len(text) + 1]
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    if width == 8:
+        codes = data.view("<u8")
+        return (codes.copy() if codes.ctypes.data % 8 else codes), rows
+    padded = np.zeros((len(text), 8), dtype=np.uint8)
+    padded[:, :width] = data.reshape(-1, width)
+    return padded.view("<u8").ravel(), rows
+
+
 def lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series, found=None) -> pd.Series:
     """``keys.map(parent_values indexed by parent_keys)``: the parent's value for each key (unique keys).
 
@@ -316,5 +388,5 @@ def sorted_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         keys = pyarrow.table({c: pyarrow.array(frame[c], from_pandas=True) for c in by})
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, pyarrow.ArrowNotImplementedError):
         return frame.sort_values(by, kind="stable")
-    order = pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in by], null_placement="at_end")
+    order = pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in by])  # missing values sort last by default
     return frame.take(order.to_numpy())
