@@ -5,9 +5,7 @@ tests skip on a user's machine and fail under CI (the CI variable set), so that 
 cannot hide a Spark engine that was never exercised.
 """
 
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +26,9 @@ SCHEDULE = {"time_zone": "America/Los_Angeles", "hours": "08:00-18:00", "holiday
 
 
 def why_spark_cannot_run() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install -e '.[test,spark]')"
-    java_home = os.environ.get("JAVA_HOME")
-    if not shutil.which("java") and not (java_home and (Path(java_home) / "bin" / "java").exists()):
-        return "no Java runtime for Spark (no java on PATH, no JAVA_HOME; e.g. apt-get install default-jre-headless)"
-    return None
+    from gapkit.measure.spark import why_unavailable
+
+    return why_unavailable()
 
 
 @pytest.fixture(scope="module")
