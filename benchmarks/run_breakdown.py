@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -73,9 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also save the timings as JSON")
     ap.add_argument("--engine", choices=["pandas", "duckdb", "polars"], help="the configuration's engine key "
                     "(default: what gapkit.yml says)")
+    ap.add_argument("--format", choices=["csv", "parquet"], default="csv", help="input files (default csv)")
+    ap.add_argument("--no-kpis", action="store_true", help="skip timing gapkit.kpis alone after the run")
     args = ap.parse_args(argv)
 
-    csv_dir, _ = ensure_data(args.size)
+    csv_dir, parquet_dir = ensure_data(args.size)
+    csv_dir = parquet_dir if args.format == "parquet" else csv_dir
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gapkit-run-breakdown-")) / "report"
     config_file = HERE.parent / "gapkit.yml"
     if args.engine:
@@ -91,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
 
     rows = breakdown(result, wall)
+    # peaks of resident memory: this process (the load step reads and checks here) and the largest
+    # child that has ended (the notebooks' kernel, shut down at the end of the run), in MB
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_kernel = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\ngapkit run on {args.size:,} orders (as_of {args.as_of}, engine {config.engine}): {wall:.1f} s wall; "
           f"load average "
           f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
@@ -99,18 +107,23 @@ def main(argv: list[str] | None = None) -> int:
     for part, seconds in rows:
         print(f"| {part} | {seconds:.1f} | {100 * seconds / wall:.1f}% |")
     print(f"| **total** | **{wall:.1f}** | 100% |\n")
-    kpis, segments = time_kpis(config, csv_dir)
-    print(f"gapkit.kpis as notebook 01 calls it (by {segments}, period M), timed on its "
-          f"own after the run: {kpis:.1f} s ({100 * kpis / wall:.1f}% of the run's wall time)\n")
+    print(f"peak resident memory: {peak_self:,.0f} MB in the runner (load step), {peak_kernel:,.0f} MB in the "
+          f"notebooks' kernel\n")
+    kpis, segments = (None, []) if args.no_kpis else time_kpis(config, csv_dir)
+    if kpis is not None:
+        print(f"gapkit.kpis as notebook 01 calls it (by {segments}, period M), timed on its "
+              f"own after the run: {kpis:.1f} s ({100 * kpis / wall:.1f}% of the run's wall time)\n")
     print("slowest cells:")
     for name, first_line, seconds in slowest_cells(result):
         print(f"  {seconds:7.1f} s  {name}: {first_line}")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "size": args.size, "as_of": args.as_of, "engine": config.engine, "wall_s": wall, "loadavg_before": load_before,
-            "loadavg_after": load_after, "timings": result.timings, "html_seconds": result.html_seconds,
+            "size": args.size, "as_of": args.as_of, "engine": config.engine, "wall_s": wall,
+            "loadavg_before": load_before, "loadavg_after": load_after, "timings": result.timings,
+            "html_seconds": result.html_seconds,
             "cell_seconds": result.cell_seconds, "breakdown": rows,
-            "kpis_alone_s": kpis}, indent=1) + "\n")
+            "kpis_alone_s": kpis, "format": args.format, "peak_mb_runner": peak_self,
+            "peak_mb_kernel": peak_kernel}, indent=1) + "\n")
     return 0
 
 
