@@ -204,3 +204,19 @@ def test_regroup_draws_the_same_map_as_a_fresh_journey():
         fresh.channels.sort_values(["segment_by", "segment", "stage", "channel"]).reset_index(drop=True))
     with pytest.raises(ConfigError, match="not drawn by"):
         gapkit.journey.JourneyResult(drawn.table).regroup(sample, "segment")
+
+
+def test_past_max_orders_the_map_is_drawn_from_a_seeded_sample_of_orders():
+    data = gapkit.validate(generate(n_orders=6000, seed=5))
+    full = journey(data, "2025-06-30", by="segment", max_orders=None)
+    part = journey(data, "2025-06-30", by="segment", max_orders=1500)
+    again = journey(data, "2025-06-30", by="segment", max_orders=1500)
+    pd.testing.assert_frame_equal(part.table, again.table)
+    everyone = part.rows("all")
+    assert everyone["n"].eq(1500).all() and full.rows("all")["n"].gt(1500).all()
+    assert any("random sample of 1,500 of the" in note for note in part.notes)
+    assert not any("random sample" in note for note in full.notes)
+    # the sample's intervals hold the whole cohort's coverage at (nearly) every stage
+    both = everyone.merge(full.rows("all"), on="stage", suffixes=("", "_full"))
+    inside = both["coverage_full"].between(both["coverage_ci_low"] - 1e-12, both["coverage_ci_high"] + 1e-12)
+    assert inside.mean() >= 0.8 and len(both) >= 5
