@@ -276,7 +276,9 @@ def test_above_max_units_the_model_is_fitted_on_a_stratified_seeded_sample(plant
     assert part.table["n"].eq(1000).all() and "n=1000 sampled of 3,000" in part.summary()
     assert any("random sample of 1,000 of the 3,000 units" in note for note in part.notes)
     assert not any("random sample" in note for note in full.notes)
-    width = (lambda t: (t["importance_ci_high"] - t["importance_ci_low"]).mean())
+    def width(table):
+        return (table["importance_ci_high"] - table["importance_ci_low"]).mean()
+
     assert width(part.table) > width(full.table)
     assert set(part.table["driver"].iloc[:2]) == {"followup_covered", "delivered_on_time"}
     with pytest.raises(ConfigError, match="max_units"):
