@@ -136,7 +136,8 @@ for _ in trip.plot_each(gaps=result.table):  # one figure per group
 trip if isinstance(trip, adapt.Skipped) else formatting.table(
     trip.rows("all")[["stage", "n", "coverage", "median_days", "sentiment", "top_channel"]],
     {"coverage": "share", "median_days": "number", "sentiment": "number"},
-    caption="Each post-sale stage: how many orders reach it, how soon, and how customers feel there")
+    caption="Each post-sale stage: how many orders reach it, how soon, and how customers feel there"
+    + (f"; {trip.sampled()}" if trip.sampled() else ""))
 
 # %% [markdown]
 # ## What customers say

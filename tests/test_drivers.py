@@ -273,7 +273,7 @@ def test_above_max_units_the_model_is_fitted_on_a_stratified_seeded_sample(plant
     again = key_drivers(planted, "2025-06-30", drivers=names, controls="segment", n_boot=50, max_units=1000)
     pd.testing.assert_frame_equal(part.table, again.table)
     assert full.n == full.population == 3000 and part.n == 1000 and part.population == 3000
-    assert part.table["n"].eq(1000).all() and "n=1000 sampled of 3,000" in part.summary()
+    assert part.table["n"].eq(1000).all() and "n=1,000 from a seeded random sample of the 3,000 units" in part.summary()
     assert any("random sample of 1,000 of the 3,000 units" in note for note in part.notes)
     assert not any("random sample" in note for note in full.notes)
     def width(table):

@@ -220,3 +220,4 @@ def test_past_max_orders_the_map_is_drawn_from_a_seeded_sample_of_orders():
     both = everyone.merge(full.rows("all"), on="stage", suffixes=("", "_full"))
     inside = both["coverage_full"].between(both["coverage_ci_low"] - 1e-12, both["coverage_ci_high"] + 1e-12)
     assert inside.mean() >= 0.8 and len(both) >= 5
+    assert part.sampled().startswith("drawn from a random sample of 1,500") and full.sampled() == ""

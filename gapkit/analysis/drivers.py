@@ -391,8 +391,9 @@ class DriverResult(Result):
         ranking = (f"top: {top['driver']} {top['importance']:.0%} "
                    f"[{top['importance_ci_low']:.0%}, {top['importance_ci_high']:.0%}]" if apart
                    else f"the drivers cannot be ranked: {why}")
-        sampled = f" sampled of {self.population:,}" if self.population > self.n else ""
-        lines = [f"Key drivers of {self.outcome} ({self.model}, n={self.n}{sampled}{held}; importance = {self.method} "
+        n = (f"n={self.n:,} from a seeded random sample of the {self.population:,} units" if self.population > self.n
+             else f"n={self.n}")
+        lines = [f"Key drivers of {self.outcome} ({self.model}, {n}{held}; importance = {self.method} "
                  f"share of R^2 {self.r2:.3f})", ranking]
         return "\n".join(lines)
 

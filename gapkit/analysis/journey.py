@@ -229,6 +229,10 @@ class JourneyResult(Result):
     def footnotes(self) -> tuple[str, ...]:
         return self.notes
 
+    def sampled(self) -> str:
+        """The sentence that says the map was drawn from a sample of orders, or "" (every order)."""
+        return next((note for note in self.notes if "random sample" in note), "")
+
     def regroup(self, data: Mapping, by: str | Sequence[str]) -> JourneyResult:
         """The same journey drawn by other segment columns of ``data``, without measuring the
         events again (the action plan draws it by each shortfall's own segment column)."""
