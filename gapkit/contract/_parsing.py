@@ -377,6 +377,8 @@ def reindexed(values: pd.Series, index: pd.Index) -> pd.Series:
     if at is None:
         return values.reindex(index).astype(float)
     source = values.to_numpy(dtype=float, na_value=np.nan)
+    if not len(source):  # nothing to look up: every key is missing
+        return pd.Series(np.nan, index=index, name=values.name, dtype=float)
     return pd.Series(np.where(at >= 0, source[np.maximum(at, 0)], np.nan), index=index, name=values.name)
 
 
