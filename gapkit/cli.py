@@ -14,6 +14,9 @@ from pathlib import Path
 
 from gapkit.errors import GapkitError
 
+DATA_HELP = ("folder of input tables, or a database: postgresql://user@host:5432/db?schema=s (password from "
+             "PGPASSWORD or ~/.pgpass), sqlite:///file.db, duckdb:///file.duckdb")
+
 
 def _parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
@@ -22,8 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gapkit", description="Gap analysis of post-sale follow-up.")
     parser.add_argument("--version", action="version", version=f"gapkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    show = commands.add_parser("kpis", help="print the current-state KPI table of a data folder")
-    show.add_argument("--data", required=True, help="folder of input tables")
+    show = commands.add_parser("kpis", help="print the current-state KPI table of a data folder or database")
+    show.add_argument("--data", required=True, help=DATA_HELP)
     show.add_argument("--as-of", required=True, help="report date, YYYY-MM-DD; later events are ignored")
     show.add_argument("--by", nargs="*", default=None,
                       help="segment columns (default: the customers' attributes and channels the data holds)")
@@ -34,14 +37,15 @@ def _parser() -> argparse.ArgumentParser:
                                        "support team's schedule for the *_bh KPIs, the data's names for columns)")
     run_parser = commands.add_parser("run", help="run the notebook suite and publish the report")
     run_parser.add_argument("--config", help="gapkit.yml (default: ./gapkit.yml when it exists)")
-    run_parser.add_argument("--data", help="folder of input tables (overrides the config)")
+    run_parser.add_argument("--data", help=f"{DATA_HELP} (overrides the config)")
     run_parser.add_argument("--as-of", help="report date YYYY-MM-DD (overrides the config)")
     run_parser.add_argument("--out", help="report folder (default reports/<as_of>)")
     run_parser.add_argument("--keep-code", action="store_true", help="show code cells in the HTML reports")
     run_parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    copy = commands.add_parser("notebooks", help="copy the notebook suite into a folder, set to your data, for JupyterLab")
+    copy = commands.add_parser("notebooks",
+                               help="copy the notebook suite into a folder, set to your data, for JupyterLab")
     copy.add_argument("folder", help="where to put the notebooks")
-    copy.add_argument("--data", required=True, help="folder of input tables")
+    copy.add_argument("--data", required=True, help=DATA_HELP)
     copy.add_argument("--as-of", help="report date YYYY-MM-DD (default: the last complete day in the orders)")
     copy.add_argument("--config", help="gapkit.yml to use (default: none)")
     copy.add_argument("--force", action="store_true", help="overwrite notebooks already in the folder")
@@ -70,6 +74,11 @@ def _notebooks(args) -> int:
         return 2
     print(f"wrote {len(written)} notebooks to {Path(args.folder).resolve()}; open them with "
           f"`jupyter lab {args.folder}`. They write to {Path(args.folder).resolve() / 'reports' / 'interactive'}.")
+    from gapkit.contract._database import redact
+
+    if redact(args.data) != args.data:  # a URL with a password: the notebooks name it without
+        print(f"the notebooks read {redact(args.data)}: set PGPASSWORD or write the password in ~/.pgpass for "
+              f"JupyterLab (gapkit never writes it into a file)")
     return 0
 
 
@@ -84,11 +93,13 @@ def _kpis(args) -> int:
             from gapkit.config import read
 
             settings = read(args.config)
-        data = load(args.data, columns=settings.columns if settings else None)
+        segments = args.by if args.by is not None else (settings.segments if settings else None)
+        # a database sends the segment columns asked for, and no event after the report date
+        data = load(args.data, columns=settings.columns if settings else None, as_of=args.as_of, extra=segments or ())
         table = kpis(
             data,
             as_of=args.as_of,
-            by=segment_columns(data, args.by if args.by is not None else (settings.segments if settings else None)),
+            by=segment_columns(data, segments),
             period=None if args.period == "none" else "M",
             engine=args.engine,
             params=settings.params if settings else None,
@@ -96,7 +107,7 @@ def _kpis(args) -> int:
     except GapkitError as err:
         print(f"gapkit: {err}", file=sys.stderr)
         return 2
-    print(f"Input rows per table ({args.data}):")
+    print(f"Input rows per table ({data.source}):")
     print(data.counts.to_string(index=False))
     print()
     print(f"KPIs as of {args.as_of} (95% CIs; small_n = too few units for a reliable interval):")
@@ -128,7 +139,7 @@ class Stopped(KeyboardInterrupt):
 
 
 def _run(args) -> int:
-    if args.data and not _has_orders(Path(args.data)):
+    if args.data and not _has_orders(args.data):
         # answered before the notebook machinery is imported (about a second of start-up)
         print(f"gapkit run failed: {args.data}: no orders.csv or orders.parquet; gapkit run needs at least the "
               f"orders table.", file=sys.stderr)
@@ -165,23 +176,31 @@ def _run(args) -> int:
     return 0
 
 
-def _has_orders(folder: Path) -> bool:
-    return any((folder / f"orders.{ext}").exists() for ext in ("csv", "parquet"))
+def _has_orders(data: str) -> bool:
+    """Whether the folder ``data`` holds an orders file; a database (a URL, or a SQLite or DuckDB
+    file) is asked later, by the run, so it passes here."""
+    from gapkit.contract._database import is_database
+
+    return is_database(data) or any((Path(data) / f"orders.{ext}").exists() for ext in ("csv", "parquet"))
 
 
 def _local_config(data: str | None) -> str | None:
     """./gapkit.yml when it is about the data being run: its goals and columns describe its own
     ``data`` folder, so pointing --data at another folder without --config leaves it out."""
     from gapkit import config as configuration
+    from gapkit.contract._database import redact
 
     local = Path("gapkit.yml")
     if not local.exists():
         return None
     if data is not None:
+        from gapkit.contract.loading import source_label
+
         own = configuration.read(local).data
-        if Path(own).resolve() != Path(data).resolve():
-            print(f"not using ./gapkit.yml: it describes {own}, not {data} (pass --config gapkit.yml to use it)",
-                  flush=True)
+        # a URL is compared without its password and never resolved as a path
+        if source_label(own) != source_label(data):
+            print(f"not using ./gapkit.yml: it describes {redact(own)}, not {redact(data)} (pass --config gapkit.yml "
+                  f"to use it)", flush=True)
             return None
     return str(local)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gapkit.contract import _mapping
+from gapkit.contract._database import redact
 from gapkit.contract._yaml import as_columns, as_list, as_mapping, as_number, as_ranged, as_text, load_file, text_of
 from gapkit.contract.catalog import KPIS, bounds
 from gapkit.errors import ConfigError, did_you_mean, parse_date  # noqa: F401 (parse_date: config's own)
@@ -52,7 +53,7 @@ class Goal:
 class Config:
     """Everything a run needs; see README "Configuration" for each key."""
 
-    data: str = "data/sample"
+    data: str = "data/sample"  # a folder, or a database (URL or file; gapkit.load says which)
     as_of: str | None = None  # None: ``gapkit run`` takes the last complete day in the orders
     out: str | None = None
     segments: tuple[str, ...] | None = None  # None: chosen from what the data holds (gapkit.adapt)
@@ -83,9 +84,9 @@ class Config:
         return self.out or f"reports/{self.as_of}"
 
     def to_dict(self) -> dict:
-        """Plain values, for papermill parameters and run.json."""
+        """Plain values, for papermill parameters and run.json (a database URL without its password)."""
         return {
-            "data": self.data,
+            "data": redact(self.data),
             "as_of": self.as_of,
             "out": self.out_dir,
             "segments": None if self.segments is None else list(self.segments),

@@ -5,6 +5,7 @@ its socket in that folder, and a database and a user with a password are created
 over TCP (127.0.0.1) must give that password (scram-sha-256), so a wrong one is refused as a real
 server refuses it; the superuser, for setting up, comes in over the socket only. The server is
 stopped and its folder removed at the end of the session, also when a test fails.
+:func:`sample_tables` and :func:`write_postgres` store the sample in it with SQL types.
 
 PostgreSQL refuses to run as root: as root the server runs as the ``postgres`` account (Debian's
 package makes it; else ``nobody``) through ``runuser``. Without PostgreSQL's programs or the
@@ -29,6 +30,7 @@ from urllib.parse import quote
 import pytest
 
 SUPERUSER, USER, DATABASE = "postgres", "gapkit", "shop"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
 def find_binaries() -> Path | None:
@@ -165,3 +167,44 @@ def postgres():
         yield server
     finally:
         stop(server)
+
+
+def typed(frame, table: str):
+    """A CSV table as a database holds it (a pyarrow Table): each contract column in its SQL type,
+    unless a value would not fit (orders' "not-a-date" keeps ordered_at a text column, as in a
+    real export)."""
+    import pyarrow as pa
+
+    from gapkit.contract import _parsing
+    from gapkit.contract.schema import ID, TABLES, TEXT
+
+    out = frame.copy()
+    for column in frame.columns:
+        spec = TABLES[table].column(column)
+        if spec is None or spec.kind in (ID, TEXT):
+            continue
+        given, parsed = _parsing.read(frame[column], spec.kind)
+        if not (given & parsed.isna()).any():
+            out[column] = parsed
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def sample_tables(folder: Path = SAMPLE) -> dict:
+    """The tables of a folder of CSV files (the sample by default), typed as a database holds them."""
+    from gapkit.contract._reading import read_text_csv
+
+    return {file.stem: typed(read_text_csv(file).frame, file.stem) for file in sorted(folder.glob("*.csv"))}
+
+
+def write_postgres(server: Server, schema: str, tables: dict) -> str:
+    """The tables (pyarrow) in a fresh schema of the server, through ADBC's bulk ingest (COPY); its
+    URL (with the password)."""
+    import adbc_driver_postgresql.dbapi as postgresql
+
+    with postgresql.connect(server.url()) as con, con.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        cursor.execute(f'CREATE SCHEMA "{schema}"')
+        for name, table in tables.items():
+            cursor.adbc_ingest(name, table, mode="create", db_schema_name=schema)
+        con.commit()
+    return server.url(schema=schema)

@@ -17,16 +17,15 @@ from urllib.parse import quote
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _postgres import SAMPLE, write_postgres
+from _postgres import sample_tables as typed_sample
 
 import gapkit
 from gapkit.contract import _database as db
-from gapkit.contract import _parsing
-from gapkit.contract._reading import read_text_csv
-from gapkit.contract.schema import ID, TABLES, TEXT
+from gapkit.contract.schema import TABLES
 from gapkit.contract.validation import validate
 from gapkit.errors import ConfigError, InputError
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_OF = "2025-03-31"
 UNTIL = pd.Timestamp(f"{AS_OF} 23:59:59.999999", tz="UTC")  # the end of AS_OF, as the KPI engine cuts
 
@@ -40,23 +39,9 @@ def need(module: str, extra: str) -> None:
         pytest.skip(reason)
 
 
-def typed(frame: pd.DataFrame, table: str) -> pa.Table:
-    """A CSV table as a database holds it: each contract column in its SQL type, unless a value
-    would not fit (orders' "not-a-date" keeps ordered_at a text column, as in a real export)."""
-    out = frame.copy()
-    for column in frame.columns:
-        spec = TABLES[table].column(column)
-        if spec is None or spec.kind in (ID, TEXT):
-            continue
-        given, parsed = _parsing.read(frame[column], spec.kind)
-        if not (given & parsed.isna()).any():
-            out[column] = parsed
-    return pa.Table.from_pandas(out, preserve_index=False)
-
-
 @pytest.fixture(scope="module")
 def sample_tables() -> dict[str, pa.Table]:
-    return {file.stem: typed(read_text_csv(file).frame, file.stem) for file in sorted(SAMPLE.glob("*.csv"))}
+    return typed_sample()
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +67,6 @@ def write_sqlite(path: Path, tables: dict[str, pa.Table]) -> Path:
             cursor.adbc_ingest(name, table, mode="create")
         con.commit()
     return path
-
-
-def write_postgres(server, schema: str, tables: dict[str, pa.Table]) -> str:
-    """The tables in a fresh schema of the test server; its URL (with the password)."""
-    import adbc_driver_postgresql.dbapi as postgresql
-
-    with postgresql.connect(server.url()) as con, con.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        cursor.execute(f'CREATE SCHEMA "{schema}"')
-        for name, table in tables.items():
-            cursor.adbc_ingest(name, table, mode="create", db_schema_name=schema)
-        con.commit()
-    return server.url(schema=schema)
 
 
 def sql(server, *statements: str) -> None:
@@ -386,3 +358,103 @@ def test_files_and_urls_are_told_apart_from_folders(tmp_path, stored, monkeypatc
 ])
 def test_redact_keeps_the_user_and_drops_the_password(url, shown):
     assert db.redact(url) == shown
+
+
+# gapkit.load, the report date and the checks before a run, from a database
+
+
+def test_load_reads_a_database_up_to_as_of_with_the_extra_columns(stored, folder):
+    url = stored("postgresql")
+    data = gapkit.load(url, as_of=AS_OF)
+    expected = checked(db.read_tables(url, until=UNTIL))
+    for name in expected:
+        pd.testing.assert_frame_equal(data[name], expected[name])
+    assert len(data["surveys"]) < len(folder["surveys"])  # later surveys were left in the database
+    assert data.source == db.redact(url) and data.files["orders"] == f"{db.redact(url)}#orders"
+    assert list(gapkit.load(url)["orders"].columns) == list(folder["orders"].columns)
+    with pytest.raises(ConfigError, match="as_of: '30/06/2025' is not a date written YYYY-MM-DD"):
+        gapkit.load(url, as_of="30/06/2025")
+
+
+def test_a_mapping_s_notes_and_rejects_name_the_database_table(tmp_path, sample_tables):
+    orders = sample_tables["orders"].rename_columns(["id" if c == "order_id" else c
+                                                     for c in sample_tables["orders"].column_names])
+    path = write_duckdb(tmp_path / "renamed.duckdb", {"orders": orders})
+    from gapkit.contract._mapping import check
+    from gapkit.report.adapt import table_columns
+
+    data = gapkit.load(f"duckdb:///{path}", columns={"orders": {"order_id": "id"}})
+    assert table_columns(path, check({"orders": {"order_id": "id"}}))["orders"][:2] == ["order_id", "customer_id"]
+    assert f"duckdb:///{path}#orders: read 'id' as order_id (the columns mapping); rejects name the contract's " \
+           "column and, in the reason, the database's" in data.notes
+    reasons = data.rejects.loc[data.rejects["column"] == "order_id", "reason"]
+    assert len(reasons) and reasons.str.endswith("(column 'id' in the database)").all()
+
+
+def stamps_as(kind: pa.DataType, values: list) -> pa.Table:
+    times = pa.array([pd.Timestamp(v) if v else None for v in values], pa.timestamp("us")).cast(kind)
+    return pa.table({"order_id": [f"O{i}" for i in range(len(values))], "customer_id": ["C1"] * len(values),
+                     "ordered_at": times})
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgresql"])
+@pytest.mark.parametrize("stamp, values, expected", [
+    (pa.timestamp("us", "UTC"), ["2025-06-29 23:30", "2025-06-30 21:45:14", None],
+     ("2025-06-29", "2025-06-30 21:45:14+00:00")),
+    (pa.timestamp("us"), ["2025-06-01", "2025-06-30 00:00:01"], ("2025-06-29", "2025-06-30 00:00:01+00:00")),
+    (pa.timestamp("us", "UTC"), ["2025-06-01", "2025-06-30"], ("2025-06-30", "2025-06-30 00:00:00+00:00")),
+    (pa.date32(), ["2025-06-01", "2025-06-30"], ("2025-06-30", "2025-06-30 00:00:00+00:00")),
+], ids=["with zone", "without zone", "midnights", "date"])
+def test_the_report_date_comes_from_the_latest_order_the_database_reports(kind, stamp, values, expected, request,
+                                                                          tmp_path):
+    from gapkit.contract.loading import complete_day, last_complete_day
+
+    orders = stamps_as(stamp, values)
+    if kind == "duckdb":
+        url = str(write_duckdb(tmp_path / "dates.duckdb", {"orders": orders}))
+    else:
+        url = write_postgres(request.getfixturevalue("postgres"), "dates", {"orders": orders})
+    assert last_complete_day(url) == expected
+    as_read = db.read_tables(url).frames["orders"]["ordered_at"]
+    assert complete_day(pd.to_datetime(as_read, utc=True)) == expected  # what the orders read give
+
+
+def test_the_report_date_and_columns_of_the_sample_are_the_folders(stored):
+    from gapkit.contract.loading import last_complete_day
+    from gapkit.report.adapt import table_columns
+
+    for kind in ("postgresql", "sqlite", "duckdb"):  # ordered_at: text in each (it holds "not-a-date")
+        assert last_complete_day(stored(kind)) == last_complete_day(SAMPLE), kind
+        assert table_columns(stored(kind)) == table_columns(SAMPLE), kind
+
+
+def test_the_checks_before_a_run_ask_the_catalog(postgres, stored, tmp_path):
+    from gapkit.config import from_dict
+    from gapkit.pipeline.runner import _checked_before_running, data_label
+    from gapkit.report.adapt import check_columns
+
+    url = stored("postgresql")
+    said = []
+    settings, why = _checked_before_running(from_dict({"data": url, "segments": ["segment"]}), said.append)
+    assert settings.as_of == "2025-06-29" and why.startswith("not given") and "reporting as of 2025-06-29" in said[0]
+    with pytest.raises(ConfigError, match=rf"names column\(s\) that no table in {re.escape(db.redact(url))} has: "
+                                          r"segments: 'plan'") as caught:
+        check_columns(from_dict({"segments": ["plan"]}), url)
+    assert postgres.password not in str(caught.value)
+    assert data_label(url) == "shop/shop" and data_label("sqlite:///exports/shop.db") == "shop.db"
+    assert gapkit.config.from_dict({"data": url}).to_dict()["data"] == db.redact(url)
+
+
+def test_gapkit_kpis_and_notebooks_take_a_url(postgres, stored, tmp_path, capsys):
+    from gapkit import cli
+
+    url = stored("postgresql")
+    assert cli.main(["kpis", "--data", url, "--as-of", "2025-03-31", "--out", str(tmp_path / "db.csv")]) == 0
+    assert cli.main(["kpis", "--data", str(SAMPLE), "--as-of", "2025-03-31", "--out", str(tmp_path / "dir.csv")]) == 0
+    assert (tmp_path / "db.csv").read_bytes() == (tmp_path / "dir.csv").read_bytes()
+    assert cli.main(["notebooks", str(tmp_path / "lab"), "--data", url]) == 0
+    printed = capsys.readouterr().out
+    assert f"Input rows per table ({db.redact(url)})" in printed and "set PGPASSWORD" in printed
+    parameters = (tmp_path / "lab" / "01_current_state.ipynb").read_text()
+    assert f'data: str = \\"{db.redact(url)}\\"' in parameters and 'as_of: str = \\"2025-06-29\\"' in parameters
+    assert postgres.password not in printed + parameters and quote(postgres.password, safe="") not in parameters

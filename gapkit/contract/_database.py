@@ -171,9 +171,7 @@ def read_tables(source: str, tables: list[str] | None = None, columns=None, unti
         catalog = _columns(session, target)
         found = {n: _match(n, list(catalog)) for n in wanted}
         if found.get("orders") is None:
-            raise InputError(f"{target.label}: no orders table{did_you_mean('orders', catalog)}; gapkit needs orders "
-                             f"with {', '.join(TABLES['orders'].required_columns)} (every other table is optional). "
-                             f"Tables in schema {target.schema!r}: {', '.join(list(catalog)[:20]) or 'none'}.")
+            raise no_orders(target, catalog)
         frames, files, names = {}, {}, set(extra)
         # interventions first: the columns their segment_by and variant_column name are read too
         for name in sorted((n for n in wanted if found[n]), key=lambda n: (n != "interventions", LOAD_ORDER.index(n))):
@@ -187,6 +185,13 @@ def read_tables(source: str, tables: list[str] | None = None, columns=None, unti
         session.close()
     frames = {n: frames[n] for n in LOAD_ORDER if n in frames}
     return DatabaseRead(frames, {n: files[n] for n in frames}, tuple(notes), target.label)
+
+
+def no_orders(target: _Target, catalog: dict[str, list[str]]) -> InputError:
+    """The error for a schema without an orders table, listing the tables it has."""
+    return InputError(f"{target.label}: no orders table{did_you_mean('orders', catalog)}; gapkit needs orders with "
+                      f"{', '.join(TABLES['orders'].required_columns)} (every other table is optional). Tables in "
+                      f"schema {target.schema!r}: {', '.join(list(catalog)[:20]) or 'none'}.")
 
 
 def _target(source, schema: str | None) -> _Target:

@@ -143,26 +143,31 @@ def rename(raw: dict[str, pd.DataFrame], columns: Columns, files: dict[str, str]
     return out
 
 
-def notes(columns: Columns, files: dict[str, str]) -> list[str]:
-    """What was read under which name, per table present, for report 1's notes."""
+def notes(columns: Columns, files: dict[str, str], where: str = "the file") -> list[str]:
+    """What was read under which name, per table present, for report 1's notes. ``files`` are
+    where each table was read: a file (named without its folder) or a database table's label
+    (``postgresql://shop@db/sales#orders``, shown whole: its last part alone says nothing);
+    ``where`` is what the source is called ("the file", "the database")."""
     from pathlib import Path
 
     said = []
     for table in [t for t in LOAD_ORDER if t in files]:
         pairs = [f"{source!r} as {column}" for t, column, source in columns if t == table]
         if pairs:
-            said.append(f"{Path(files[table]).name}: read {', '.join(pairs)} (the columns mapping); "
-                        f"rejects name the contract's column and, in the reason, the file's")
+            shown = files[table] if "://" in files[table] else Path(files[table]).name
+            said.append(f"{shown}: read {', '.join(pairs)} (the columns mapping); rejects name the contract's column "
+                        f"and, in the reason, {where}'s")
     return said
 
 
-def in_rejects(rejects: pd.DataFrame, columns: Columns) -> pd.DataFrame:
-    """``rejects`` with the file's name of a mapped column at the end of each of its reasons."""
+def in_rejects(rejects: pd.DataFrame, columns: Columns, where: str = "the file") -> pd.DataFrame:
+    """``rejects`` with the source's name of a mapped column at the end of each of its reasons
+    (``where``: what the source is called, "the file" or "the database")."""
     if not columns or rejects.empty:
         return rejects
     rejects = rejects.copy()
     for table, column, source in columns:
         rows = (rejects["table"] == table) & (rejects["column"] == column)
         if rows.any():
-            rejects.loc[rows, "reason"] = rejects.loc[rows, "reason"] + f" (column {source!r} in the file)"
+            rejects.loc[rows, "reason"] = rejects.loc[rows, "reason"] + f" (column {source!r} in {where})"
     return rejects

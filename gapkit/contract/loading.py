@@ -10,28 +10,33 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
 
-from gapkit.contract import _mapping
+from gapkit.contract import _database, _mapping
 from gapkit.contract._reading import read_text_csv
 from gapkit.contract.schema import LOAD_ORDER, TABLES
 from gapkit.contract.validation import EARLIEST, Data, validate
-from gapkit.errors import InputError
+from gapkit.errors import InputError, parse_date
 
-__all__ = ["last_complete_day", "load", "scan", "write_parquet"]
+__all__ = ["last_complete_day", "load", "scan", "source_label", "write_parquet"]
 
 
-def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARLIEST, columns=None) -> Data:
-    """Read every contract table found in ``path`` (``<table>.csv`` or ``<table>.parquet``).
+def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARLIEST, columns=None, as_of=None,
+         extra=()) -> Data:
+    """Read every contract table found in ``path`` (``<table>.csv`` or ``<table>.parquet``, or
+    the tables of a database).
 
     Timestamps are parsed to UTC (naive ones are taken as UTC), every rule of the contract is
     checked, and rows that break one are quarantined in ``data.rejects``.
 
     Parameters
     ----------
-    path : folder holding the tables.
+    path : folder holding the tables, or a database: ``postgresql://user@host:5432/db?schema=s``
+        (the password from PGPASSWORD or ~/.pgpass), ``sqlite:///file.db``, ``duckdb:///file.duckdb``
+        or such a file's path; see docs/database.md.
     tables : read only these tables (default: every contract table present).
     earliest : timestamps before this date are rejected as placeholders (e.g. 0001-01-01);
         so are those far past the orders' own span (see :func:`validate`).
@@ -39,6 +44,12 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
         ``{"orders": {"order_id": "id", "ordered_at": "created"}}`` (the ``columns`` key of
         ``gapkit.yml``). Each table is renamed as it is read; rejects name the contract's column
         and end their reason with the file's name for it.
+    as_of : report date (YYYY-MM-DD). A database then leaves the rows of followups, surveys,
+        referrals and costs created after the end of that day unread (reports ignore them, and
+        no other row's checks change); a folder is read whole.
+    extra : more columns a database sends where a table has them (segments the configuration
+        names); a database otherwise sends the contract's columns (customers: all). A folder's
+        files are read whole.
 
     Examples
     --------
@@ -48,6 +59,11 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
     ...
     """
     mapping = _mapping.check(columns)
+    if _database.is_database(path):
+        read = _database.read_tables(str(path), tables, mapping, until=_end_of(as_of), extra=extra)
+        data = validate(read.frames, source=read.source, files=read.files, earliest=earliest,
+                        notes=[*read.notes, *_mapping.notes(mapping, read.files, "the database")])
+        return dataclasses.replace(data, rejects=_mapping.in_rejects(data.rejects, mapping, "the database"))
     folder = Path(path)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder. Pass the folder that holds orders.csv (or orders.parquet).")
@@ -58,6 +74,34 @@ def load(path: str | Path, tables: list[str] | None = None, earliest: str = EARL
                     malformed=source.malformed, earliest=earliest,
                     notes=[*source.notes, *_mapping.notes(mapping, source.files)])
     return dataclasses.replace(data, rejects=_mapping.in_rejects(data.rejects, mapping)) if mapping else data
+
+
+def _end_of(as_of) -> pd.Timestamp | None:
+    """The last instant of the ``as_of`` day in UTC (as gapkit.measure.engine.end_of_day, which
+    this module cannot import: the engine reads through it)."""
+    if as_of is None:
+        return None
+    day = pd.Timestamp(parse_date(as_of, "as_of"), tz="UTC")
+    return day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
+def source_label(source) -> str:
+    """Where the data is, as a run records and compares it: a folder's or file's absolute path,
+    a URL without its password.
+
+    Examples
+    --------
+    >>> gapkit.contract.loading.source_label("postgresql://analyst:s3cret@db:5432/shop?schema=sales")
+    'postgresql://analyst@db:5432/shop?schema=sales'
+    """
+    text = str(source)
+    if "://" not in text:
+        return str(Path(text).resolve())
+    scheme, _, rest = _database.redact(text).partition("://")
+    if scheme.lower() in ("sqlite", "duckdb") and rest.startswith("/"):  # a file: its absolute path
+        path, mark, query = rest[1:].partition("?")
+        return f"{scheme}:///{quote(str(Path(unquote(path)).resolve()))}{mark}{query}" if path else f"{scheme}://{rest}"
+    return f"{scheme}://{rest}"
 
 
 @dataclass
@@ -238,6 +282,7 @@ def last_complete_day(path: str | Path, columns=None) -> tuple[str, str]:
     With times of day, the day of the latest order may still have been under way when the data
     was exported, so it is the day before; with date-only timestamps (all at midnight) it is the
     latest date itself. ``columns`` names the orders' ordered_at as the file does (see :func:`load`).
+    A database (see :func:`load`) is asked for the latest order time: one row, not the table.
 
     Examples
     --------
@@ -248,6 +293,10 @@ def last_complete_day(path: str | Path, columns=None) -> tuple[str, str]:
     import pyarrow.parquet as pq
 
     mapping = _mapping.check(columns)
+    if _database.is_database(path):
+        from gapkit.contract._database_catalog import latest_order
+
+        return _complete_day(*latest_order(str(path), mapping), _database.redact(path))
     folder = Path(path)
     csv, parquet = folder / "orders.csv", folder / "orders.parquet"
     if parquet.exists():
@@ -270,9 +319,13 @@ def complete_day(stamps: pd.Series, where: str = "the orders") -> tuple[str, str
     """The last day ``stamps`` (order times) cover completely, and the latest of them."""
     stamps = stamps.dropna()
     if stamps.empty:
+        return _complete_day(None, True, where)
+    return _complete_day(stamps.max(), bool((stamps == stamps.dt.normalize()).all()), where)
+
+
+def _complete_day(latest: pd.Timestamp | None, date_only: bool, where: str) -> tuple[str, str]:
+    if latest is None:
         raise InputError(f"{where}: no order has a readable ordered_at, so there is no default report date; "
                          "pass as_of (--as-of YYYY-MM-DD).")
-    latest = stamps.max()
-    date_only = bool((stamps == stamps.dt.normalize()).all())
     day = latest.normalize() if date_only else latest.normalize() - pd.Timedelta(days=1)
     return day.date().isoformat(), str(latest)

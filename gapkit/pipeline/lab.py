@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from gapkit.contract.loading import last_complete_day
+from gapkit.contract.loading import last_complete_day, source_label
 from gapkit.errors import InputError
 from gapkit.pipeline.runner import NOTEBOOK_DIR, SOURCE_NOTEBOOKS
 
@@ -17,7 +17,8 @@ def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = Non
                    force: bool = False) -> list[Path]:
     """The notebook suite in ``target``, for JupyterLab, with its parameters set to this data.
 
-    Each copy's ``parameters`` cell names the data folder, report date and configuration, and
+    Each copy's ``parameters`` cell names the data (a folder, or a database URL without its
+    password: the notebooks then take it from PGPASSWORD or ~/.pgpass), report date and configuration, and
     writes its artifacts to ``target/reports/interactive``, never to a published report. Stored
     outputs (the sample's) are cleared. Existing notebooks are kept unless ``force``.
 
@@ -30,7 +31,6 @@ def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = Non
     ...
     """
     target = Path(target).resolve()
-    data = Path(data).resolve()
     if as_of is None:
         from gapkit.config import read
 
@@ -39,7 +39,7 @@ def copy_notebooks(target: str | Path, data: str | Path, as_of: str | None = Non
     if existing and not force:
         raise InputError(f"{existing[0]} exists; pick an empty folder or pass --force to overwrite the notebooks.")
     target.mkdir(parents=True, exist_ok=True)
-    values = {"data": str(data), "as_of": as_of, "config": str(Path(config).resolve()) if config else "",
+    values = {"data": source_label(data), "as_of": as_of, "config": str(Path(config).resolve()) if config else "",
               "out": str(target / "reports" / "interactive")}
     written = []
     for name in SOURCE_NOTEBOOKS:  # the report suite and the quickstart for exploring

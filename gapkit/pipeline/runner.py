@@ -22,12 +22,13 @@ from pathlib import Path
 import nbformat
 
 from gapkit.config import Config
-from gapkit.contract.loading import last_complete_day
+from gapkit.contract._database import is_database, redact
+from gapkit.contract.loading import last_complete_day, source_label
 from gapkit.errors import ConfigError, GapkitError, InputError
 from gapkit.pipeline import steps as pipeline
 from gapkit.pipeline._kernel import SHARED_KERNEL_ENGINE, SharedKernel
 from gapkit.pipeline.report_folder import PublishError, Target
-from gapkit.report.adapt import check_columns
+from gapkit.report.adapt import check_columns, named_columns
 from gapkit.report.html import (  # noqa: F401 (gapkit run's pages; re-exported for callers)
     HIDDEN_TAGS,
     REMOVED_TAGS,
@@ -74,7 +75,7 @@ class RunResult:
 def notebook_parameters(config: Config, out: Path, history: Path | None = None) -> dict:
     """What papermill injects into the notebooks' ``parameters`` cells (each gets those it declares)."""
     return {
-        "data": str(Path(config.data).resolve()),
+        "data": source_label(config.data),  # a URL without its password: the notebooks keep their parameters
         "as_of": config.as_of,
         "config": str(Path(config.source).resolve()) if config.source else "",
         "out": str(out),
@@ -181,13 +182,18 @@ def _write_overview(staging: Path, config: Config, target: Target) -> None:
 
 def _checked_before_running(config: Config, progress) -> tuple[Config, str]:
     """The checks that answer in a second, before any notebook runs, and the report date."""
-    data_dir = Path(config.data)
-    if not any((data_dir / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
-        raise InputError(f"{data_dir}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
-    check_columns(config, data_dir)
+    data = config.data  # a database is asked its catalog and latest order, not read, here
+    if not is_database(data) and not any((Path(data) / f"orders.{ext}").exists() for ext in ("csv", "parquet")):
+        raise InputError(f"{data}: no orders.csv or orders.parquet; gapkit run needs at least the orders table.")
+    check_columns(config, data)
+    if config.engine == "spark":
+        from gapkit.measure.spark import why_unavailable
+
+        if why_unavailable():
+            raise ConfigError(f"{config.source or 'the configuration'}: engine: spark, but {why_unavailable()}.")
     if config.as_of is not None:
         return config, "given"
-    day, latest = last_complete_day(data_dir, columns=config.columns)
+    day, latest = last_complete_day(data, columns=config.columns)
     progress(f"no as_of given: reporting as of {day}, the last complete day in the orders "
              f"(latest order {latest}); pass --as-of YYYY-MM-DD to choose another")
     return config.replace(as_of=day), f"not given: the last complete day in the orders (latest order {latest})"
@@ -197,7 +203,8 @@ def _read_input_once(config: Config, staging: Path, progress) -> list[dict]:
     """Read and check the input into the staging folder (the notebooks read it from there);
     returns the row counts per table for run.json."""
     progress(f"[0/{len(NOTEBOOKS)}] reading and checking the input once ...")
-    data = _quietly(pipeline.prepare, config.data, staging, config.earliest, config.as_of, config.columns)
+    data = _quietly(pipeline.prepare, config.data, staging, config.earliest, config.as_of, config.columns,
+                    [column for _, column in named_columns(config)])
     for note in data.notes:
         if note.startswith("as_of "):
             progress(f"      note: {note}")
@@ -321,7 +328,15 @@ def _keep_unpublished(staging: Path, out: Path) -> Path:
 
 def data_label(data) -> str:
     """A short name for the input in titles: its folder, with the parent when the folder's own
-    name says nothing ("data", "export")."""
+    name says nothing ("data", "export"); for a database URL its database (or file) and schema,
+    never its password."""
+    if "://" in str(data):
+        from urllib.parse import parse_qsl
+
+        base, _, query = redact(data).partition("?")
+        schema = dict(parse_qsl(query)).get("schema")
+        name = base.rstrip("/").rsplit("/", 1)[-1]
+        return f"{name}/{schema}" if schema else name
     folder = Path(str(data)).resolve()
     if folder.name.lower() in ("data", "export", "exports", "input", "inputs", "latest") and folder.parent.name:
         return f"{folder.parent.name}/{folder.name}"

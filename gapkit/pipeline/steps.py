@@ -46,10 +46,12 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("load", None, (), (*written_by("load"), VALIDATED, SETTINGS)),
     # current_state also shows the earlier runs' history.parquet (not an artifact of this run)
-    Step("current_state", STEP_NOTEBOOKS["current_state"], (VALIDATED, SETTINGS), (*written_by("current_state"), "kpis", "current")),
-    Step("desired_state", STEP_NOTEBOOKS["desired_state"], (VALIDATED, SETTINGS, "kpis", "current"), written_by("desired_state")),
-    Step("gap_identification", STEP_NOTEBOOKS["gap_identification"], (VALIDATED, SETTINGS, "kpis", "current", "drivers.csv"),
-         written_by("gap_identification")),
+    Step("current_state", STEP_NOTEBOOKS["current_state"], (VALIDATED, SETTINGS),
+         (*written_by("current_state"), "kpis", "current")),
+    Step("desired_state", STEP_NOTEBOOKS["desired_state"], (VALIDATED, SETTINGS, "kpis", "current"),
+         written_by("desired_state")),
+    Step("gap_identification", STEP_NOTEBOOKS["gap_identification"],
+         (VALIDATED, SETTINGS, "kpis", "current", "drivers.csv"), written_by("gap_identification")),
     Step("impact_measurement", STEP_NOTEBOOKS["impact_measurement"], (VALIDATED, SETTINGS, "kpis", "current"),
          written_by("impact_measurement")),
     # after a successful publish: this run's KPIs join the history beside the report folders
@@ -67,21 +69,23 @@ def maker(artifact: str) -> str | None:
 
 
 def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = None, as_of=None,
-            columns=None) -> Data:
+            columns=None, extra=()) -> Data:
     """Read and check the input once; write the kept rows, rejects and counts into ``folder``.
 
     The tables go to ``folder/validated/<table>.parquet`` with a manifest of where they came
     from (and under which ``columns`` mapping, see :func:`gapkit.load`); ``rejects.csv`` and
     ``row_counts.csv`` go beside the reports. Input of which no order survives the checks, or
     an ``as_of`` before the first order, is an error naming the cause; an ``as_of`` long after
-    the last order is a note the report shows.
+    the last order is a note the report shows. ``data_dir`` may be a database (see
+    :func:`gapkit.load`, which also says what ``as_of`` and ``extra`` change there); the
+    manifest records its URL without the password.
     """
     from gapkit.contract.loading import load
     from gapkit.contract.validation import EARLIEST
     from gapkit.report.publish import write_csv
 
     earliest = earliest or EARLIEST
-    data = load(data_dir, earliest=earliest, columns=columns)
+    data = load(data_dir, earliest=earliest, columns=columns, as_of=as_of, extra=extra)
     _check_span(data, as_of)
     if as_of is not None:
         data = dataclasses.replace(data, notes=(*data.notes, *_stale_note(data, as_of)))
@@ -91,13 +95,26 @@ def prepare(data_dir: str | Path, folder: str | Path, earliest: str | None = Non
         frame.to_parquet(target / f"{name}.parquet", index=False)
     data.rejects.to_parquet(target / "_rejects.parquet", index=False)
     data.counts.to_parquet(target / "_counts.parquet", index=False)
-    manifest = {"source": str(Path(data_dir).resolve()), "earliest": earliest, "tables": list(data),
-                "files": data.files, "notes": list(data.notes), "display_source": data.source,
-                "columns": _mapping.as_dict(_mapping.check(columns))}
+    manifest = {**_read_as(data_dir, earliest, columns, as_of, extra), "tables": list(data), "files": data.files,
+                "notes": list(data.notes), "display_source": data.source}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     write_csv(data.rejects, folder, "rejects.csv")
     write_csv(data.counts, folder, "row_counts.csv")
     return data
+
+
+def _read_as(data_dir, earliest: str, columns, as_of, extra) -> dict:
+    """What decides the checked tables: the source (a path resolved, a URL without its password:
+    never resolved as a path), ``earliest`` and the mapping; for a database also the report date
+    and extra columns, which decide the rows and columns it sends."""
+    from gapkit.contract._database import is_database
+    from gapkit.contract.loading import source_label
+
+    read_as = {"source": source_label(data_dir), "earliest": earliest,
+               "columns": _mapping.as_dict(_mapping.check(columns))}
+    if is_database(data_dir):
+        read_as |= {"as_of": None if as_of is None else str(as_of), "extra": sorted(set(map(str, extra)))}
+    return read_as
 
 
 def _check_span(data: Data, as_of) -> None:
@@ -132,20 +149,21 @@ def _stale_note(data: Data, as_of) -> tuple[str, ...]:
             f"the last months with data, not of the weeks before {as_of}; check that the export is complete",)
 
 
-def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None, columns=None) -> Data:
+def dataset(data_dir: str | Path, folder: str | Path, earliest: str | None = None, columns=None, as_of=None,
+            extra=()) -> Data:
     """The checked tables: those :func:`prepare` wrote into ``folder`` for this input (and this
-    ``columns`` mapping), else read and checked now by :func:`prepare` (a notebook opened on its
-    own in JupyterLab), which also writes the rejects and row counts, so that each is written by
-    one step."""
+    ``columns`` mapping; from a database, this ``as_of`` and ``extra``), else read and checked now
+    by :func:`prepare` (a notebook opened on its own in JupyterLab), which also writes the rejects
+    and row counts, so that each is written by one step."""
     from gapkit.contract.validation import EARLIEST
 
     earliest = earliest or EARLIEST
     target = Path(folder) / VALIDATED
     manifest = _manifest(target)
     # tables read under another mapping hold other columns under the contract's names
-    wanted = (str(Path(data_dir).resolve()), earliest, _mapping.as_dict(_mapping.check(columns)))
-    if manifest is None or (manifest["source"], manifest["earliest"], manifest.get("columns", {})) != wanted:
-        return prepare(data_dir, folder, earliest, columns=columns)
+    wanted = _read_as(data_dir, earliest, columns, as_of, extra)
+    if manifest is None or {key: manifest.get(key) for key in wanted} != wanted:
+        return prepare(data_dir, folder, earliest, as_of=as_of, columns=columns, extra=extra)
     tables = {name: pd.read_parquet(target / f"{name}.parquet") for name in manifest["tables"]}
     return Data(tables, pd.read_parquet(target / "_rejects.parquet"), pd.read_parquet(target / "_counts.parquet"),
                 source=manifest["display_source"], files=manifest["files"], notes=tuple(manifest["notes"]))

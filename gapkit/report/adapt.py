@@ -326,14 +326,19 @@ def key_drivers(data: Mapping, as_of, configured_controls: Sequence[str] | None 
 
 def table_columns(folder, columns=()) -> dict[str, list[str]]:
     """The column names of each table file in ``folder``, read from headers only, as the loader
-    names them once ``columns`` (a checked mapping, :attr:`gapkit.config.Config.columns`) renamed them."""
+    names them once ``columns`` (a checked mapping, :attr:`gapkit.config.Config.columns`) renamed them.
+    A database (``gapkit.load`` takes the same sources) is asked its catalog: no table is read."""
     from pathlib import Path
 
     import pyarrow.parquet as pq
 
-    from gapkit.contract import _mapping
+    from gapkit.contract import _database, _mapping
     from gapkit.contract.schema import TABLES
 
+    if _database.is_database(folder):
+        from gapkit.contract._database_catalog import column_names
+
+        return column_names(str(folder), columns)
     found = {}
     for name in TABLES:
         csv, parquet = Path(folder) / f"{name}.csv", Path(folder) / f"{name}.parquet"
@@ -350,17 +355,26 @@ def table_columns(folder, columns=()) -> dict[str, list[str]]:
     return found
 
 
-def check_columns(config, folder) -> None:
-    """Raise :class:`~gapkit.errors.ConfigError`, before any notebook runs, for every column the
-    configuration names that no table in ``folder`` has."""
-    present = {c for names in table_columns(folder, config.columns).values() for c in names}
+def named_columns(config) -> list[tuple[str, str]]:
+    """The data columns the configuration names, as (key, column): segments, key-driver controls,
+    the journey's and comparisons' columns and the goals' segment columns. A database sends these
+    beside the contract's columns (``gapkit.load(..., extra=...)``)."""
     named = [("segments", c) for c in config.segments or ()]
     named += [("drivers.controls", c) for c in config.driver_controls or () if c != "period"]
     named += [("journey.by", config.journey_by)] if config.journey_by else []
     named += [("compare", by) for _, by in config.compare or ()]
     named += [(f"goals[{g.id}].segment_by", g.segment_by) for g in config.goals if g.segment_by != "all"]
-    missing = [f"{key}: {column!r}" for key, column in named if column not in present]
+    return named
+
+
+def check_columns(config, folder) -> None:
+    """Raise :class:`~gapkit.errors.ConfigError`, before any notebook runs, for every column the
+    configuration names that no table in ``folder`` (or the database it names) has."""
+    from gapkit.contract._database import redact
+
+    present = {c for names in table_columns(folder, config.columns).values() for c in names}
+    missing = [f"{key}: {column!r}" for key, column in named_columns(config) if column not in present]
     if missing:
         where = config.source or "the configuration"
-        raise ConfigError(f"{where} names column(s) that no table in {folder} has: {'; '.join(missing)}. "
+        raise ConfigError(f"{where} names column(s) that no table in {redact(folder)} has: {'; '.join(missing)}. "
                           f"Add them to customers.csv (or the KPI's own table) or remove them from {where}.")

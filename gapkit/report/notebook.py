@@ -47,5 +47,7 @@ def dataset(settings: Config):
     """The checked input tables: read once by ``gapkit run`` into the run folder, or loaded now
     when the notebook runs on its own (see :func:`gapkit.pipeline.dataset`)."""
     from gapkit.pipeline.steps import dataset as prepared
+    from gapkit.report.adapt import named_columns
 
-    return prepared(settings.data, settings.out_dir, settings.earliest, settings.columns)
+    return prepared(settings.data, settings.out_dir, settings.earliest, settings.columns, as_of=settings.as_of,
+                    extra=[column for _, column in named_columns(settings)])
