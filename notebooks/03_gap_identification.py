@@ -37,7 +37,8 @@ ipa = adapt.attempt(
 trip = adapt.attempt("The journey map", "the post-sale stages each order passes through, how many reach each "
                      "and how long it takes", "export followups.csv, tickets.csv or surveys.csv with order_id",
                      gapkit.journey.journey, dataset, settings.as_of,
-                     by=adapt.journey_by(dataset, settings.journey_by, segments), params=settings.params)
+                     by=adapt.journey_by(dataset, settings.journey_by, segments), params=settings.params,
+                     seed=settings.seed)
 comments = adapt.requires(dataset, {"surveys": ["comment"]}, "What customers say",
                           "the mood of survey comments and their recurring themes",
                           "export surveys.csv with a comment column") or gapkit.text.sentiment(
