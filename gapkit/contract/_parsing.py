@@ -84,9 +84,12 @@ def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
         before = typed_missing(values)
         return before.notna(), parse(before, kind)
     plain, read_values = _read_plain(text, kind)
-    others = np.flatnonzero(~plain & ~text.is_null().to_numpy(zero_copy_only=False))
+    others = np.flatnonzero(~plain & ~text.is_null().to_numpy(zero_copy_only=False)) if not plain.all() and (
+        text.null_count != len(text) - np.count_nonzero(plain)) else np.zeros(0, dtype=np.int64)
     given = pd.Series(plain, index=values.index)
-    if kind == TIMESTAMP:
+    if kind == TIMESTAMP and not isinstance(read_values, np.ndarray):  # read whole by Arrow
+        result = read_values.to_pandas().set_axis(values.index)
+    elif kind == TIMESTAMP:
         result = pd.Series(read_values.view("M8[us]"), index=values.index).dt.tz_localize("UTC")
     elif kind == BOOLEAN:
         result = pd.Series(pd.arrays.BooleanArray(read_values, ~plain), index=values.index)
@@ -113,7 +116,8 @@ def read(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
 
 
 def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows Arrow read (a mask) and their values (int64 microseconds, float64 or bool).
+    """Which rows Arrow read (a mask) and their values (int64 microseconds, or Arrow timestamps
+    when it read them all; float64 or bool).
 
     A column Arrow reads whole is cast in one call; only a column with a value it refuses is
     cast chunk by chunk, so that only the refusing chunks go to pandas.
@@ -123,14 +127,18 @@ def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[
         found = found.to_numpy(zero_copy_only=False)
         plain = found >= 0
         return plain, np.array(list(FLAG_SPELLINGS.values()), dtype=bool)[np.maximum(found, 0)] & plain
+    if kind == TIMESTAMP:
+        # all zoned, or all without a zone: what every chunk would give (a zoned text is no
+        # timestamp without a zone to Arrow, nor the other way round), kept in Arrow (UTC)
+        for target in (pyarrow.timestamp("us", "UTC"), pyarrow.timestamp("us")):
+            try:
+                stamps = pc.cast(text, target)
+            except pyarrow.ArrowInvalid:
+                continue
+            return text.is_valid().to_numpy(zero_copy_only=False), stamps.cast(pyarrow.timestamp("us", "UTC"))
     plain = np.zeros(len(text), dtype=bool)
     if kind == TIMESTAMP:
         out = np.full(len(text), NAT, dtype="int64")
-        whole = slice(0, len(text))
-        # all zoned, or all without a zone: what every chunk would give (a zoned text is no
-        # timestamp without a zone to Arrow, nor the other way round)
-        if _cast_timestamps(text, whole, out, plain, True) or _cast_timestamps(text, whole, out, plain, False):
-            return plain, out
         for start in range(0, len(text), CAST_CHUNK):
             chunk = text.slice(start, CAST_CHUNK)
             if not _cast_timestamps(chunk, slice(start, start + len(chunk)), out, plain):
@@ -139,11 +147,12 @@ def _read_plain(text: pyarrow.Array | pyarrow.ChunkedArray, kind: str) -> tuple[
                                           .to_numpy(zero_copy_only=False))
                     _cast_timestamps(chunk.take(rows), start + rows, out, plain, zoned)
         return plain, out
-    out = np.full(len(text), np.nan, dtype="float64")
     whole = _numbers(text)  # one call when every value is a plain number
-    pieces = [(0, whole)] if whole is not None else (
-        (start, _numbers(text.slice(start, CAST_CHUNK))) for start in range(0, len(text), CAST_CHUNK))
-    for start, numbers in pieces:
+    if whole is not None:
+        # nan and inf may be markers or overflow, and "-0" is 0 in pandas: pandas decides those
+        return np.isfinite(whole) & ~((whole == 0) & np.signbit(whole)), whole
+    out = np.full(len(text), np.nan, dtype="float64")
+    for start, numbers in ((at, _numbers(text.slice(at, CAST_CHUNK))) for at in range(0, len(text), CAST_CHUNK)):
         if numbers is None:  # some text in this chunk is not a plain number: pandas reads the chunk
             continue
         stop = start + len(numbers)
@@ -172,6 +181,14 @@ def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarr
             stamps = pc.cast(chunk, target)
         except pyarrow.ArrowInvalid:
             continue
+        if isinstance(rows, slice):  # chunk by chunk into place: no copy of the whole column in between
+            at = rows.start
+            for piece in getattr(stamps, "chunks", [stamps]):
+                micros, stop = piece.cast(pyarrow.int64()), at + len(piece)
+                out[at:stop] = (micros.fill_null(NAT) if micros.null_count else micros).to_numpy()
+                plain[at:stop] = piece.is_valid().to_numpy(zero_copy_only=False) if piece.null_count else True
+                at = stop
+            return True
         out[rows] = stamps.cast(pyarrow.int64()).fill_null(NAT).to_numpy(zero_copy_only=False)
         plain[rows] = chunk.is_valid().to_numpy(zero_copy_only=False)
         return True
@@ -179,33 +196,26 @@ def _cast_timestamps(chunk: pyarrow.Array | pyarrow.ChunkedArray, rows: np.ndarr
 
 
 def _as_number(numbers: pd.Series, kind: str) -> pd.Series:
-    numbers = numbers.where(np.isfinite(numbers))  # inf, Infinity, 1e400: not a measurement
+    finite = np.isfinite(numbers.to_numpy(dtype="float64"))
+    numbers = numbers if finite.all() else numbers.where(finite)  # inf, Infinity, 1e400: not a measurement
     if kind == INTEGER:
-        whole = numbers.notna() & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
-        return numbers.where(whole).astype("Int64")
+        values = numbers.to_numpy(dtype="float64")
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+        # numbers.where(whole).astype("Int64") without pandas' checks of every value (25 ms for 633k);
+        # 1 where missing, as pandas leaves it
+        integers = pd.arrays.IntegerArray(np.where(whole, values, 1).astype("int64"), ~whole)
+        return pd.Series(integers, index=numbers.index, name=numbers.name)
     return numbers
 
 
-def blank(values: pd.Series) -> pd.Series:
-    """Values that hold only spaces or invisible characters (or nothing)."""
-    text = as_arrow_text(values)
-    if text is None:
-        return values.notna() & values.astype("str").str.strip().eq("")
-    # only values without a letter or digit can be blank (ids of ASCII letters and digits only are
-    # ruled out by the cheapest test first); Python's strip decides for those few
-    candidates = np.flatnonzero(pc.invert(pc.ascii_is_alnum(text)).fill_null(False).to_numpy(zero_copy_only=False))
-    if len(candidates):
-        without_alnum = pc.match_substring_regex(text.take(candidates), r"^[^0-9A-Za-z]*$").fill_null(False)
-        candidates = candidates[without_alnum.to_numpy(zero_copy_only=False)]
-    out = np.zeros(len(values), dtype=bool)
-    if len(candidates):
-        # control and invisible characters count as nothing: an id of BEL and ESC is no id
-        chosen = values.iloc[candidates].astype("str").str.replace(INVISIBLE, "", regex=True)
-        out[candidates] = chosen.str.strip().eq("").to_numpy()
-    return pd.Series(out, index=values.index)
-
-
-INVISIBLE = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c]"
+def string_layout(text: pyarrow.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's ``n + 1`` offsets into its data buffer, and that buffer (numpy views)."""
+    if not len(text):
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    big = pyarrow.types.is_large_string(text.type) or pyarrow.types.is_large_binary(text.type)
+    _, offsets, data = text.buffers()[:3]
+    offsets = np.frombuffer(offsets, dtype=np.int64 if big else np.int32)[text.offset:text.offset + len(text) + 1]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8))
 
 
 def repeated(keys: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -257,7 +267,8 @@ def positions(keys: pd.Series | pyarrow.Array | pyarrow.ChunkedArray, parent_key
 
 
 def key_positions(keys: pyarrow.ChunkedArray, parent_keys: pd.Series) -> np.ndarray | None:
-    """:func:`positions` of text ``keys`` (e.g. the keys of several columns side by side).
+    """:func:`positions` of text ``keys`` (e.g. the keys of several columns side by side), as
+    int32 or int64.
 
     When the parent's keys are all as long as each other, up to 8 bytes (``C0000001``,
     ``10293847``), each key's bytes are read as one 64-bit integer and those are looked up: two
@@ -269,16 +280,64 @@ def key_positions(keys: pyarrow.ChunkedArray, parent_keys: pd.Series) -> np.ndar
     width = _one_width(parent) if parent is not None and parent.null_count == 0 else None
     if width is None:
         return positions(keys, parent_keys)
-    children = [_width_codes(chunk, width) for chunk in keys.chunks]
-    codes = np.concatenate([c for c, _ in children]) if children else np.array([], dtype=np.uint64)
-    found = pc.index_in(codes, value_set=pyarrow.array(_width_codes(parent, width)[0])).fill_null(-1)
-    found = found.to_numpy().astype("int64")
-    start = 0
-    for chunk_codes, rows in children:  # keys of another width, or missing, are found nowhere
-        if rows is not None:
-            found[start:start + len(chunk_codes)][~rows] = -1
-        start += len(chunk_codes)
-    return found
+    parent_codes = _width_codes(parent, width)[0]
+    find = _by_number(parent_codes, width)
+    if find is not None:
+        return np.concatenate([find(*_width_codes(chunk, width)) for chunk in keys.chunks] or [np.zeros(0, np.int32)])
+    # chunk by chunk, the codes mostly views of the keys' own bytes: every large array made anew
+    # costs page faults, the more so on a busy machine (0.2-0.4 s of system time here at 1M orders)
+    codes = pyarrow.chunked_array([pyarrow.array(c, mask=None if rows is None else ~rows)  # other widths: nowhere
+                                   for c, rows in (_width_codes(chunk, width) for chunk in keys.chunks)],
+                                  type=pyarrow.uint64())
+    found = pc.index_in(codes, value_set=pyarrow.array(parent_codes), skip_nulls=True)
+    return found.fill_null(-1).combine_chunks().to_numpy()  # int32
+
+
+def _by_number(parents: np.ndarray, width: int):
+    """For parent keys of one prefix then digits (``C0000001``, ``20240117``; as :func:`_width_codes`):
+    a function of child codes (and which rows have the width) giving each its parent's position
+    (-1: none), found by the key's number in a table; None for other parent keys, or numbers
+    too sparse for a table. Strings of one prefix and as many digits are equal exactly when their
+    numbers are, and no other string equals one of them."""
+    first = int(parents[0])
+    digit = [0x30 <= (first >> 8 * i) & 0xFF <= 0x39 for i in range(width)]
+    start = digit.index(True) if True in digit else width  # the prefix's length
+    if start == width or not all(digit[start:]):
+        return None
+    prefix, digits = (1 << 8 * start) - 1, ((1 << 8 * width) - 1) ^ ((1 << 8 * start) - 1)
+    high, zeros, six = (np.uint64(m & digits) for m in (0xF0F0F0F0F0F0F0F0, 0x3030303030303030, 0x0606060606060606))
+
+    def number(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # the number, and whether prefix + digits
+        body = codes & np.uint64(digits)  # a digit is 0x3_ and stays so with 6 added
+        ok = ((codes & np.uint64(prefix)) == np.uint64(first & prefix)) & ((body & high) == zeros) & (
+            ((body + six) & high) == zeros)
+        return _decimal(codes >> np.uint64(8 * start), width - start), ok
+
+    values, ok = number(parents)
+    low = int(values.min()) if ok.all() else 0
+    span = int(values.max()) - low + 1 if ok.all() else 0
+    if not ok.all() or span > 4 * len(parents) + 1024:
+        return None
+    table = np.full(span, -1, dtype=np.int32)
+    table[values - low] = np.arange(len(parents), dtype=np.int32)
+    if np.count_nonzero(table >= 0) != len(parents):
+        return None  # a key twice
+
+    def find(codes: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        at, ok = number(codes)
+        at -= low
+        ok &= (at >= 0) & (at < span) & (True if rows is None else rows)
+        return np.where(ok, table[np.clip(at, 0, span - 1)], np.int32(-1))
+    return find
+
+
+def _decimal(codes: np.ndarray, digits: int) -> np.ndarray:
+    """The number the ASCII digits in the low ``digits`` bytes of each code write (the first digit
+    in the lowest byte), by three multiplications on all eight bytes at once."""
+    x = codes if digits == 8 else (codes << np.uint64(8 * (8 - digits))) | np.uint64(0x3030303030303030 >> 8 * digits)
+    x = ((x & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(2561)) >> np.uint64(8)
+    x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
+    return (((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)).astype(np.int64)
 
 
 def _one_width(text: pyarrow.Array) -> int | None:
@@ -300,9 +359,8 @@ def _width_codes(text: pyarrow.Array, width: int) -> tuple[np.ndarray, np.ndarra
         codes = np.zeros(len(text), dtype=np.uint64)
         codes[rows] = _width_codes(chosen, width)[0]
         return codes, rows
-    big = pyarrow.types.is_large_string(text.type) or pyarrow.types.is_large_binary(text.type)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if big else np.int32)[text.offset:text.offset + len(text) + 1]
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    offsets, data = string_layout(text)
+    data = data[offsets[0]:offsets[-1]]
     if width == 8:
         codes = data.view("<u8")
         return (codes.copy() if codes.ctypes.data % 8 else codes), rows
@@ -321,14 +379,6 @@ def lookup(keys: pd.Series, parent_keys: pd.Series, parent_values: pd.Series, fo
         return keys.map(pd.Series(parent_values.to_numpy(), index=parent_keys.to_numpy()))
     taken = parent_values.array.take(position, allow_fill=True)
     return pd.Series(taken, index=keys.index)
-
-
-KIND_WORDS = {
-    TIMESTAMP: "a timestamp (ISO 8601 expected, e.g. 2025-06-30T14:05:00Z)",
-    NUMBER: "a number",
-    INTEGER: "a whole number",
-    BOOLEAN: "true/false",
-}
 
 
 def as_text(values: pd.Series) -> np.ndarray:

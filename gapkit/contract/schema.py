@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 
 # Column kinds: how a raw value is parsed.
 ID, TEXT, TIMESTAMP, NUMBER, INTEGER, BOOLEAN = "id", "text", "timestamp", "number", "integer", "boolean"
+#: what a value of each kind must be, in a reject's reason
+KIND_WORDS = {
+    TIMESTAMP: "a timestamp (ISO 8601 expected, e.g. 2025-06-30T14:05:00Z)",
+    NUMBER: "a number",
+    INTEGER: "a whole number",
+    BOOLEAN: "true/false",
+}
 
 
 @dataclass(frozen=True)
@@ -210,3 +217,28 @@ LOAD_ORDER = ["customers", "orders", "followups", "tickets", "surveys", "referra
 
 # Scores that only mean something once the survey was answered.
 SURVEY_SCORES = ("csat", "nps", "ces")
+
+#: The rule each rejected value broke: a code to filter and count by (as pandera's ``check``),
+#: beside the sentence in ``reason`` that says what to do about it.
+REJECT_RULES = {
+    "malformed_line": "the line has more or fewer fields than the header",
+    "open_quote": "a quote left open would swallow the records after it",
+    "unreadable": "the value cannot be read as the column's kind (number, date, ...)",
+    "boolean_in_number": "true/false where a number belongs",
+    "infinite": "an infinite or too large number",
+    "blank_id": "an id of only spaces",
+    "before_earliest": "a timestamp before `earliest`: a placeholder date",
+    "after_span": "a timestamp far past the orders' span (e.g. 9999-12-31)",
+    "required": "a required value is empty",
+    "below_minimum": "a number below the column's minimum",
+    "above_maximum": "a number above the column's maximum",
+    "not_allowed": "a value outside the column's allowed values",
+    "duplicate_key": "a key seen in an earlier row",
+    "score_without_answer": "a survey score without answered_at",
+    "time_order": "an event before the event it follows",
+    "unknown_parent": "an id not among the kept rows of the table it refers to",
+}
+#: Timestamps before this are placeholders ("0001-01-01", "1900-01-01"), not events.
+EARLIEST = "1990-01-01"
+#: Timestamps from this year on are placeholders ("9999-12-31") whatever the data's span.
+PLACEHOLDER_YEAR = 2200
