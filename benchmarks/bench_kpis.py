@@ -4,14 +4,17 @@ Compared, in one process, on synthetic data from ``gapkit.sample`` (seed fixed, 
 
 * load:  ``gapkit.load(csv_folder)`` vs a bare ``pandas.read_csv`` of every CSV in the folder
          (no options, no validation); the same for the Parquet copy (extra row);
-* kpis:  ``gapkit.kpis(data, as_of, by=["segment"])`` on the pandas and the DuckDB engines vs
+* kpis:  ``gapkit.kpis(data, as_of, by=["segment"])`` on the pandas, DuckDB and Polars engines vs
          (a) a plain, vectorized pandas script computing the 18 contract KPIs and
-             referral_conversion_rate overall and by customers' ``segment`` (n and value, no CIs), and
-         (b) a hand-written DuckDB SQL query over the same pandas DataFrames.
+             referral_conversion_rate overall and by customers' ``segment`` (n and value, no CIs),
+         (b) a hand-written DuckDB SQL query over the same pandas DataFrames, and
+         (c) a hand-tuned Polars lazy program over the same pandas DataFrames
+             (``reference_polars.py``).
 
-Before anything is timed, both references must agree with both gapkit engines on n (exactly)
-and value (1e-9 relative; medians exactly) for every KPI, overall and per segment: a benchmark
-comparing different work is worthless, so a mismatch stops the run with the rows that differ.
+Before anything is timed, every reference must agree with every gapkit engine on n (exactly)
+and value (1e-9 relative; medians exactly, to 2 ulp where Polars computes them) for every KPI,
+overall and per segment: a benchmark comparing different work is worthless, so a mismatch
+stops the run with the rows that differ.
 
 Peak memory of each operation is measured in separate, untimed runs: with ``tracemalloc``
 (Python/NumPy allocations only: memory that Arrow or DuckDB allocate natively is not seen) and
@@ -411,6 +414,14 @@ def duckdb_sql_kpis(data, as_of: str, p: Params = Params(), naive: bool = False)
     return out
 
 
+def polars_hand_kpis(data, as_of: str) -> pd.DataFrame:
+    """Reference (c): the hand-tuned Polars program of ``reference_polars.py`` (polars is
+    imported on the first call, the guard's untimed one, so the benchmark runs without it)."""
+    from reference_polars import polars_kpis
+
+    return polars_kpis(data, as_of)
+
+
 # ---------------------------------------------------------------------------------------------
 # Correctness guard
 # ---------------------------------------------------------------------------------------------
@@ -435,8 +446,9 @@ def compare(reference: pd.DataFrame, got: pd.DataFrame, ref_name: str, got_name:
         (n_ref, v_ref), (n_new, v_new) = ref[key], new[key]
         if key[0] in MEDIAN_KPIS:
             # exact; Polars divides by a constant as a multiplication by its reciprocal, so a
-            # duration in days or hours there may differ in the last bit (measured: 1 ulp)
-            ulps = 2 if "polars" in got_name else 0
+            # duration in days or hours there may differ in the last bit (measured: 1 ulp), in
+            # gapkit's Polars engine and in the hand Polars reference alike
+            ulps = 2 if "polars" in f"{ref_name} {got_name}".lower() else 0
             same_value = abs(v_ref - v_new) <= ulps * math.ulp(v_ref) or (math.isnan(v_ref) and math.isnan(v_new))
         else:
             same_value = math.isclose(v_ref, v_new, rel_tol=1e-9, abs_tol=1e-12) or (
@@ -527,8 +539,18 @@ def machine() -> dict:
         "numpy": np.__version__,
         "duckdb": duckdb.__version__,
         "narwhals": narwhals.__version__,
+        "polars": _version("polars"),
         "gapkit": gapkit.__version__,
     }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "-"
 
 
 def _cpu_name() -> str:
@@ -551,21 +573,26 @@ RATIOS = [
     ("gapkit.kpis pandas", "DuckDB SQL", None),
     ("gapkit.kpis polars", "DuckDB SQL", None),
     ("gapkit.kpis polars", "gapkit.kpis duckdb", None),
+    ("gapkit.kpis polars", "Polars (hand)", None),
+    ("gapkit.kpis duckdb", "Polars (hand)", None),
+    ("Polars (hand)", "DuckDB SQL", None),
 ]
 
 
 OPERATIONS = [
     "pandas.read_csv (bare)", "gapkit.load csv", "pandas.read_parquet (bare)", "gapkit.load parquet",
-    "plain pandas", "DuckDB SQL", "DuckDB SQL (naive UTC)", "gapkit.kpis pandas", "gapkit.kpis duckdb",
-    "gapkit.kpis polars",
+    "plain pandas", "DuckDB SQL", "DuckDB SQL (naive UTC)", "Polars (hand)", "gapkit.kpis pandas",
+    "gapkit.kpis duckdb", "gapkit.kpis polars",
 ]
-REFERENCES = ("plain pandas", "DuckDB SQL", "DuckDB SQL (naive UTC)")
+REFERENCES = ("plain pandas", "DuckDB SQL", "DuckDB SQL (naive UTC)", "Polars (hand)")
 ENGINES = ("gapkit.kpis pandas", "gapkit.kpis duckdb", "gapkit.kpis polars")
 #: timed after the others: a DuckDB query hands its memory back to the system when it ends, and
 #: the next pandas operation in the process pays to fault it in again (measured at 1M orders:
 #: gapkit.kpis pandas 2.2 s, 3.6-3.8 s right after a DuckDB call; plain pandas alike), a cost
-#: that falls on whichever pandas operation the round puts after a DuckDB one
-ON_DUCKDB = ("DuckDB SQL", "DuckDB SQL (naive UTC)", "gapkit.kpis duckdb")
+#: that falls on whichever pandas operation the round puts after a DuckDB one. The Polars
+#: operations (whose memory is Polars' own, natively allocated, too) run in that phase, so the
+#: hand Polars program and gapkit's Polars engine are timed in the same rounds.
+ON_DUCKDB = ("DuckDB SQL", "DuckDB SQL (naive UTC)", "Polars (hand)", "gapkit.kpis duckdb", "gapkit.kpis polars")
 
 
 def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool,
@@ -588,6 +615,7 @@ def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool
         "plain pandas": lambda: plain_pandas_kpis(data, as_of),
         "DuckDB SQL": lambda: duckdb_sql_kpis(data, as_of),
         "DuckDB SQL (naive UTC)": lambda: duckdb_sql_kpis(data, as_of, naive=True),
+        "Polars (hand)": lambda: polars_hand_kpis(data, as_of),
         "gapkit.kpis pandas": lambda: gapkit.kpis(data, as_of, by=by),
         "gapkit.kpis duckdb": lambda: gapkit.kpis(data, as_of, by=by, engine="duckdb"),
         "gapkit.kpis polars": lambda: gapkit.kpis(data, as_of, by=by, engine="polars"),
@@ -619,7 +647,7 @@ def run_size(size: int, repeats: int, as_of: str, regenerate: bool, memory: bool
 
     # round robin: one run of every operation, then the next round, so that a change in the
     # machine's load while the runs go on weighs on every operation alike, not on the last ones;
-    # the rounds of the pandas operations first, then those of the DuckDB ones (see ON_DUCKDB)
+    # the rounds of the pandas operations first, then those of the DuckDB and Polars ones (see ON_DUCKDB)
     times = {name: [] for name in operations}
     load_before = os.getloadavg()[0]
     for phase in ([n for n in operations if n not in ON_DUCKDB], [n for n in operations if n in ON_DUCKDB]):
@@ -656,6 +684,7 @@ def render(rows: list[dict], info: dict, rss: float) -> str:
     header = (
         f"gapkit benchmark, {info['date']}: {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
         f"pandas {info['pandas']}, numpy {info['numpy']}, duckdb {info['duckdb']}, narwhals {info['narwhals']}, "
+        f"polars {info.get('polars', '-')}, "
         f"gapkit {info['gapkit']}"
     )
     head = (f"{'operation':<28} {'orders':>10} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MB':>8} {'RSS +MB':>8}"
@@ -681,7 +710,7 @@ def render(rows: list[dict], info: dict, rss: float) -> str:
               "RSS +MB: peak growth of the process RSS in another untimed run, sampled every 5 ms "
               "(sees native memory; a lower bound, as memory freed earlier is reused)",
               "load: 1-minute load average before and after one size's timed runs, which go round robin "
-              "(one run of each operation per round, the pandas operations' rounds before the DuckDB ones'; "
+              "(one run of each operation per round, the pandas operations' rounds before the DuckDB and Polars ones'; "
               "2 cores: above 2 means waiting)",
               "scan rows: each run in a fresh process (scan + kpis, no import); RSS +MB there is the "
               "child's peak RSS (VmHWM), imports included"]
