@@ -22,7 +22,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 from gapkit.analysis.redaction import redact, visible
 from gapkit.contract.catalog import MEAN, MIN_N, SMALL_N
 from gapkit.errors import ConfigError, InputError
-from gapkit.measure.engine import KPI_COLUMNS, MISSING_SEGMENT, end_of_day, segment_labels
+from gapkit.measure.engine import KPI_COLUMNS, MISSING_SEGMENT, end_of_day, month_labels, segment_labels
 
 # redact and visible live in gapkit.analysis.redaction; gapkit.text.redact is their public name
 __all__ = ["detect_language", "phrases_of", "redact", "sentiment", "sentiment_kpi", "themes", "visible"]
@@ -343,7 +343,7 @@ def sentiment_kpi(
     units = _join_segments(units, data, [c for c in by if c not in own])
     for column in by:  # the one segment-label rule of gapkit.kpis (1.0 -> "1", missing -> "(missing)")
         units[column] = segment_labels(units[column])
-    units["period"] = units["answered_at"].dt.strftime("%Y-%m")
+    units["period"] = month_labels(units["answered_at"])
     rows = []
     for period_col in [None] + (["period"] if period else []):
         for segment_by in [None] + by:

@@ -29,7 +29,7 @@ from gapkit.contract._parsing import sorted_rows
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import Z95
 from gapkit.errors import ConfigError, InputError, check_alpha
-from gapkit.measure.engine import end_of_day, segment_labels
+from gapkit.measure.engine import end_of_day, month_labels, segment_labels
 from gapkit.report.results import Result
 
 RETENTION_COLUMNS = list(artifact_columns("retention.csv"))
@@ -188,7 +188,7 @@ def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[s
     out["repeated"] = out["next_at"].notna()
     end = out["next_at"].where(out["repeated"], eod)
     out["days"] = (end - out["first_at"]).dt.total_seconds() / 86400
-    out["cohort"] = out["first_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str)
+    out["cohort"] = month_labels(out["first_at"])
     out = out.reset_index()
     for column in by:
         source = data["orders"] if column in data["orders"].columns else data.get("customers")
