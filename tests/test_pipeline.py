@@ -99,6 +99,21 @@ def test_prepared_tables_read_back_equal(tmp_path, sample_dir):
     assert publish.read_csv(tmp_path, "row_counts.csv")["input_rows"].sum() == first.counts["input_rows"].sum()
 
 
+def test_a_notebook_reads_only_the_tables_it_uses(tmp_path, sample_dir):
+    from gapkit.contract._stored import stored_paths
+
+    first = pipeline.prepare(sample_dir, tmp_path)
+    again = pipeline.dataset(sample_dir, tmp_path)
+    assert again.tables.loaded == () and len(again) == len(first) and "orders" in again
+    pd.testing.assert_frame_equal(again["orders"], first["orders"])
+    assert again.tables.loaded == ("orders",)  # the others stay on disk until asked for
+    assert again["orders"] is again["orders"]  # read once
+    assert stored_paths(again)["tickets"] == tmp_path / pipeline.VALIDATED / "tickets.parquet"
+    assert stored_paths(first) == {}  # tables checked in memory lie in no file
+    with pytest.raises(KeyError, match="no table 'nope'"):
+        again["nope"]
+
+
 def test_other_data_or_settings_load_afresh(tmp_path, sample_dir):
     pipeline.prepare(sample_dir, tmp_path)
     marker = tmp_path / pipeline.VALIDATED / "orders.parquet"

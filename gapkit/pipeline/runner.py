@@ -122,6 +122,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     try:
         tick = time.perf_counter()
         counts = _read_input_once(config, staging, progress)
+        pipeline.release_memory()
         # the configuration as checked and resolved here (report date, command line) is what every
         # notebook reads: none of them parses gapkit.yml again
         parameters["config"] = str(pipeline.write_settings(config, staging))
