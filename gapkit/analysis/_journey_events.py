@@ -93,7 +93,7 @@ def events_of(data, orders, cohort, eod, window):
 
 def stage_order(first: pd.DataFrame, data: Mapping) -> pd.DataFrame:
     """order, delivery, touchpoints by median days from the order (ties by name), then the tail."""
-    present = set(first["stage"])
+    present = set(first["stage"].unique())
     touch = first.loc[~first["stage"].isin(KINDS)].groupby("stage")["days"].median().reset_index()
     touch = touch.sort_values(["days", "stage"])["stage"].tolist()
     head = ["order"] + (["delivery"] if "delivered_at" in data["orders"] else [])

@@ -99,6 +99,7 @@ class _Measured:
     as_of: str
     window_days: float
     notes: tuple[str, ...]
+    sample_note: str = ""  # the sentence saying the cohort is a sample, or "" (every cohort order)
 
 
 def _measure(data: Mapping, as_of, p: Params, max_orders: int | None = None, seed: int = 0) -> _Measured:
@@ -124,7 +125,7 @@ def _measure(data: Mapping, as_of, p: Params, max_orders: int | None = None, see
              *sampled)
     return _Measured(cohort, first, feelings_of(answered, events, stages, cohort["order_id"]), stages,
                      str(pd.Timestamp(as_of).date()),
-                     float(p.repeat_days), notes)
+                     float(p.repeat_days), notes, sample_note="".join(sampled))
 
 
 def _drawn(measured: _Measured, data: Mapping, by: list[str], everyone: bool = True) -> JourneyResult:
@@ -231,7 +232,7 @@ class JourneyResult(Result):
 
     def sampled(self) -> str:
         """The sentence that says the map was drawn from a sample of orders, or "" (every order)."""
-        return next((note for note in self.notes if "random sample" in note), "")
+        return self.measured.sample_note if self.measured is not None else ""
 
     def regroup(self, data: Mapping, by: str | Sequence[str]) -> JourneyResult:
         """The same journey drawn by other segment columns of ``data``, without measuring the
