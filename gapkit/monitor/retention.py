@@ -23,9 +23,10 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from gapkit.config import MONITOR_DEFAULTS
-from gapkit.contract._parsing import sorted_rows
+from gapkit.contract._parsing import as_arrow_text, lookup, sorted_rows
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import Z95
 from gapkit.errors import ConfigError, InputError, check_alpha
@@ -177,28 +178,55 @@ def repeat_durations(data: Mapping, as_of: str | date | datetime, by: Sequence[s
     if "orders" not in data:
         raise InputError("retention needs the orders table")
     eod = pd.Timestamp(end_of_day(as_of))
-    orders = data["orders"][["order_id", "customer_id", "ordered_at"]]
-    orders = sorted_rows(orders[orders["ordered_at"] <= eod], ["customer_id", "ordered_at", "order_id"])
-    first = orders.drop_duplicates("customer_id")
-    later = orders.merge(first[["customer_id", "ordered_at"]].rename(columns={"ordered_at": "first_at"}),
-                         on="customer_id")
-    later = later[later["ordered_at"] > later["first_at"]].groupby("customer_id")["ordered_at"].min()
-    out = first.rename(columns={"ordered_at": "first_at", "order_id": "first_order_id"}).set_index("customer_id")
-    out["next_at"] = later
-    out["repeated"] = out["next_at"].notna()
+    orders, starts = _orders_by_customer(data, eod)
+    at = orders["ordered_at"]
+    times, first_rows = _ticks(at), np.flatnonzero(starts)
+    customer_of_row = np.cumsum(starts) - 1
+    # orders are sorted by time within a customer: the first one after the first order's
+    # instant is the next order (one at the same instant is the same purchase occasion)
+    later = np.flatnonzero(times > times[first_rows][customer_of_row])
+    next_row = np.full(len(first_rows), -1)
+    first_later = np.r_[True, customer_of_row[later][1:] != customer_of_row[later][:-1]] if len(later) else later
+    next_row[customer_of_row[later[first_later]]] = later[first_later]
+    repeated = next_row >= 0
+    out = pd.DataFrame({"customer_id": orders["customer_id"].take(first_rows).array,
+                        "first_order_id": orders["order_id"].take(first_rows).array,
+                        "first_at": at.take(first_rows).array})
+    out["next_at"] = pd.Series(at.take(np.where(repeated, next_row, 0)).array).where(repeated)
+    out["repeated"] = repeated
     end = out["next_at"].where(out["repeated"], eod)
     out["days"] = (end - out["first_at"]).dt.total_seconds() / 86400
     out["cohort"] = month_labels(out["first_at"])
-    out = out.reset_index()
     for column in by:
         source = data["orders"] if column in data["orders"].columns else data.get("customers")
         if source is None or column not in source.columns:
             raise ConfigError(f"retention by {column!r}: no such column in orders or customers")
         key = "order_id" if source is data["orders"] else "customer_id"
         left = "first_order_id" if key == "order_id" else "customer_id"
-        values = source.drop_duplicates(key).set_index(key)[column]
-        out[column] = segment_labels(out[left].map(values))
+        out[column] = segment_labels(lookup(out[left], source[key], source[column]))
     return out
+
+
+def _orders_by_customer(data: Mapping, eod: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
+    """The orders placed by ``eod`` sorted by customer, time and id, and where each customer's
+    rows start (True at a customer's first order). Adjacent ids are compared in Arrow: grouping
+    and merging on text ids through pandas took most of retention's time (issue 30)."""
+    orders = data["orders"][["order_id", "customer_id", "ordered_at"]]
+    orders = sorted_rows(orders[orders["ordered_at"] <= eod], ["customer_id", "ordered_at", "order_id"])
+    ids = as_arrow_text(orders["customer_id"])
+    if ids is None:
+        values = orders["customer_id"].to_numpy()
+        new = values[1:] != values[:-1]
+    else:
+        missing = ids.is_null().to_numpy(zero_copy_only=False)
+        new = pc.fill_null(pc.not_equal(ids[1:], ids[:-1]), True).to_numpy(zero_copy_only=False)
+        new &= ~(missing[1:] & missing[:-1])  # missing ids (sorted last) are one customer, as drop_duplicates has it
+    return orders.reset_index(drop=True), np.r_[len(orders) > 0, new].astype(bool)[: len(orders)]
+
+
+def _ticks(stamps: pd.Series) -> np.ndarray:
+    """Timestamps as integers in their own unit (comparisons and differences only)."""
+    return np.asarray(stamps.array.asi8, dtype="int64")
 
 
 def churn_durations(data: Mapping, as_of: str | date | datetime, churn_days: float,
@@ -213,17 +241,39 @@ def churn_durations(data: Mapping, as_of: str | date | datetime, churn_days: flo
     units = repeat_durations(data, as_of, by) if units is None else units
     eod = pd.Timestamp(end_of_day(as_of))
     window = pd.Timedelta(days=churn_days)
-    orders = data["orders"][["customer_id", "ordered_at"]]
-    orders = sorted_rows(orders[orders["ordered_at"] <= eod], ["customer_id", "ordered_at"])
-    following = orders.groupby("customer_id")["ordered_at"].shift(-1)
+    orders, starts = _orders_by_customer(data, eod)
+    at = orders["ordered_at"]
+    unit = at.dt.unit
+    times, first_rows = _ticks(at), np.flatnonzero(starts)
     # the silence after each order: until the next order, or until as_of after the last one
-    silent = (following.fillna(eod) - orders["ordered_at"]) > window
-    churn_at = (orders.loc[silent, "ordered_at"] + window).groupby(orders.loc[silent, "customer_id"]).min()
-    units = units.drop(columns=["next_at", "repeated", "days"]).set_index("customer_id")
-    units["churned"] = churn_at.reindex(units.index).notna()
-    end = churn_at.reindex(units.index).where(units["churned"], eod)
+    following = np.r_[times[1:], 0]
+    following[np.r_[starts[1:], True]] = eod.as_unit(unit).asm8.astype("int64")
+    silent = np.flatnonzero(following - times > window.as_unit(unit).asm8.astype("int64"))
+    customer_of_row = np.cumsum(starts) - 1
+    # the first silence of a customer (rows are in time order) is when the customer churned
+    first_silent = silent[np.r_[True, customer_of_row[silent][1:] != customer_of_row[silent][:-1]]] if len(silent) \
+        else silent
+    churn_row = np.full(len(first_rows), -1)
+    churn_row[customer_of_row[first_silent]] = first_silent
+    churn_at = pd.Series(at.take(np.maximum(churn_row, 0)).array + window).where(churn_row >= 0)
+    customers = orders["customer_id"].take(first_rows).reset_index(drop=True)
+    units = units.drop(columns=["next_at", "repeated", "days"]).reset_index(drop=True)
+    if not _same_ids(customers, units["customer_id"]):  # units in another order: look each customer up
+        churn_at = lookup(units["customer_id"], customers, churn_at).reset_index(drop=True)
+    units["churned"] = churn_at.notna().to_numpy()
+    end = pd.Series(churn_at.array).where(units["churned"], eod)
     units["days"] = (end - units["first_at"]).dt.total_seconds() / 86400
-    return units.reset_index()
+    return units
+
+
+def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
+    """True when two id columns hold the same ids in the same order."""
+    if len(ids) != len(other):
+        return False
+    left, right = as_arrow_text(ids), as_arrow_text(other)
+    if left is None or right is None:
+        return bool(np.array_equal(ids.to_numpy(), other.to_numpy()))
+    return left.equals(right)
 
 
 def retention(data: Mapping, as_of: str | date | datetime, by: Sequence[str] = (),
