@@ -43,3 +43,31 @@ def of_orders(data: Mapping, orders: pd.Series) -> dict:
             frame = frame.loc[isin(frame["order_id"], orders).to_numpy()]
         keep[name] = frame
     return keep
+
+
+def of_customers(frame: pd.DataFrame, size: int | None, seed: int) -> tuple[pd.DataFrame, str]:
+    """A seeded random sample of the customers of ``frame``'s units, each with all its units,
+    when ``frame`` has more than ``size`` units; else ``frame`` itself and "".
+
+    Whole customers are kept, so models whose errors are clustered by customer stay right on
+    the sample and their intervals are the sample's. Each customer is kept with the same
+    probability (``size`` / units), so the sample holds about ``size`` units; units without a
+    customer_id are sampled one by one. The sentence says what was drawn.
+    """
+    if size is None or len(frame) <= size:
+        return frame, ""
+    if size < 1:
+        raise ConfigError(f"max_units must be a positive number of units or None, not {size!r}")
+    share = size / len(frame)
+    random = np.random.default_rng(seed)
+    if "customer_id" in frame:
+        codes, customers = pd.factorize(frame["customer_id"], use_na_sentinel=False)
+        drawn = random.random(len(customers)) < share
+        kept = drawn[codes]
+        what = (f"{int(kept.sum()):,} units of a random sample of {int(drawn.sum()):,} of the "
+                f"{len(customers):,} customers")
+    else:
+        kept = random.random(len(frame)) < share
+        what = f"a random sample of {int(kept.sum()):,} units"
+    return frame.loc[kept], (f"estimated on {what} ({len(frame):,} units in all; seed {seed}): n and intervals are "
+                             f"the sample's")

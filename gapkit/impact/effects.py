@@ -35,6 +35,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from gapkit.analysis._sampling import of_customers
 from gapkit.contract.artifacts import columns as artifact_columns
 from gapkit.contract.catalog import KPIS, MEDIAN, clip
 from gapkit.errors import ConfigError, InputError, check_alpha
@@ -83,6 +84,8 @@ def measure(
     segment_col_default: str | None = None,
     window_months: int = 12,
     alpha: float = 0.05,
+    max_units: int | None = 1_000_000,
+    seed: int = 0,
 ) -> ImpactResult:
     """Estimate every intervention's effect on every KPI with every method the data supports.
 
@@ -98,6 +101,10 @@ def measure(
         ``segment_by``.
     window_months : units anchored from this many months before the start are used.
     alpha : every interval is 1 - alpha (0.05: 95%); the table records it for the money.
+    max_units : a KPI with more units is estimated on a seeded random sample of its customers
+        (each with all its units, so customer-clustered errors stay right), about this many
+        units; every row's ``note`` says so. None: every unit, however many.
+    seed : the sample's seed.
 
     Examples
     --------
@@ -120,8 +127,10 @@ def measure(
         except ConfigError as err:
             rows += [_row(iv, kpi, Estimate(iv.design, note=str(err))) for iv in ivs]
             continue
+        frame, sampled = of_customers(frame, max_units, seed)
         for iv in ivs:
-            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, unit_window(kpi, params), alpha)
+            one_rows, one_series = _measure_one(frame, iv, kpi, window_months, unit_window(kpi, params), alpha,
+                                                sampled)
             rows += one_rows
             series.append(one_series)
     table = pd.DataFrame(rows, columns=IMPACT_COLUMNS + EXTRA_COLUMNS)
@@ -317,7 +326,7 @@ def _formatter(kpi: str):
 
 
 def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months: int,
-                 unit_window: pd.Timedelta | None = None, alpha: float = 0.05):
+                 unit_window: pd.Timedelta | None = None, alpha: float = 0.05, sampled: str = ""):
     kind = KPIS[kpi].kind
     frame = frame[frame["anchor"] >= iv.start_at - pd.DateOffset(months=window_months)]
     straddle = ""
@@ -352,8 +361,8 @@ def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months:
         best, lines = its_with_lines(frame, iv.start_at, iv.end_at, kind, alpha)
         treated = frame
     naive = pre_post(treated, iv.start_at, iv.end_at, kind, alpha)
-    if straddle:
-        best, naive = (replace(e, note="; ".join(n for n in (straddle, e.note) if n)) for e in (best, naive))
+    if straddle or sampled:
+        best, naive = (replace(e, note="; ".join(n for n in (straddle, e.note, sampled) if n)) for e in (best, naive))
     rows = [_row(iv, kpi, best, chosen=np.isfinite(best.effect)), _row(iv, kpi, naive)]
     if lines is not None:
         lines = lines.assign(intervention_id=iv.id, kpi=kpi, method=iv.design)[SERIES_COLUMNS]
