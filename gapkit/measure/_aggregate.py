@@ -88,15 +88,16 @@ def _finish(kpi: KPI, table: pd.DataFrame, by: Sequence[str], level: float = 0.9
     if table.empty:
         return table
     table = attach_intervals(kpi, table, level)
-    table["kpi"] = kpi.id
-    table["unit"] = kpi.unit
-    table["better"] = kpi.better
-    table["label"] = kpi.label
-    table["ci_method"] = kpi.ci_method
+    # rows by segment column (all first, then by's order), segment, period; in Python, as the
+    # table is small and a pandas sort of text columns cost more than the rest of this function
     order = {"all": 0, **{column: i + 1 for i, column in enumerate(by)}}
-    table["_by_order"] = table["segment_by"].map(order)
-    table = table.sort_values(["_by_order", "segment", "period"], kind="stable").drop(columns="_by_order")
-    return table.reset_index(drop=True)
+    keys = list(zip([order.get(s, len(order)) for s in table["segment_by"].tolist()],
+                    table["segment"].tolist(), table["period"].tolist()))
+    table = table.take(sorted(range(len(keys)), key=keys.__getitem__)).reset_index(drop=True)
+    for column, value in (("kpi", kpi.id), ("unit", kpi.unit), ("better", kpi.better), ("label", kpi.label),
+                          ("ci_method", kpi.ci_method)):
+        table[column] = value
+    return table
 
 
 def segment_labels(values: pd.Series) -> pd.Series:

@@ -15,7 +15,8 @@ from gapkit.errors import ConfigError
 ENGINES = ("pandas", "duckdb", "spark", "polars")
 
 
-def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
+def _lazy_tables(data: Mapping, engine: str, part=None) -> dict[str, nw.LazyFrame]:
+    """``part(name, frame)``: the part of a pandas table the Polars engine converts (all of it by default)."""
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {ENGINES}, not {engine!r}")
     from gapkit.measure import spark  # imports pyspark only when the Spark engine runs
@@ -31,7 +32,7 @@ def _lazy_tables(data: Mapping, engine: str) -> dict[str, nw.LazyFrame]:
                 connection = duckdb_connection()
             native = connection.from_df(native)
         elif engine == "polars" and isinstance(native, pd.DataFrame):
-            native = _polars_frame(native)
+            native = _polars_frame(native if part is None else part(name, native))
         frames[name] = nw.from_native(native).lazy()
     return frames
 

@@ -128,7 +128,7 @@ def _business_clock(t: Tables, p: Params, eod: datetime) -> BusinessClock:
     """The schedule's clock over the tickets' span (from the first ticket to as_of), built once."""
 
     def build():
-        first = t["tickets"].select(nw.col("created_at").min()).collect().item()
+        first = _own(t, "tickets").select(nw.col("created_at").min()).collect().item()
         return p.business_hours.clock(first if first is not None else eod, eod)
 
     return _shared(t, "business_clock", build)
@@ -184,6 +184,14 @@ def reopen_rate(t, p, eod):
     return _settled(t, p, eod).with_columns(_value=nw.col("reopened").cast(F))
 
 
+def _own(t: Tables, name: str) -> nw.LazyFrame:
+    """A table with only its own columns, for a query collected on its own that reads none of the
+    customers' columns ``gapkit.kpis`` joins on: on Polars the joined table is a part of the KPIs'
+    plans, computed only when they are collected, and this query would compute the join again."""
+    own = getattr(t, "own", None)
+    return own(name) if own is not None else t[name]
+
+
 def _shared(t: Tables, key: str, build: Callable[[], nw.LazyFrame]) -> nw.LazyFrame:
     """An intermediate that several definitions use, built once per ``gapkit.kpis`` call.
 
@@ -201,21 +209,25 @@ def _shared(t: Tables, key: str, build: Callable[[], nw.LazyFrame]) -> nw.LazyFr
     return cache[key]
 
 
-def _delivered_with_first_followup(t: Tables) -> nw.LazyFrame:
-    """Delivered orders, each with ``_first_followup``: the first follow-up sent at or after delivery."""
-    return _shared(t, "delivered_with_first_followup", lambda: _build_delivered_with_first_followup(t))
+def _delivered_with_first_followup(t: Tables, p: Params, eod: datetime) -> nw.LazyFrame:
+    """Delivered orders whose followup_days have passed by as_of, each with ``_first_followup``:
+    the first follow-up sent at or after delivery if it came within followup_days, else null."""
+    return _shared(t, "delivered_with_first_followup", lambda: _build_delivered_with_first_followup(t, p, eod))
 
 
-def _build_delivered_with_first_followup(t: Tables) -> nw.LazyFrame:
-    delivered = t["orders"].filter(~nw.col("delivered_at").is_null())
+def _build_delivered_with_first_followup(t: Tables, p: Params, eod: datetime) -> nw.LazyFrame:
+    window = p.followup_days * DAY
+    delivered = _aged(t["orders"].filter(~nw.col("delivered_at").is_null()), "delivered_at", eod, window)
     if "followups" in t:
         sends = t["followups"].select("order_id", _sent=nw.col("sent_at"))
     else:  # no follow-up table: the KPI is skipped upstream; kept total for clarity
         sends = delivered.select("order_id", _sent=nw.col("delivered_at")).filter(nw.lit(False))
+    # only the sends within the window: the lag only grows with the send time, so the first of
+    # them is the first follow-up whenever that one is within the window (no later one counts)
     first = (
         delivered.select("order_id", "delivered_at")
         .join(sends, on="order_id", how="inner")
-        .filter(nw.col("_sent") >= nw.col("delivered_at"))
+        .filter((nw.col("_sent") >= nw.col("delivered_at")) & (_seconds("_sent", "delivered_at") <= window))
         .group_by("order_id")
         .agg(_first_followup=nw.col("_sent").min())
     )
@@ -224,15 +236,14 @@ def _build_delivered_with_first_followup(t: Tables) -> nw.LazyFrame:
 
 def followup_coverage(t, p, eod):
     window = p.followup_days * DAY
-    units = _aged(_delivered_with_first_followup(t), "delivered_at", eod, window)
+    units = _delivered_with_first_followup(t, p, eod)
     return units.with_columns(_value=_flag(_seconds("_first_followup", "delivered_at") <= window))
 
 
 def followup_latency_days(t, p, eod):
     window = p.followup_days * DAY
-    units = _aged(_delivered_with_first_followup(t), "delivered_at", eod, window)
     lag = _seconds("_first_followup", "delivered_at")
-    return units.filter(lag <= window).with_columns(_value=lag / DAY)
+    return _delivered_with_first_followup(t, p, eod).filter(lag <= window).with_columns(_value=lag / DAY)
 
 
 def personalization_rate(t, p, eod):
@@ -269,11 +280,11 @@ def _cancelled_statuses(orders: nw.LazyFrame) -> list[str]:
 def on_time_delivery_rate(t, p, eod):
     orders = t["orders"].filter(~nw.col("promised_at").is_null())
     if "status" in orders.collect_schema().names():
-        cancelled = _cancelled_statuses(orders)
+        cancelled = _cancelled_statuses(_own(t, "orders").filter(~nw.col("promised_at").is_null()))
         if cancelled:
             orders = orders.filter(~nw.col("status").is_in(cancelled).fill_null(False))
     late_by = _seconds("delivered_at", "promised_at")
-    if promises_are_whole_days(t["orders"]):
+    if promises_are_whole_days(_own(t, "orders")):
         # a whole-day promise is kept by a delivery any time on the promised day and falls due
         # at that day's end: a promise for the as_of day itself has fallen due by as_of
         due = orders.filter(nw.col("promised_at") <= nw.lit(eod.replace(hour=0, minute=0, second=0, microsecond=0)))

@@ -105,9 +105,7 @@ def kpis(
     params = as_params(params)
     wanted = _wanted(kpis)
     eod = end_of_day(as_of)
-    lazy = _lazy_tables(data, engine)
-    if all(f.implementation is nw.Implementation.PANDAS for f in lazy.values()):
-        lazy = _coded_keys(lazy, by)
+    lazy = _engine_tables(data, engine, wanted, by)
     _check_segments(lazy, by)
     engine_used = "duckdb" if any(f.implementation is nw.Implementation.DUCKDB for f in lazy.values()) else engine
     if engine_used == "duckdb":
@@ -128,6 +126,24 @@ def kpis(
         finally:
             kept.drop()
     return _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_used, level)
+
+
+def _engine_tables(data: Mapping, engine: str, wanted: Sequence[str], by: Sequence[str]) -> dict[str, nw.LazyFrame]:
+    """The call's tables on their engine, with ids as integers: codes on pandas, packed on Polars
+    (which converts only the columns the wanted KPIs read)."""
+    part = None
+    if engine == "polars":
+        from gapkit.measure._polars import columns_read
+
+        part = columns_read(wanted, by)
+    lazy = _lazy_tables(data, engine, part=part)
+    if all(f.implementation is nw.Implementation.PANDAS for f in lazy.values()):
+        return _coded_keys(lazy, by)
+    if lazy and all(f.implementation is nw.Implementation.POLARS for f in lazy.values()):
+        from gapkit.measure._polars import packed_keys
+
+        return packed_keys(lazy, by)
+    return lazy
 
 
 def _check_segments(lazy: Mapping[str, nw.LazyFrame], by: Sequence[str]) -> None:
@@ -174,9 +190,14 @@ def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_us
             first, last = (m.replace(tzinfo=eod.tzinfo) for m in _month_span(months))
             units = units.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
         built[kpi_id] = units
-    if engine_used == "duckdb":
-        # every KPI aggregated together: a few GROUPING SETS queries instead of one per KPI and grouping
-        from gapkit.measure._duckdb import summarise
+    on_polars = built and all(u.implementation is nw.Implementation.POLARS for u in built.values())
+    if engine_used == "duckdb" or on_polars:
+        # every KPI aggregated together: a few GROUPING SETS queries (DuckDB) or one collect_all
+        # (Polars) instead of a query per KPI and grouping
+        if on_polars:
+            from gapkit.measure._polars import summarise
+        else:
+            from gapkit.measure._duckdb import summarise
 
         statistics = summarise({k: (KPIS[k], u) for k, u in built.items()}, tables, by, period, level)
         summaries = {k: _finish(KPIS[k], statistics[k], by, level) for k in built}
@@ -301,12 +322,15 @@ class _SegmentedTables(Mapping):
             self._joined[name] = _computed_once(self._with_customer_columns(name))
         return self._joined[name]
 
+    def own(self, name: str) -> nw.LazyFrame:
+        """The table without the customers' columns (:func:`gapkit.definitions._own`)."""
+        return self._base[name]
+
     @staticmethod
     def keep(frame: nw.LazyFrame) -> nw.LazyFrame:
         """A shared intermediate (:func:`gapkit.definitions._shared`), computed once on Polars;
         the DuckDB engine sets its own (temporary tables)."""
         return _computed_once(frame)
-
 
     def __iter__(self):
         return iter(self._base)
@@ -333,10 +357,10 @@ class _SegmentedTables(Mapping):
 
 def _computed_once(frame: nw.LazyFrame) -> nw.LazyFrame:
     """On Polars, an intermediate several KPIs read (a table with its segments joined, the first
-    orders) is computed once: a lazy plan would run again in every KPI that reads it. Other
-    engines' frames are returned as they are."""
+    orders) is a cached part of their plans, which go to one ``collect_all``: computed once there,
+    not once per KPI, nor collected on its own first. Other engines' frames are returned as they are."""
     if frame.implementation is nw.Implementation.POLARS:
-        return nw.from_native(frame.to_native().collect()).lazy()
+        return nw.from_native(frame.to_native().cache()).lazy()
     return frame
 
 

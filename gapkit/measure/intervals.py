@@ -39,6 +39,13 @@ def _bound_ranks(n: int, level: float = 0.95) -> tuple[int, int]:
     return (low, high) if low else (0, 0)
 
 
+def order_statistic_ranks(n: int, level: float = 0.95) -> tuple[int, ...]:
+    """The 1-based ranks whose values :func:`median_and_bounds` reads for a group of ``n``: an
+    engine that selects order statistics (instead of sorting) picks only these."""
+    low, high = _bound_ranks(n, level)
+    return (n + 1) // 2, n // 2 + 1, low or 1, high or 1
+
+
 def median_and_bounds(value_at_rank, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The exact median and its distribution-free bounds (95% by default) for many groups at once.
 
