@@ -1,10 +1,13 @@
 """The PySpark engine's session: tables in Spark, timestamps read in UTC.
 
 ``gapkit.kpis(..., engine="spark")`` runs the same narwhals definitions on Spark DataFrames.
-Tables that are already Spark DataFrames (e.g. from a metastore) stay where they are; pandas
-tables are handed to the session of those, or to the active session, or to a local session
-that gapkit starts. pyspark is imported only here, and only when the Spark engine is used
-(``pip install gapkit[spark]``; Spark needs a Java runtime).
+Tables that are already Spark DataFrames (e.g. ``spark.table("db.orders")`` from a metastore)
+stay where they are; checked tables that a run keeps as Parquet files (a
+:class:`~gapkit.contract._stored.StoredTables` mapping) are read by Spark from those files, so
+their rows never pass through the notebook's pandas; other pandas tables are handed to the session of
+those, or to the active session, or to a local session that gapkit starts. pyspark is
+imported only here, and only when the Spark engine is used (``pip install gapkit[spark]``;
+Spark needs a Java runtime).
 
 Spark reads a timestamp's calendar fields (the month of a KPI row, the hour of a promise) in
 the session time zone, ``spark.sql.session.timeZone``. The contract's timestamps are UTC, so
@@ -15,16 +18,19 @@ not switch it behind the user's back).
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import narwhals as nw
 import pandas as pd
 
+from gapkit.contract._stored import stored_paths
 from gapkit.errors import ConfigError
 
 # pyspark 4.0-4.1 warn, at import and at every pandas conversion, that pandas 3 is "not yet fully
@@ -41,6 +47,7 @@ MICROS_PER_SECOND = 1_000_000
 def local_session(master: str = "local[*]", **settings: str):
     """A Spark session on this machine with its session time zone in UTC.
 
+    Shuffles use two partitions per worker thread of ``master`` instead of Spark's 200.
     ``settings`` are further Spark settings, with dots written as in Spark
     (pass them as a dict: ``local_session(**{"spark.sql.shuffle.partitions": "2"})``).
     If a session is already running in this process, Spark returns that one with these
@@ -55,18 +62,29 @@ def local_session(master: str = "local[*]", **settings: str):
     """
     from pyspark.sql import SparkSession
 
+    # Spark's 200 shuffle partitions suit a cluster; on one machine each partition is a task of
+    # scheduling and closure deserialization, and a KPI's units cached in 200 partitions, stacked
+    # once per grouping (aggregate_in_one_job), made 1,600 tasks per job: report 1 at 1M orders
+    # had not finished its KPI table after 15 minutes on 2 cores
+    partitions = {"spark.sql.shuffle.partitions": str(2 * _local_cores(master))}
     builder = SparkSession.builder.master(master).appName("gapkit")
-    for key, value in {**LOCAL_SETTINGS, **settings}.items():
+    for key, value in {**LOCAL_SETTINGS, **partitions, **settings}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _local_cores(master: str) -> int:
+    """The worker threads of a local master: ``local`` 1, ``local[N]`` N, ``local[*]`` every core."""
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if found is None or found.group(1) == "*":
+        return os.cpu_count() or 1
+    return int(found.group(1) or 1)
 
 
 def why_unavailable() -> str | None:
     """Why no Spark session can start on this machine (pyspark or a Java runtime missing), or None."""
     import importlib.util
-    import os
     import shutil
-    from pathlib import Path
 
     if importlib.util.find_spec("pyspark") is None:
         return 'pyspark is not installed (pip install "gapkit[spark]")'
@@ -82,7 +100,7 @@ def session_for(data: Mapping):
     The session of the first Spark DataFrame in ``data``; without one, the active session
     (e.g. a Databricks notebook's ``spark``); without that, a new :func:`local_session`.
     """
-    for name in data:
+    for name in _in_memory(data):
         native = data[name]
         if _is_spark(native):
             return native.sparkSession
@@ -97,6 +115,39 @@ def to_spark(frame: pd.DataFrame, session) -> nw.LazyFrame:
     Zoned pandas timestamps (gapkit's tables hold UTC ones) become the same instants in Spark.
     """
     return nw.from_native(session.createDataFrame(frame)).lazy()
+
+
+def read_parquet(session, path) -> nw.LazyFrame:
+    """A checked table's Parquet file as a Spark DataFrame in ``session``.
+
+    gapkit writes its timestamps as UTC instants (Parquet TIMESTAMP adjusted to UTC), which
+    Spark reads as TIMESTAMP, the same instants the pandas table holds.
+    """
+    return nw.from_native(session.read.parquet(spark_location(path))).lazy()
+
+
+def spark_location(path) -> str:
+    """Where Spark finds a file the notebook's Python wrote at ``path``.
+
+    Spark resolves a path without a scheme against the cluster's default file system (HDFS on
+    EMR), not the notebook's, so a local path becomes a ``file:`` URL: on a cluster the run
+    folder must then lie on storage mounted at the same path on every node. Databricks' own
+    paths keep their meaning: a Unity Catalog volume (``/Volumes/...``) is one path for both,
+    and a DBFS file that Python sees at ``/dbfs/x`` is ``dbfs:/x`` to Spark.
+
+    >>> gapkit.spark.spark_location("/dbfs/mnt/runs/validated/orders.parquet")
+    'dbfs:/mnt/runs/validated/orders.parquet'
+    >>> gapkit.spark.spark_location("/Volumes/main/crm/runs/validated/orders.parquet")
+    '/Volumes/main/crm/runs/validated/orders.parquet'
+    >>> gapkit.spark.spark_location("/tmp/run/validated/orders.parquet")
+    'file:///tmp/run/validated/orders.parquet'
+    """
+    text = str(path)
+    if text.startswith("/dbfs/"):
+        return "dbfs:/" + text[len("/dbfs/"):]
+    if text.startswith(("/Volumes/", "/Workspace/")):
+        return text
+    return Path(os.path.abspath(text)).as_uri()
 
 
 def require_utc(session) -> None:
@@ -133,7 +184,14 @@ def zoned_utc(frame: pd.DataFrame) -> pd.DataFrame:
 
 def holds_spark_frames(data: Mapping) -> bool:
     """True when a table of ``data`` is a Spark DataFrame: such data runs on the Spark engine."""
-    return any(_is_spark(data[name]) for name in data)
+    return any(_is_spark(data[name]) for name in _in_memory(data))
+
+
+def _in_memory(data: Mapping) -> list[str]:
+    """The tables of ``data`` not kept as Parquet files: a stored table is a pandas table, and
+    asking for it would read the whole file into the driver only to learn that."""
+    stored = stored_paths(data)
+    return [name for name in data if name not in stored]
 
 
 @contextmanager
@@ -158,12 +216,22 @@ def _is_spark(native) -> bool:
 
 
 def spark_tables(data: Mapping) -> dict[str, nw.LazyFrame]:
-    """Every table of ``data`` as a narwhals LazyFrame over Spark, all in one UTC session."""
+    """Every table of ``data`` as a narwhals LazyFrame over Spark, all in one UTC session.
+
+    A table kept as a Parquet file (``stored_paths(data)``: the checked tables of a run) is
+    read by Spark from that file, never from its pandas copy: on a cluster the executors read
+    it where it lies (the run folder on shared storage), and only aggregates reach the driver.
+    Spark reads only the columns the KPIs use from it (its optimizer prunes the scan).
+    """
     _supply_total_seconds()
     session = session_for(data)
     require_utc(session)
+    stored = stored_paths(data)
     frames = {}
     for name in data:
+        if name in stored:
+            frames[name] = read_parquet(session, stored[name])
+            continue
         native = data[name]
         if isinstance(native, pd.DataFrame):
             frames[name] = to_spark(native, session)
