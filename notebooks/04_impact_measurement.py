@@ -42,7 +42,7 @@ effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_a
                          "was treated)") or adapt.attempt(
     "Impact measurement", "whether each follow-up strategy moved its KPIs, with honest uncertainty",
     "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who was treated)",
-    impact.measure, dataset, settings.as_of, list(settings.impact_kpis), params=settings.params)
+    impact.measure, dataset, settings.as_of, list(settings.impact_kpis), params=settings.params, seed=settings.seed)
 value = adapt.Skipped(
     "Cost-benefit", "no strategy's effect could be measured (see above)", "the NPV, ROI and payback of each strategy",
     "export interventions.csv and costs.csv") if isinstance(effects, adapt.Skipped) else adapt.attempt(
