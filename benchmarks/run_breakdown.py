@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_kpis import ensure_data  # noqa: E402
+from bench_kpis import ensure_data, ensure_parquet_only  # noqa: E402
 
 import gapkit.config  # noqa: E402
 from gapkit import runner  # noqa: E402
@@ -72,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", default="2025-06-30", help="report date")
     ap.add_argument("--out", help="report folder (default: a temporary folder, removed afterwards)")
     ap.add_argument("--json", metavar="FILE", help="also save the timings as JSON")
-    ap.add_argument("--engine", choices=["pandas", "duckdb", "polars"], help="the configuration's engine key "
+    ap.add_argument("--engine", choices=["pandas", "duckdb", "polars", "spark"], help="the configuration's engine key "
                     "(default: what gapkit.yml says)")
     ap.add_argument("--format", choices=["csv", "parquet"], default="csv", help="input files (default csv)")
     ap.add_argument("--no-kpis", action="store_true", help="skip timing gapkit.kpis alone after the run")
     args = ap.parse_args(argv)
 
-    csv_dir, parquet_dir = ensure_data(args.size)
-    csv_dir = parquet_dir if args.format == "parquet" else csv_dir
+    # Parquet alone past 5M orders (generated in chunks; ~3 GB of CSV per 10M orders is not written)
+    csv_dir = ensure_parquet_only(args.size) if args.format == "parquet" else ensure_data(args.size)[0]
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gapkit-run-breakdown-")) / "report"
     config_file = HERE.parent / "gapkit.yml"
     if args.engine:
@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     # child that has ended (the notebooks' kernel, shut down at the end of the run), in MB
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_kernel = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # CPU seconds (user + system) of this process and of the ended children (the kernel): on a
+    # shared machine they move less than the wall time
+    cpu_self = sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime"))
+    cpu_children = sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
     print(f"\ngapkit run on {args.size:,} orders (as_of {args.as_of}, engine {config.engine}): {wall:.1f} s wall; "
           f"load average "
           f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {part} | {seconds:.1f} | {100 * seconds / wall:.1f}% |")
     print(f"| **total** | **{wall:.1f}** | 100% |\n")
     print(f"peak resident memory: {peak_self:,.0f} MB in the runner (load step), {peak_kernel:,.0f} MB in the "
-          f"notebooks' kernel\n")
+          f"notebooks' kernel; CPU {cpu_self:.1f} s in the runner, {cpu_children:.1f} s in the kernel and other "
+          f"children\n")
     kpis, segments = (None, []) if args.no_kpis else time_kpis(config, csv_dir)
     if kpis is not None:
         print(f"gapkit.kpis as notebook 01 calls it (by {segments}, period M), timed on its "
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             "html_seconds": result.html_seconds,
             "cell_seconds": result.cell_seconds, "breakdown": rows,
             "kpis_alone_s": kpis, "format": args.format, "peak_mb_runner": peak_self,
-            "peak_mb_kernel": peak_kernel}, indent=1) + "\n")
+            "peak_mb_kernel": peak_kernel, "cpu_s_runner": cpu_self, "cpu_s_children": cpu_children}, indent=1) + "\n")
     return 0
 
 
