@@ -20,7 +20,8 @@ class StoredTables(Mapping):
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import pandas as pd, pathlib, tempfile
+    >>> from gapkit.contract._stored import StoredTables
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> pd.DataFrame({"order_id": ["O1"]}).to_parquet(folder / "orders.parquet")
     >>> tables = StoredTables({"orders": folder / "orders.parquet"})
