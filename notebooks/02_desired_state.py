@@ -31,7 +31,8 @@ segments = kpi_table.attrs["by"]
 drivers = adapt.attempt(
     "The key-driver model", "which follow-up, delivery and support experiences go with customers coming back",
     "export followups.csv, tickets.csv or delivery dates, over a history longer than the 90-day repeat window",
-    adapt.key_drivers, dataset, settings.as_of, settings.driver_controls, params=settings.params, seed=settings.seed)
+    adapt.key_drivers, dataset, settings.as_of, settings.driver_controls, params=settings.params, seed=settings.seed,
+    engine=settings.engine)
 result = gapkit.goals.smart(settings.goals, kpi_table, settings.as_of, drivers=drivers.table, current=current)
 publish.write_csv(drivers.table, out, "drivers.csv")
 proposals = (gapkit.targets.propose_targets(kpi_table, segments[0], benchmarks=pd.DataFrame(list(settings.benchmarks)),

@@ -42,7 +42,8 @@ effects = adapt.requires(dataset, {"interventions": ["intervention_id", "start_a
                          "was treated)") or adapt.attempt(
     "Impact measurement", "whether each follow-up strategy moved its KPIs, with honest uncertainty",
     "export interventions.csv (intervention_id, name, start_at, and segment_by/segment for who was treated)",
-    impact.measure, dataset, settings.as_of, list(settings.impact_kpis), params=settings.params, seed=settings.seed)
+    impact.measure, dataset, settings.as_of, list(settings.impact_kpis), params=settings.params, seed=settings.seed,
+    engine=settings.engine)
 value = adapt.Skipped(
     "Cost-benefit", "no strategy's effect could be measured (see above)", "the NPV, ROI and payback of each strategy",
     "export interventions.csv and costs.csv") if isinstance(effects, adapt.Skipped) else adapt.attempt(
@@ -50,7 +51,7 @@ value = adapt.Skipped(
     "export costs.csv (intervention_id, incurred_at, amount) and say under `valuation` in gapkit.yml what a change "
     "of each KPI is worth", money.evaluate, effects, dataset, list(settings.valuation), settings.as_of,
     params=settings.params, seed=settings.seed, intangible_scores=list(settings.intangibles),
-    currency=settings.currency)
+    currency=settings.currency, engine=settings.engine)
 progress = gapkit.goals.progress(settings.goals, kpi_table, settings.as_of, current=current)
 publish.write_csv(effects.table, out, "impact.csv")
 publish.write_csv(value.table, out, "cost_benefit.csv")

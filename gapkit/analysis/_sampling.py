@@ -25,7 +25,11 @@ def stratified_sample(frame: pd.DataFrame, strata: list[str], size: int | None, 
     quota = np.floor(exact).astype(int)
     rest = np.argsort(-(exact - quota), kind="stable")[: size - quota.sum()]
     quota[rest] += 1
-    rank = pd.Series(np.random.default_rng(seed).random(len(frame))).groupby(group).rank(method="first")
+    # each unit's draw goes by its place in key order, not in the frame, so the sample is the
+    # same whichever engine built the units and in whatever order it handed them back
+    draws = np.empty(len(frame))
+    draws[_key_order(frame)] = np.random.default_rng(seed).random(len(frame))
+    rank = pd.Series(draws).groupby(group).rank(method="first")
     picked = frame.loc[rank.to_numpy() <= quota[group]]
     notes.append(f"fitted on a random sample of {len(picked):,} of the {len(frame):,} units (seed {seed}; each "
                  f"outcome value and control group in its share): n, tests and intervals are the sample's")
@@ -61,13 +65,26 @@ def of_customers(frame: pd.DataFrame, size: int | None, seed: int) -> tuple[pd.D
     share = size / len(frame)
     random = np.random.default_rng(seed)
     if "customer_id" in frame:
-        codes, customers = pd.factorize(frame["customer_id"], use_na_sentinel=False)
+        # customers in sorted order: the draw does not depend on the order of the rows
+        codes, customers = pd.factorize(frame["customer_id"], use_na_sentinel=False, sort=True)
         drawn = random.random(len(customers)) < share
         kept = drawn[codes]
         what = (f"{int(kept.sum()):,} units of a random sample of {int(drawn.sum()):,} of the "
                 f"{len(customers):,} customers")
     else:
-        kept = random.random(len(frame)) < share
+        kept = np.empty(len(frame), dtype=bool)
+        kept[_key_order(frame)] = random.random(len(frame)) < share
         what = f"a random sample of {int(kept.sum()):,} units"
     return frame.loc[kept], (f"estimated on {what} ({len(frame):,} units in all; seed {seed}): n and intervals are "
                              f"the sample's")
+
+
+def _key_order(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of ``frame``'s rows sorted by its first column (a unit table's key, as
+    :func:`gapkit.units` returns them), ties in frame order."""
+    if frame.shape[1] == 0:
+        return np.arange(len(frame))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.sort_indices(pa.array(frame.iloc[:, 0].astype("str"), from_pandas=True)).to_numpy()  # stable

@@ -132,12 +132,14 @@ def _present(data: Mapping, need: str) -> bool:
     return table in data and (not column or column in data[table].columns)
 
 
-def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | Mapping | None = None) -> pd.DataFrame:
+def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | Mapping | None = None,
+                  engine: str = "pandas") -> pd.DataFrame:
     """Every driver per order (NaN where unknown or not yet observable at ``as_of``).
 
     Follow-up drivers need the order delivered at least followup_days before as_of; ticket
     drivers count an order without a ticket as met (no support failure) and are unknown while
     a ticket is younger than its window; delivery drivers need delivered_at (and promised_at).
+    The drivers that are a KPI's units are built on ``engine`` (as for :func:`gapkit.kpis`).
 
     Examples
     --------
@@ -155,7 +157,8 @@ def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | 
     for name, kpi in (("delivery_days", "delivery_days"), ("delivered_on_time", "on_time_delivery_rate"),
                       ("followup_covered", "followup_coverage")):
         if all(_present(data, need) for need in BY_NAME[name].needs):
-            values = units(data, kpi, as_of, params=p).drop_duplicates("order_id").set_index("order_id")["value"]
+            values = units(data, kpi, as_of, params=p, engine=engine).drop_duplicates("order_id")
+            values = values.set_index("order_id")["value"]
             out[name] = reindexed(values, out.index)
     if "delivered_at" in orders and "followups" in data:
         delivered = orders["delivered_at"].where(orders["delivered_at"] <= eod)
@@ -216,7 +219,7 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
                 params: Params | Mapping | None = None, drivers: Sequence[str] | None = None,
                 method: str = "relative_weights", n_boot: int = 200, seed: int = 0,
                 max_missing: float = 0.5, controls: Sequence[str] = (), alpha: float = 0.05,
-                max_units: int | None = MAX_MODEL_UNITS) -> DriverResult:
+                max_units: int | None = MAX_MODEL_UNITS, engine: str = "pandas") -> DriverResult:
     """Which follow-up, delivery and support experiences drive an outcome KPI, and how much.
 
     Parameters
@@ -237,6 +240,8 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
         fitted on a seeded random sample of this many, the same share of every outcome value x
         control group (proportional stratified sampling); ``n`` and every interval are the
         sample's, and a note says so. None: always every unit.
+    engine : where the outcome's and the orders' units are built ("pandas", "duckdb", "polars",
+        "spark"), as for :func:`gapkit.kpis`: the same units, so the same model.
 
     Examples
     --------
@@ -257,7 +262,7 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
                          "after delivery, delivery against the promise, tickets or a survey score tied to an order)")
     controls = [controls] if isinstance(controls, str) else list(controls)
     frame, usable = _model_frame(data, outcome, as_of, params, controls, usable,
-                                 max_missing if drivers is None else 1.0, notes, (max_units, seed))
+                                 max_missing if drivers is None else 1.0, notes, (max_units, seed), engine)
     binary = KPIS[outcome].kind == SHARE
     fixed = (pd.get_dummies(frame[controls].astype("str"), drop_first=True, dtype=float) if controls
              else pd.DataFrame(index=frame.index))
@@ -289,10 +294,11 @@ def key_drivers(data: Mapping, as_of: str | date | datetime, outcome: str = "rep
 
 
 def _model_frame(data: Mapping, outcome: str, as_of, params, controls: list[str], usable: list[str],
-                 max_missing: float, notes: list, sample: tuple = (None, 0)) -> tuple[pd.DataFrame, list[str]]:
+                 max_missing: float, notes: list, sample: tuple = (None, 0),
+                 engine: str = "pandas") -> tuple[pd.DataFrame, list[str]]:
     """The outcome's units (a sample of them past ``sample``'s size) with their order's
     experiences and the controls, complete cases only."""
-    u = units(data, outcome, as_of, by=controls, params=params)
+    u = units(data, outcome, as_of, by=controls, params=params, engine=engine)
     absent = [c for c in controls if c not in u]
     if absent:
         raise ConfigError(f"control column(s) {absent} are in neither the {outcome} units nor customers")
@@ -302,7 +308,7 @@ def _model_frame(data: Mapping, outcome: str, as_of, params, controls: list[str]
     picked = stratified_sample(u, ["value", *controls], size, seed, notes)
     tables = data if picked is u else of_orders(data, picked["order_id"])
     frame = picked[["order_id", "value", *controls]].merge(
-        order_drivers(tables, as_of, params), left_on="order_id", right_index=True, how="left")
+        order_drivers(tables, as_of, params, engine), left_on="order_id", right_index=True, how="left")
     usable = _observed(frame, usable, max_missing, notes)
     frame = frame.dropna(subset=usable + ["value"])
     frame.attrs["population"] = len(u) if picked is not u else len(frame)

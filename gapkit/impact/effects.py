@@ -86,6 +86,7 @@ def measure(
     alpha: float = 0.05,
     max_units: int | None = 1_000_000,
     seed: int = 0,
+    engine: str = "pandas",
 ) -> ImpactResult:
     """Estimate every intervention's effect on every KPI with every method the data supports.
 
@@ -105,6 +106,8 @@ def measure(
         (each with all its units, so customer-clustered errors stay right), about this many
         units; every row's ``note`` says so. None: every unit, however many.
     seed : the sample's seed.
+    engine : where each KPI's units are built ("pandas", "duckdb", "polars", "spark"), as for
+        :func:`gapkit.kpis`; the same units, so the same estimates, only sooner on large data.
 
     Examples
     --------
@@ -123,7 +126,7 @@ def measure(
     for kpi in kpis:
         by = sorted({c for iv in ivs for c in (iv.segment_by, iv.variant_column) if c})
         try:
-            frame = kpi_units(data, kpi, as_of, by=by, params=params)
+            frame = kpi_units(data, kpi, as_of, by=by, params=params, engine=engine)
         except ConfigError as err:
             rows += [_row(iv, kpi, Estimate(iv.design, note=str(err))) for iv in ivs]
             continue

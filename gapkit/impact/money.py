@@ -205,8 +205,10 @@ def appraise(impact_table, costs, valuation, reach, as_of, interventions: Sequen
 
 
 def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params=None, seed: int = 0,
-             intangible_scores: Sequence[Mapping] = (), currency: str = "", alpha: float = 0.05) -> CostBenefitResult:
-    """Cost-benefit of the measured ``effects`` with the reach and costs read from ``data``.
+             intangible_scores: Sequence[Mapping] = (), currency: str = "", alpha: float = 0.05,
+             engine: str = "pandas") -> CostBenefitResult:
+    """Cost-benefit of the measured ``effects`` with the reach and costs read from ``data``
+    (the reach's units built on ``engine``, as for :func:`gapkit.kpis`).
 
     Raises :class:`~gapkit.errors.InputError` when the configuration values no KPI change or
     the data has no costs table: NPV and ROI would otherwise count a strategy as free.
@@ -227,7 +229,7 @@ def evaluate(effects, data: Mapping, valuation: Sequence[Mapping], as_of, params
                          "count them as free")
     from gapkit.impact.reach import reach_for
 
-    reach = reach_for(data, valuation, as_of, params=params)
+    reach = reach_for(data, valuation, as_of, params=params, engine=engine)
     return cost_benefit(effects, data["costs"], valuation, reach, as_of, seed=seed,
                         intangible_scores=intangible_scores, currency=currency,
                         interventions=read_interventions(data, as_of), alpha=alpha)

@@ -16,13 +16,14 @@ REACH_MONTHS = 3  # the complete months whose mean is the monthly reach
 
 
 def monthly_reach(data: Mapping, intervention, kpi: str, as_of, months: int = REACH_MONTHS,
-                  params=None) -> pd.DataFrame:
+                  params=None, engine: str = "pandas") -> pd.DataFrame:
     """Units reached per month: the treated units of ``kpi`` over their last complete months.
 
     Treated units are the segment's (DiD), the treatment arm's inside the test window (A/B), or
     everyone's (ITS). The latest month is left out when its last day has no unit yet (partial
     month, or a windowed KPI whose window has not elapsed); then the ``months`` calendar months
-    up to the last complete one are averaged.
+    up to the last complete one are averaged. ``engine`` builds the units (as for
+    :func:`gapkit.kpis`).
 
     Examples
     --------
@@ -37,7 +38,7 @@ def monthly_reach(data: Mapping, intervention, kpi: str, as_of, months: int = RE
                           f"yet; pass its reach by hand")
     iv = iv[0]
     by = [c for c in (iv.segment_by, iv.variant_column) if c]
-    units = kpi_units(data, kpi, as_of, by=by, params=params)
+    units = kpi_units(data, kpi, as_of, by=by, params=params, engine=engine)
     if iv.design == "did":
         units = units[segment_labels(units[iv.segment_by]) == iv.segment]
         who = f"{iv.segment_by} == {iv.segment}"
@@ -62,7 +63,8 @@ def monthly_reach(data: Mapping, intervention, kpi: str, as_of, months: int = RE
     }])
 
 
-def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -> pd.DataFrame:
+def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None,
+              engine: str = "pandas") -> pd.DataFrame:
     """:func:`monthly_reach` for every valuation entry, as one reach table.
 
     Examples
@@ -73,7 +75,8 @@ def reach_for(data: Mapping, valuation: Sequence[Mapping], as_of, params=None) -
     ...
     """
     entries = [valuation_entry(v, i) for i, v in enumerate(valuation)]
-    tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params) for e in entries]
+    tables = [monthly_reach(data, e["intervention_id"], e["kpi"], as_of, params=params, engine=engine)
+              for e in entries]
     if not tables:
         return pd.DataFrame(columns=["intervention_id", "kpi", "units_per_month", "months", "population"])
     return pd.concat(tables, ignore_index=True)

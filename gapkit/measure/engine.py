@@ -258,7 +258,9 @@ def units(
     Columns: the unit's own columns, the ``by`` columns (joined from customers when needed),
     ``anchor`` (the timestamp that places it in a period), ``period`` (YYYY-MM) and ``value``
     (0/1 for shares, the score for means, +1/0/-1 for NPS, the duration for medians).
-    Aggregating ``value`` the KPI's way gives exactly the ``gapkit.kpis`` figure.
+    Aggregating ``value`` the KPI's way gives exactly the ``gapkit.kpis`` figure. On the
+    DuckDB, Polars and Spark engines the rows come in anchor order (ties by the unit's key), the
+    same on every call.
 
     Examples
     --------
@@ -283,6 +285,10 @@ def units(
     if months is not None:
         first, last = _month_span(tuple(months))
         frame = frame.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
+    if frame.implementation is not nw.Implementation.PANDAS:
+        # a parallel engine hands rows back in a different order from call to call; seeded
+        # samples and permutation tests over the rows must not change with it
+        frame = frame.sort(["_anchor", *[c for c in frame.columns[:1] if not c.startswith("_")]])
     out = frame.collect("pandas").to_native()
     if frame.implementation.is_spark_like():  # Spark hands back UTC wall times without their zone
         from gapkit.measure.spark import zoned_utc
