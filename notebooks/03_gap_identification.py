@@ -27,7 +27,7 @@ drivers = publish.read_csv(out, "drivers.csv")
 dataset = gapkit.notebook.dataset(settings)
 segments = kpi_table.attrs["by"]
 result = gapkit.gaps.gaps(settings.goals, kpi_table, data=dataset, as_of=settings.as_of, drivers=drivers,
-                          params=settings.params, current=current)
+                          params=settings.params, current=current, engine=settings.engine)
 publish.write_csv(result.table, out, "gaps.csv")
 targets = {goal.kpi: goal.target for goal in settings.goals if goal.segment_by == "all"}
 ipa = adapt.attempt(

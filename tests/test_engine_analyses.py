@@ -74,3 +74,12 @@ def test_samples_do_not_depend_on_the_order_of_the_rows():
     units_without_customers = units.drop(columns="customer_id")
     assert (sorted(of_customers(units_without_customers, 2000, seed=5)[0]["order_id"])
             == sorted(of_customers(units_without_customers.iloc[::-1], 2000, seed=5)[0]["order_id"]))
+
+
+def test_gaps_test_median_goals_on_the_units_of_any_engine(data):
+    config = gapkit.datasets.sample_config()
+    assert any(gapkit.KPIS[goal.kpi].kind == "median" for goal in config.goals)  # the sign test reads units
+    kpi_table = gapkit.kpis(data, AS_OF, by=["segment"], period="M")
+    on_pandas = gapkit.gaps.gaps(config.goals, kpi_table, data=data, as_of=AS_OF)
+    on_duckdb = gapkit.gaps.gaps(config.goals, kpi_table, data=data, as_of=AS_OF, engine="duckdb")
+    assert_same_figures(on_pandas.table, on_duckdb.table, tolerance=1e-12)

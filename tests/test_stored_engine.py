@@ -48,3 +48,19 @@ def test_a_table_the_notebook_has_read_is_used_as_it_holds_it(sample_dir, tmp_pa
     n = gapkit.kpis(on_disk, AS_OF, kpis=["csat"], engine="duckdb").set_index("kpi").loc["csat", "n"]
     assert on_disk.tables.loaded == ("surveys",)
     assert n == gapkit.kpis(on_disk, AS_OF, kpis=["csat"], engine="pandas").set_index("kpi").loc["csat", "n"]
+
+
+def test_choosing_segments_and_drivers_reads_no_table_whole(sample_dir, tmp_path):
+    """Which columns a table has comes from its file's schema, and a segment's groups from that
+    column alone: the reports' first steps leave the tables on disk for DuckDB."""
+    in_memory = steps.prepare(sample_dir, tmp_path)
+    on_disk = steps.dataset(sample_dir, tmp_path)
+    assert gapkit.adapt.segment_columns(on_disk) == gapkit.adapt.segment_columns(in_memory)
+    assert gapkit.adapt.segment_columns(on_disk, ["segment", "channel"]) == ["segment", "channel"]
+    assert gapkit.adapt.driver_controls(on_disk) == gapkit.adapt.driver_controls(in_memory)
+    assert gapkit.adapt.columns_for(on_disk, "surveys", ["segment", "channel"]) == ["segment"]
+    assert gapkit.adapt.lacking(on_disk, {"orders": ["refund_reason"]}) == "the orders table has no refund_reason column"
+    assert on_disk.tables.loaded == ()
+    with pytest.raises(gapkit.ConfigError, match="'tier' is in none of the tables"):
+        gapkit.adapt.segment_columns(on_disk, ["tier"])
+    assert on_disk.tables.loaded == ()

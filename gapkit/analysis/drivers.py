@@ -31,6 +31,7 @@ import statsmodels.api as sm
 from gapkit.analysis._sampling import of_orders, stratified_sample
 from gapkit.analysis.importance import _importance, general_dominance, relative_weights  # noqa: F401
 from gapkit.contract._parsing import isin, reindexed
+from gapkit.contract._stored import column_names
 from gapkit.contract.catalog import CATALOG, KPIS, MEAN, SHARE
 from gapkit.errors import ConfigError, InputError, TooFewUnits, check_alpha
 from gapkit.measure.definitions import Params
@@ -129,7 +130,7 @@ def helpful_effects(table: pd.DataFrame, spread: np.ndarray) -> pd.DataFrame:
 
 def _present(data: Mapping, need: str) -> bool:
     table, _, column = need.partition(".")
-    return table in data and (not column or column in data[table].columns)
+    return table in data and (not column or column in column_names(data, table))
 
 
 def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | Mapping | None = None,

@@ -155,7 +155,8 @@ class GapResult(Result):
 
 
 def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, drivers: pd.DataFrame | None = None,
-         params=None, current: pd.DataFrame | None = None, months: int = 3, alpha: float = ALPHA) -> GapResult:
+         params=None, current: pd.DataFrame | None = None, months: int = 3, alpha: float = ALPHA,
+         engine: str = "pandas") -> GapResult:
     """Compare each goal's current value with its target and say whether the gap is real.
 
     The current value is the goal's level over its last ``months`` complete months, as every
@@ -170,6 +171,8 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     kpi_table : ``gapkit.kpis`` output holding each goal's KPI and segment.
     data, as_of, params : for median KPIs, the sign test reads the units (without them, a normal
         approximation from the median's interval, from n = 30).
+    engine : where those units (and, without ``current``, the current levels) are computed, as
+        for :func:`gapkit.kpis`.
     alpha : the level of the shortfall test: ``p_adj < alpha`` (Benjamini-Hochberg) is a shortfall;
         0.05 by default. The intervals stay 95%, the level the tests read their errors from.
     drivers : ``gapkit.drivers`` importance table (kpi, importance and its interval); sets
@@ -199,7 +202,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
     if current is None and data is not None and as_of is not None:
         from gapkit.measure.baseline import goal_levels
 
-        current = goal_levels(goals, kpi_table, data, as_of, params=params, months=months)
+        current = goal_levels(goals, kpi_table, data, as_of, params=params, months=months, engine=engine)
     rows = []
     for goal in goals:
         kpi = KPIS[goal.kpi]
@@ -211,7 +214,7 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
             record.update(n=0 if row is None else int(row["n"]), current=np.nan if row is None else row["value"],
                           ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
         else:
-            values = _median_units(goal, data, as_of, params, record["window"]) if kpi.kind == MEDIAN else None
+            values = _median_units(goal, data, as_of, params, record["window"], engine) if kpi.kind == MEDIAN else None
             record.update(n=int(row["n"]), current=float(row["value"]), ci_low=float(row["ci_low"]),
                           ci_high=float(row["ci_high"]),
                           p_value=shortfall_p_value(row, goal.target, kpi.kind, kpi.better, values),
@@ -224,6 +227,11 @@ def gaps(goals, kpi_table: pd.DataFrame, data=None, as_of: str | None = None, dr
                                         "gap_std"])
     table["p_adj"] = _bh(table["p_value"])
     table["status"] = [_status(r, alpha) for r in table.itertuples(index=False)]
+    return _ranked(table, drivers)
+
+
+def _ranked(table: pd.DataFrame, drivers: pd.DataFrame | None) -> GapResult:
+    """The gap table with each significant shortfall's ``priority`` and ``rank`` (see :func:`gaps`)."""
     weights, rule = priority_weights(table["kpi"], drivers)
     table["importance"] = _importance(table["kpi"], drivers)
     table["weight"] = weights
@@ -245,14 +253,14 @@ def _check_95(**tables) -> None:
                               f"and pass gaps(..., alpha={table.attrs['alpha']}) to test at that level instead")
 
 
-def _median_units(goal, data, as_of, params, window: str):
+def _median_units(goal, data, as_of, params, window: str, engine: str = "pandas"):
     """The goal's duration values over its window, for the sign test (None without data)."""
     if data is None:
         return None
     from gapkit.measure.engine import segment_labels, units
 
     by = [] if goal.segment_by == "all" else [goal.segment_by]
-    unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params,
+    unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params, engine=engine,
                       months=window.split("..") if ".." in window else None)
     if by:
         unit_rows = unit_rows[segment_labels(unit_rows[goal.segment_by]) == goal.segment]

@@ -25,6 +25,8 @@ class StoredTables(Mapping):
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> pd.DataFrame({"order_id": ["O1"]}).to_parquet(folder / "orders.parquet")
     >>> tables = StoredTables({"orders": folder / "orders.parquet"})
+    >>> tables.columns("orders"), tables.loaded
+    (['order_id'], ())
     >>> tables.loaded, len(tables["orders"]), tables.loaded
     ((), 1, ('orders',))
     """
@@ -49,6 +51,20 @@ class StoredTables(Mapping):
     def __contains__(self, name: object) -> bool:
         return name in self.paths
 
+    def columns(self, name: str) -> list[str]:
+        """The table's column names, from its file's schema when it has not been read."""
+        if name in self._frames or name not in self.paths:
+            return list(self[name].columns)
+        import pyarrow.parquet as pq
+
+        return [c for c in pq.read_schema(self.paths[name]).names if not c.startswith("__index_level_")]
+
+    def column(self, name: str, column: str) -> pd.Series:
+        """One column of the table, read alone from its file when the table has not been read."""
+        if name in self._frames or name not in self.paths:
+            return self[name][column]
+        return pd.read_parquet(self.paths[name], columns=[column])[column]
+
     @property
     def loaded(self) -> tuple[str, ...]:
         """The tables read so far."""
@@ -62,3 +78,15 @@ class StoredTables(Mapping):
 def stored_paths(data) -> dict[str, Path]:
     """Where the tables of ``data`` lie as Parquet files, when they were read from a run folder; else {}."""
     return dict(getattr(getattr(data, "tables", None), "paths", {}) or {})
+
+
+def column_names(data, name: str) -> list[str]:
+    """The columns of table ``name`` of ``data``, without reading a stored table that is not read yet."""
+    tables = getattr(data, "tables", data)
+    return tables.columns(name) if isinstance(tables, StoredTables) else list(data[name].columns)
+
+
+def column_values(data, name: str, column: str) -> pd.Series:
+    """Column ``column`` of table ``name``, read alone from a stored table that is not read yet."""
+    tables = getattr(data, "tables", data)
+    return tables.column(name, column) if isinstance(tables, StoredTables) else data[name][column]

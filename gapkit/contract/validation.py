@@ -3,8 +3,7 @@
 Each input row is either kept or listed in ``Data.rejects`` with the table, row number, file
 line, column, the value as given and the reason; per table, input rows = kept + rejected, and
 ``Data.counts`` says so. :func:`gapkit.load` reads files into this; :func:`validate` takes
-tables already in memory.
-"""
+tables already in memory."""
 
 from __future__ import annotations
 
@@ -68,12 +67,14 @@ class Data(Mapping):
         try:
             return self.tables[name]
         except KeyError:
-            raise KeyError(
-                f"no table '{name}' in {self.source or 'this data'}; present: {sorted(self.tables)}"
-            ) from None
+            shown = self.source or "this data"
+            raise KeyError(f"no table '{name}' in {shown}; present: {sorted(self.tables)}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.tables)
+
+    def __contains__(self, name: object) -> bool:  # Mapping's would read a stored table to answer
+        return name in self.tables
 
     def __len__(self) -> int:
         return len(self.tables)

@@ -67,15 +67,13 @@ def current_levels(data: Mapping, as_of: str | date | datetime, monthly: pd.Data
         if chosen:
             windows.setdefault((chosen[0], chosen[-1]), []).append(kpi_id)
             counted[kpi_id] = len(chosen)
-    pieces = []
-    for window, ids in windows.items():
-        table = kpis(data, as_of, by=by, period=None, kpis=ids, params=params, engine=engine, months=window,
-                     alpha=alpha)
-        table["window"] = f"{window[0]}..{window[1]}"
-        pieces.append(table)
-    if not pieces:
+    if not windows:
         return empty_kpi_table().assign(window=pd.Series(dtype="str"), window_months=pd.Series(dtype="int64"))
-    out = pd.concat(pieces, ignore_index=True)
+    # one pass over the tables, each KPI counted over its own window
+    of_kpi = {kpi_id: window for window, ids in windows.items() for kpi_id in ids}
+    out = kpis(data, as_of, by=by, period=None, kpis=list(of_kpi), params=params, engine=engine, months=of_kpi,
+               alpha=alpha)
+    out["window"] = out["kpi"].map({k: f"{first}..{last}" for k, (first, last) in of_kpi.items()}).astype("str")
     out["period"] = "current"
     out["window_months"] = out["kpi"].map(counted).astype("int64")
     return out

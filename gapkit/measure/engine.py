@@ -57,7 +57,7 @@ def kpis(
     kpis: Sequence[str] | None = None,
     params: Params | Mapping | None = None,
     engine: str = "pandas",
-    months: tuple[str, str] | None = None,
+    months: tuple[str, str] | Mapping[str, tuple[str, str]] | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Compute the KPI table: one row per kpi x period x segment, with n and a 95% CI.
@@ -77,7 +77,9 @@ def kpis(
     engine : "pandas", "duckdb", "polars" or "spark"; the same definitions run on each. "spark" takes
         Spark DataFrames (e.g. metastore tables) and pandas tables alike; see :mod:`gapkit.spark`.
     months : (first, last) calendar months, "YYYY-MM": count only units anchored in them
-        (e.g. the recent months that make a goal's current level, :func:`gapkit.baseline.current_levels`).
+        (e.g. the recent months that make a goal's current level, :func:`gapkit.baseline.current_levels`),
+        or a mapping of KPI id to its own (first, last), so KPIs with different windows are
+        counted in one pass (a KPI not in it: every month).
 
     Returns
     -------
@@ -186,8 +188,9 @@ def _kpi_table(tables, wanted, params, eod, as_of, by, period, months, engine_us
         if reasons[kpi_id]:
             continue
         units = DEFINITIONS[kpi_id](tables, params, eod)
-        if months is not None:
-            first, last = (m.replace(tzinfo=eod.tzinfo) for m in _month_span(months))
+        window = months.get(kpi_id) if isinstance(months, Mapping) else months
+        if window is not None:
+            first, last = (m.replace(tzinfo=eod.tzinfo) for m in _month_span(window))
             units = units.filter((nw.col("_anchor") >= nw.lit(first)) & (nw.col("_anchor") < nw.lit(last)))
         built[kpi_id] = units
     on_polars = built and all(u.implementation is nw.Implementation.POLARS for u in built.values())

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gapkit.contract._stored import column_names, column_values
 from gapkit.errors import ConfigError, GapkitError, TooFewUnits
 
 #: A column with more groups than this (or with at least half as many groups as rows) is an
@@ -121,7 +122,7 @@ def lacking(data: Mapping, needs: Mapping[str, Sequence[str]]) -> str | None:
         if table not in data:
             missing.append(f"there is no {table} table")
             continue
-        absent = [c for c in columns if c not in data[table].columns]
+        absent = [c for c in columns if c not in column_names(data, table)]
         if absent:
             missing.append(f"the {table} table has no {', '.join(absent)} column{'s' if len(absent) > 1 else ''}")
             continue
@@ -152,12 +153,13 @@ def customer_attributes(data: Mapping) -> list[str]:
     """Columns of ``customers`` that look like segments (2..30 groups, not id-like), in file order."""
     if "customers" not in data:
         return []
-    customers = data["customers"]
-    return [c for c in customers.columns if c != "customer_id" and _is_segment(customers[c])]
+    # column by column: a run's stored customers are not read whole to look at their attributes
+    return [c for c in column_names(data, "customers")
+            if c != "customer_id" and _is_segment(column_values(data, "customers", c))]
 
 
 def _column_tables(data: Mapping, column: str) -> list[str]:
-    return [name for name, frame in data.items() if column in frame.columns]
+    return [name for name in data if column in column_names(data, name)]
 
 
 def segment_columns(data: Mapping, configured: Sequence[str] | None = None, goals=()) -> list[str]:
@@ -182,7 +184,8 @@ def segment_columns(data: Mapping, configured: Sequence[str] | None = None, goal
         chosen = list(configured)
     else:
         chosen = customer_attributes(data)
-        if any("channel" in data[t].columns and _is_segment(data[t]["channel"]) for t in CHANNEL_TABLES if t in data):
+        if any("channel" in column_names(data, t) and _is_segment(column_values(data, t, "channel"))
+               for t in CHANNEL_TABLES if t in data):
             chosen.append("channel")
         chosen = list(dict.fromkeys(chosen))[:MAX_AUTO_SEGMENTS]
     named = [goal.segment_by for goal in goals if goal.segment_by != "all" and _column_tables(data, goal.segment_by)]
@@ -286,8 +289,8 @@ def skipped_table(kpi_table: pd.DataFrame) -> pd.DataFrame:
 
 def columns_for(data: Mapping, table: str, segments: Sequence[str]) -> list[str]:
     """The ``segments`` a KPI of ``table`` can be broken down by: its own columns or the customers'."""
-    own = set(data[table].columns) if table in data else set()
-    customers = set(data["customers"].columns) if "customers" in data else set()
+    own = set(column_names(data, table)) if table in data else set()
+    customers = set(column_names(data, "customers")) if "customers" in data else set()
     return [c for c in segments if c in own | customers]
 
 
