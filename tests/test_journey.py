@@ -221,3 +221,30 @@ def test_past_max_orders_the_map_is_drawn_from_a_seeded_sample_of_orders():
     inside = both["coverage_full"].between(both["coverage_ci_low"] - 1e-12, both["coverage_ci_high"] + 1e-12)
     assert inside.mean() >= 0.8 and len(both) >= 5
     assert part.sampled().startswith("drawn from a random sample of 1,500") and full.sampled() == ""
+
+
+def test_a_sampled_cohort_gets_the_same_events_from_its_own_rows_as_from_every_row():
+    """of_cohort keeps each table's rows of the sampled orders and their customers, and the
+    surveys of their tickets: the events (and the comments' links) are those from every row."""
+    from gapkit.analysis._journey_events import events_of, of_cohort
+
+    data = gapkit.validate(generate(n_orders=6000, seed=5))
+    eod, window = ts("2025-06-30 23:59:59.999999"), pd.Timedelta(days=90)
+    orders = data["orders"].loc[lambda o: o["ordered_at"] <= eod]
+    cohort = orders.loc[orders["ordered_at"] <= eod - window].sample(700, random_state=2)
+    tables, their_orders = of_cohort(data, orders, cohort)
+    assert len(their_orders) < len(orders) and len(tables["followups"]) < len(data["followups"])
+    events, answered = events_of(tables, their_orders, cohort, eod, window)
+    expected, expected_answered = events_of(data, orders, cohort, eod, window)
+    order = ["order_id", "stage", "at", "response_id"]
+    assert set(expected["stage"]) >= {"order", "delivery", "support_ticket", "survey", "repeat_purchase"}
+    pd.testing.assert_frame_equal(events.sort_values(order).reset_index(drop=True),
+                                  expected.sort_values(order).reset_index(drop=True))
+    # the answered surveys whose comments the journey scores: those of the cohort's events
+    scored = events.loc[events["stage"] == "survey", "response_id"]
+    assert len(scored) > 50
+
+    def of_events(frame):
+        return frame.loc[frame["response_id"].isin(scored)].sort_values("response_id").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(of_events(answered), of_events(expected_answered))

@@ -51,6 +51,32 @@ def _link(frame: pd.DataFrame, at: str, orders: pd.DataFrame, via: pd.Series | N
     return frame.loc[frame["order_id"].notna()]
 
 
+def of_cohort(data: Mapping, orders: pd.DataFrame, cohort: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """The follow-ups, tickets, surveys and orders that can be an event of a ``cohort`` order:
+    the rows of its orders and of its customers (a ticket or survey without an order is linked
+    to its customer's latest order, a repeat purchase is the customer's next order), and the
+    surveys of those tickets. :func:`events_of` gives the same events from these as from all
+    rows; on a sample of the cohort it then reads a sample's share of each table (issue 30)."""
+    ids, customers = cohort["order_id"], cohort["customer_id"]
+
+    def near(frame: pd.DataFrame) -> pd.Series:
+        keep = isin(frame["order_id"], ids) if "order_id" in frame else pd.Series(False, index=frame.index)
+        return keep | isin(frame["customer_id"], customers) if "customer_id" in frame else keep
+
+    cut = {}
+    if "followups" in data:
+        cut["followups"] = data["followups"].loc[near(data["followups"]).to_numpy()]
+    if "tickets" in data:
+        cut["tickets"] = data["tickets"].loc[near(data["tickets"]).to_numpy()]
+    if "surveys" in data:
+        surveys = data["surveys"]
+        keep = near(surveys)
+        if "tickets" in cut and "ticket_id" in surveys:
+            keep |= isin(surveys["ticket_id"], cut["tickets"]["ticket_id"])
+        cut["surveys"] = surveys.loc[keep.to_numpy()]
+    return cut, orders.loc[isin(orders["customer_id"], customers).to_numpy()]
+
+
 def events_of(data, orders, cohort, eod, window):
     """Every cohort order's events in its window: order_id (the order's row in ``cohort``), stage,
     at, channel, days (from the order), response_id; and the answered surveys, linked."""

@@ -33,7 +33,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
-from gapkit.analysis._journey_events import DAY, KINDS, events_of, feelings_of, stage_order
+from gapkit.analysis._journey_events import DAY, KINDS, events_of, feelings_of, of_cohort, stage_order
 from gapkit.analysis._sampling import stratified_sample
 from gapkit.contract._parsing import sorted_rows
 from gapkit.contract.catalog import CATALOG, FIRST_FOLLOWUP
@@ -118,7 +118,8 @@ def _measure(data: Mapping, as_of, p: Params, max_orders: int | None = None, see
         cohort = stratified_sample(months, ["_month"], max_orders, seed, sampled).drop(columns="_month")
         sampled = [f"drawn from a random sample of {len(cohort):,} of the {len(months):,} cohort orders (seed {seed}; "
                    f"each order month in its share): n, coverage, timing and comment figures are the sample's"]
-    events, answered = events_of(data, orders, cohort, eod, window)
+    tables, orders = of_cohort(data, orders, cohort) if sampled else (data, orders)
+    events, answered = events_of(tables, orders, cohort, eod, window)
     first = sorted_rows(events, ["at", "stage"]).drop_duplicates(["order_id", "stage"])
     stages = stage_order(first, data)
     notes = (f"cohort: {len(cohort)} orders placed by {(eod - window).date()}; window {p.repeat_days:g} days",
