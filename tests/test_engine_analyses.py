@@ -83,3 +83,13 @@ def test_gaps_test_median_goals_on_the_units_of_any_engine(data):
     on_pandas = gapkit.gaps.gaps(config.goals, kpi_table, data=data, as_of=AS_OF)
     on_duckdb = gapkit.gaps.gaps(config.goals, kpi_table, data=data, as_of=AS_OF, engine="duckdb")
     assert_same_figures(on_pandas.table, on_duckdb.table, tolerance=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_units_can_leave_out_the_columns_an_analysis_does_not_read(data, engine):
+    every = gapkit.units(data, "csat", AS_OF, by=["segment"], engine=engine)
+    some = gapkit.units(data, "csat", AS_OF, by=["segment"], engine=engine, columns=["customer_id", "no_such"])
+    assert list(some.columns) == ["response_id", "customer_id", "anchor", "value", "segment", "period"]
+    pd.testing.assert_frame_equal(some, every[list(some.columns)])
+    bare = gapkit.units(data, "csat", AS_OF, engine=engine, columns=[])
+    assert list(bare.columns) == ["response_id", "anchor", "value", "period"]  # the unit's key always

@@ -158,8 +158,8 @@ def order_drivers(data: Mapping, as_of: str | date | datetime, params: Params | 
     for name, kpi in (("delivery_days", "delivery_days"), ("delivered_on_time", "on_time_delivery_rate"),
                       ("followup_covered", "followup_coverage")):
         if all(_present(data, need) for need in BY_NAME[name].needs):
-            values = units(data, kpi, as_of, params=p, engine=engine).drop_duplicates("order_id")
-            values = values.set_index("order_id")["value"]
+            values = units(data, kpi, as_of, params=p, engine=engine, columns=["order_id"])
+            values = values.drop_duplicates("order_id").set_index("order_id")["value"]
             out[name] = reindexed(values, out.index)
     if "delivered_at" in orders and "followups" in data:
         delivered = orders["delivered_at"].where(orders["delivered_at"] <= eod)
@@ -299,7 +299,7 @@ def _model_frame(data: Mapping, outcome: str, as_of, params, controls: list[str]
                  engine: str = "pandas") -> tuple[pd.DataFrame, list[str]]:
     """The outcome's units (a sample of them past ``sample``'s size) with their order's
     experiences and the controls, complete cases only."""
-    u = units(data, outcome, as_of, by=controls, params=params, engine=engine)
+    u = units(data, outcome, as_of, by=controls, params=params, engine=engine, columns=["order_id"])
     absent = [c for c in controls if c not in u]
     if absent:
         raise ConfigError(f"control column(s) {absent} are in neither the {outcome} units nor customers")

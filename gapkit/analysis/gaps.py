@@ -260,7 +260,7 @@ def _median_units(goal, data, as_of, params, window: str, engine: str = "pandas"
     from gapkit.measure.engine import segment_labels, units
 
     by = [] if goal.segment_by == "all" else [goal.segment_by]
-    unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params, engine=engine,
+    unit_rows = units(data, goal.kpi, as_of=as_of, by=by, params=params, engine=engine, columns=[],
                       months=window.split("..") if ".." in window else None)
     if by:
         unit_rows = unit_rows[segment_labels(unit_rows[goal.segment_by]) == goal.segment]

@@ -126,7 +126,7 @@ def measure(
     for kpi in kpis:
         by = sorted({c for iv in ivs for c in (iv.segment_by, iv.variant_column) if c})
         try:
-            frame = kpi_units(data, kpi, as_of, by=by, params=params, engine=engine)
+            frame = kpi_units(data, kpi, as_of, by=by, params=params, engine=engine, columns=["customer_id"])
         except ConfigError as err:
             rows += [_row(iv, kpi, Estimate(iv.design, note=str(err))) for iv in ivs]
             continue

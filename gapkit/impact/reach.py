@@ -38,7 +38,7 @@ def monthly_reach(data: Mapping, intervention, kpi: str, as_of, months: int = RE
                           f"yet; pass its reach by hand")
     iv = iv[0]
     by = [c for c in (iv.segment_by, iv.variant_column) if c]
-    units = kpi_units(data, kpi, as_of, by=by, params=params, engine=engine)
+    units = kpi_units(data, kpi, as_of, by=by, params=params, engine=engine, columns=[])
     if iv.design == "did":
         units = units[segment_labels(units[iv.segment_by]) == iv.segment]
         who = f"{iv.segment_by} == {iv.segment}"

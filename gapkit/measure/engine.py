@@ -253,10 +253,13 @@ def units(
     params: Params | Mapping | None = None,
     engine: str = "pandas",
     months: tuple[str, str] | Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The units one KPI counts, one row each, as pandas: for unit-level models (impact, drivers).
 
     ``months``: (first, last) "YYYY-MM", only units anchored in those months (as in :func:`kpis`).
+    ``columns``: of the unit's own columns, only its key and those of these it has (default:
+    all); on DuckDB and Spark the others are then never read.
 
     Columns: the unit's own columns, the ``by`` columns (joined from customers when needed),
     ``anchor`` (the timestamp that places it in a period), ``period`` (YYYY-MM) and ``value``
@@ -292,6 +295,9 @@ def units(
         # a parallel engine hands rows back in a different order from call to call; seeded
         # samples and permutation tests over the rows must not change with it
         frame = frame.sort(["_anchor", *[c for c in frame.columns[:1] if not c.startswith("_")]])
+    if columns is not None:
+        keep = {*frame.columns[:1], *columns, *([by] if isinstance(by, str) else by), "_anchor", "_value"}
+        frame = frame.select([c for c in frame.columns if c in keep])
     out = frame.collect("pandas").to_native()
     if frame.implementation.is_spark_like():  # Spark hands back UTC wall times without their zone
         from gapkit.measure.spark import zoned_utc
