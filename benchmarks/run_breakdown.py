@@ -21,6 +21,7 @@ import re
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,14 +38,18 @@ def breakdown(result, wall: float) -> list[tuple[str, float]]:
     """(part, seconds) rows; the parts add up to the run's wall time."""
     rows = [("load (read, check, quarantine, write Parquet)", result.timings["load"]),
             ("kernel start (one for the run)", result.timings.get("kernel_start", 0.0))]
+    beside = []
     for name in runner.NOTEBOOKS:
         cells = sum(seconds for _, seconds in result.cell_seconds.get(name, []))
         html = result.html_seconds.get(name, 0.0)
-        rows.append((f"{name}: cells", cells))
-        rows.append((f"{name}: HTML export", html))
-        rows.append((f"{name}: papermill and kernel reset", result.timings[name] - cells - html))
+        parts = [(f"{name}: cells", cells), (f"{name}: HTML export", html),
+                 (f"{name}: papermill and kernel reset", result.timings[name] - cells - html)]
+        if name == getattr(result, "beside", None):  # in a second kernel, at the same time as the next ones
+            beside = [(f"({part}, in a second kernel, overlapping the rows above)", seconds) for part, seconds in parts]
+        else:
+            rows += parts
     rows.append(("history, publish and the rest", wall - sum(seconds for _, seconds in rows)))
-    return rows
+    return rows + beside
 
 
 def time_kpis(config, csv_dir: Path) -> tuple[float, list[str]]:
@@ -58,6 +63,42 @@ def time_kpis(config, csv_dir: Path) -> tuple[float, list[str]]:
     started = time.perf_counter()
     gapkit.kpis(data, as_of=config.as_of, by=segments, period="M", params=config.params, engine=config.engine)
     return time.perf_counter() - started, list(segments)
+
+
+class MemorySampler:
+    """The peak of the resident memory of this process and all its descendants together (the
+    kernels), sampled from /proc on a thread: with a second kernel, no single process's peak
+    says what the run needed at once."""
+
+    def __init__(self, every: float = 0.5):
+        self.every, self.peak_mb = every, 0.0
+        self._done = threading.Event()
+
+    def _total_mb(self) -> float:
+        total, pending = 0, [os.getpid()]
+        while pending:
+            pid = pending.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) if "VmRSS" in status else 0
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, AttributeError, ValueError):
+                continue
+        return total / 1024
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every):
+            self.peak_mb = max(self.peak_mb, self._total_mb())
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
 
 
 def slowest_cells(result, count: int = 8) -> list[tuple[str, str, float]]:
@@ -76,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
                     "(default: what gapkit.yml says)")
     ap.add_argument("--format", choices=["csv", "parquet"], default="csv", help="input files (default csv)")
     ap.add_argument("--no-kpis", action="store_true", help="skip timing gapkit.kpis alone after the run")
+    ap.add_argument("--serial", action="store_true", help="run the notebooks one after another, none in a "
+                    "second kernel (to compare with the default)")
     args = ap.parse_args(argv)
+    if args.serial:
+        from gapkit.pipeline import _kernel
+
+        _kernel.room_for_another = lambda kernel: False
 
     # Parquet alone past 5M orders (generated in chunks; ~3 GB of CSV per 10M orders is not written)
     csv_dir = ensure_parquet_only(args.size) if args.format == "parquet" else ensure_data(args.size)[0]
@@ -90,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     config = gapkit.config.read(config_file, data=str(csv_dir), as_of=args.as_of, out=str(out))
     load_before = os.getloadavg()
     started = time.perf_counter()
-    result = runner.run(config)
+    with MemorySampler() as memory:
+        result = runner.run(config)
     wall = time.perf_counter() - started
     load_after = os.getloadavg()
 
@@ -112,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {part} | {seconds:.1f} | {100 * seconds / wall:.1f}% |")
     print(f"| **total** | **{wall:.1f}** | 100% |\n")
     print(f"peak resident memory: {peak_self:,.0f} MB in the runner (load step), {peak_kernel:,.0f} MB in the "
-          f"notebooks' kernel; CPU {cpu_self:.1f} s in the runner, {cpu_children:.1f} s in the kernel and other "
-          f"children\n")
+          f"largest kernel, {memory.peak_mb:,.0f} MB of the runner and its kernels together (sampled every "
+          f"{memory.every} s); in a second kernel: {result.beside or 'no notebook'}; CPU {cpu_self:.1f} s in the "
+          f"runner, {cpu_children:.1f} s in the kernels and other children\n")
     kpis, segments = (None, []) if args.no_kpis else time_kpis(config, csv_dir)
     if kpis is not None:
         print(f"gapkit.kpis as notebook 01 calls it (by {segments}, period M), timed on its "
@@ -128,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             "html_seconds": result.html_seconds,
             "cell_seconds": result.cell_seconds, "breakdown": rows,
             "kpis_alone_s": kpis, "format": args.format, "peak_mb_runner": peak_self,
-            "peak_mb_kernel": peak_kernel, "cpu_s_runner": cpu_self, "cpu_s_children": cpu_children}, indent=1) + "\n")
+            "peak_mb_kernel": peak_kernel, "peak_mb_together": memory.peak_mb, "beside": result.beside,
+            "cpu_s_runner": cpu_self, "cpu_s_children": cpu_children}, indent=1) + "\n")
     return 0
 
 

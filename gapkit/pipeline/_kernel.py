@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,9 +52,119 @@ class SharedKernel:
             raise KernelError(f"could not clear the kernel between notebooks: {reply['content']}")
 
     def shutdown(self) -> None:
+        if self._sockets is None:  # already shut down
+            return
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
         shutil.rmtree(self._sockets, ignore_errors=True)
+        self._sockets = None
+
+    def peak_bytes(self) -> int | None:
+        """The kernel process's peak resident memory so far (Linux), else None."""
+        pid = getattr(self.manager.provisioner, "pid", None)
+        return _proc_kib(f"/proc/{pid}/status", "VmHWM") if pid else None
+
+
+class Beside:
+    """One notebook run on a thread in a kernel of its own, beside those the run goes on with.
+
+    ``job(kernel)`` runs the notebook; :meth:`join` waits for it and raises what it raised;
+    :meth:`stop` ends it early (its kernel shut down) when the rest of the run failed.
+    """
+
+    def __init__(self, job, cwd: Path):
+        self.kernel = SharedKernel(cwd)
+        self.name = ""
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(job,), name="gapkit-beside", daemon=True)
+        self._thread.start()
+
+    def _run(self, job) -> None:
+        try:
+            job(self.kernel)
+        except BaseException as error:  # handed to the run's thread by join()
+            self.error = error
+
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def join(self) -> None:
+        self._thread.join()
+        self.kernel.shutdown()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        if self._thread.is_alive() and self.kernel._sockets is not None:
+            # interrupted, its cell fails at once (a shut-down kernel is noticed only after a minute)
+            self.kernel.manager.interrupt_kernel()
+            self._thread.join(timeout=30)
+        self.kernel.shutdown()
+        self._thread.join(timeout=30)
+
+
+#: Report 4 reads only report 1's tables: with a CPU and the memory to spare it runs in a second
+#: kernel beside reports 2 and 3 (measured in benchmarks/README.md)
+BESIDE = {"04_impact_measurement": "01_current_state"}
+
+
+def run_in_order(notebooks: list[str], run_one, kernel: SharedKernel, cwd: Path, may_add_kernel: bool = True,
+                 beside: dict[str, str] = BESIDE) -> str | None:
+    """Run ``notebooks`` in order with ``run_one(name, kernel, note="")``; a ``beside`` notebook
+    (name -> the notebook it waits for) runs in a second kernel once that one is done, when
+    ``may_add_kernel`` and :func:`room_for_another`. Returns the notebook run beside, if any."""
+    second = None
+    try:
+        for name in notebooks:
+            if second is not None and name in beside:
+                continue
+            run_one(name, kernel)
+            if second is not None and second.failed():
+                break  # its error is raised by join()
+            ready = [later for later, after in beside.items() if after == name and later in notebooks]
+            if ready and may_add_kernel and second is None and room_for_another(kernel):
+                others = " and ".join(n for n in notebooks[notebooks.index(name) + 1:] if n not in ready)
+                note = f" (in a second kernel, beside {others})"
+                second = Beside(functools.partial(_run_beside, run_one, ready[0], note), cwd)
+                second.name = ready[0]
+        if second is not None:
+            second.join()
+    finally:
+        if second is not None:
+            second.stop()  # a notebook failed or the run was interrupted: end the other one too
+    return None if second is None else second.name
+
+
+def _run_beside(run_one, name: str, note: str, kernel: SharedKernel) -> None:
+    run_one(name, kernel, note)
+
+
+def room_for_another(kernel: SharedKernel) -> bool:
+    """Whether a second kernel may run beside ``kernel``: two CPUs or more for this process,
+    and free memory (the system's, and the container's limit where one is set) for this
+    kernel's peak so far again, with half of it and 512 MiB to spare. Unknown: no."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    peak, free = kernel.peak_bytes(), _proc_kib("/proc/meminfo", "MemAvailable")
+    if cpus < 2 or peak is None or free is None:
+        return False
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            free = min(free, int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return free > 1.5 * peak + 512 * 2**20
+
+
+def _proc_kib(path: str, key: str) -> int | None:
+    """A ``key: N kB`` line of a /proc file, in bytes; None where there is none."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 SHARED_KERNEL_ENGINE = "gapkit-shared-kernel"
@@ -85,3 +197,25 @@ def _register_engine() -> None:
                     client.kc.stop_channels()
 
     papermill_engines.register(SHARED_KERNEL_ENGINE, SharedKernelEngine)
+
+
+def strip_run_metadata(path: Path) -> list[tuple[str, float]]:
+    """Drop papermill's timing metadata so stored notebooks diff cleanly; return what it
+    recorded: (source, seconds) per executed code cell."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    durations = []
+    for cell in notebook.cells:
+        seconds = (cell.metadata.pop("papermill", None) or {}).get("duration")
+        if cell.cell_type == "code" and seconds is not None:
+            durations.append((cell.source, float(seconds)))
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+    return durations
+
+
+def notebook_cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What a notebook says, without its outputs: (cell type, source, tags) per cell."""
+    return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ()))) for cell in notebook.cells]

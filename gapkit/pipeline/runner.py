@@ -9,6 +9,7 @@ how publishing stays all-or-nothing, is :mod:`gapkit.report_folder`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -26,7 +27,13 @@ from gapkit.contract._database import is_database, redact
 from gapkit.contract.loading import last_complete_day, source_label
 from gapkit.errors import ConfigError, GapkitError, InputError
 from gapkit.pipeline import steps as pipeline
-from gapkit.pipeline._kernel import SHARED_KERNEL_ENGINE, SharedKernel
+from gapkit.pipeline._kernel import (  # noqa: F401 (notebook_cells: re-exported for tools and tests)
+    SHARED_KERNEL_ENGINE,
+    SharedKernel,
+    notebook_cells,
+    run_in_order,
+    strip_run_metadata,
+)
 from gapkit.pipeline.report_folder import PublishError, Target
 from gapkit.report.adapt import check_columns, named_columns
 from gapkit.report.html import (  # noqa: F401 (gapkit run's pages; re-exported for callers)
@@ -70,6 +77,7 @@ class RunResult:
     # the HTML export, for benchmarks/run_breakdown.py; not written to run.json
     cell_seconds: dict = field(default_factory=dict)
     html_seconds: dict = field(default_factory=dict)
+    beside: str | None = None  # the notebook run in a second kernel beside the others, if one was
 
 
 def notebook_parameters(config: Config, out: Path, history: Path | None = None) -> dict:
@@ -119,6 +127,7 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
     cell_seconds: dict[str, list[tuple[str, float]]] = {}
     html_seconds: dict[str, float] = {}
     state = {"step": "reading the input", "notebooks_done": False}
+    beside = None
     try:
         tick = time.perf_counter()
         counts = _read_input_once(config, staging, progress)
@@ -131,17 +140,10 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         if owned:
             kernel = SharedKernel(notebooks_dir)
             timings["kernel_start"] = kernel.started_in
-        for index, name in enumerate(NOTEBOOKS, start=1):
-            progress(f"[{index}/{len(NOTEBOOKS)}] {name} ...")
-            tick = time.perf_counter()
-            target_notebook = _execute(notebooks_dir / f"{name}.ipynb", staging, out, parameters, kernel)
-            cell_seconds[name] = strip_run_metadata(target_notebook)
-            html_tick = time.perf_counter()
-            export_html(target_notebook, keep_code=keep_code, data_name=data_label(config.data),
-                        as_of=str(config.as_of), engine=config.engine)
-            html_seconds[name] = round(time.perf_counter() - html_tick, 2)
-            timings[name] = round(time.perf_counter() - tick, 2)
-            progress(f"      done in {timings[name]:.1f} s")
+        run_one = functools.partial(_run_notebook, paths=(notebooks_dir, staging, out), parameters=parameters,
+                                    config=config, keep_code=keep_code, progress=progress,
+                                    record=(timings, cell_seconds, html_seconds))
+        beside = run_in_order(NOTEBOOKS, run_one, kernel, notebooks_dir, may_add_kernel=owned)
         state["notebooks_done"] = True
         _write_overview(staging, config, target)
         timings["total"] = round(time.perf_counter() - started, 2)
@@ -169,7 +171,25 @@ def run(config: Config, keep_code: bool = False, notebooks_dir: Path = NOTEBOOK_
         if owned and kernel is not None:
             kernel.shutdown()
     progress(f"report written to {out} in {timings['total']:.1f} s; start with {out / 'index.html'}")
-    return RunResult(out, "success", timings, cell_seconds, html_seconds)
+    return RunResult(out, "success", timings, cell_seconds, html_seconds, beside)
+
+
+def _run_notebook(name: str, kernel: SharedKernel, note: str = "", *, paths: tuple[Path, Path, Path],
+                  parameters: dict, config: Config, keep_code: bool, progress, record: tuple[dict, dict, dict]):
+    """Execute one notebook of the suite into the staging folder and export its HTML; ``record``
+    (timings, cell seconds, HTML seconds) gets its times."""
+    notebooks_dir, staging, out = paths
+    timings, cell_seconds, html_seconds = record
+    progress(f"[{NOTEBOOKS.index(name) + 1}/{len(NOTEBOOKS)}] {name} ...{note}")
+    tick = time.perf_counter()
+    target_notebook = _execute(notebooks_dir / f"{name}.ipynb", staging, out, parameters, kernel)
+    cell_seconds[name] = strip_run_metadata(target_notebook)
+    html_tick = time.perf_counter()
+    export_html(target_notebook, keep_code=keep_code, data_name=data_label(config.data), as_of=str(config.as_of),
+                engine=config.engine)
+    html_seconds[name] = round(time.perf_counter() - html_tick, 2)
+    timings[name] = round(time.perf_counter() - tick, 2)
+    progress(f"      {name} done in {timings[name]:.1f} s")
 
 
 def _write_overview(staging: Path, config: Config, target: Target) -> None:
@@ -420,23 +440,3 @@ def _write_run_json(folder: Path, config: Config, parameters: dict, timings: dic
         "notebooks": [f"{n}.ipynb" for n in NOTEBOOKS],
     }
     (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
-
-
-def strip_run_metadata(path: Path) -> list[tuple[str, float]]:
-    """Drop papermill's timing metadata so stored notebooks diff cleanly; return what it
-    recorded: (source, seconds) per executed code cell."""
-    notebook = nbformat.read(path, as_version=4)
-    notebook.metadata.pop("papermill", None)
-    durations = []
-    for cell in notebook.cells:
-        seconds = (cell.metadata.pop("papermill", None) or {}).get("duration")
-        if cell.cell_type == "code" and seconds is not None:
-            durations.append((cell.source, float(seconds)))
-        cell.metadata.pop("execution", None)
-    nbformat.write(notebook, path)
-    return durations
-
-
-def notebook_cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
-    """What a notebook says, without its outputs: (cell type, source, tags) per cell."""
-    return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ()))) for cell in notebook.cells]
