@@ -26,7 +26,11 @@ class SharedKernel:
     modules are kept.
     """
 
-    RESET = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().execution_count = 1"
+    # the previous notebook's tables are freed and handed back to the system: a notebook run
+    # beside this kernel, and the next one here, need that memory
+    RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+             "from gapkit.pipeline.steps import release_memory as _release\n_release()\ndel _release\n"
+             "get_ipython().execution_count = 1")
 
     def __init__(self, cwd: Path, kernel_name: str = "python3"):
         from jupyter_client.manager import KernelManager
