@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import gapkit
 from gapkit.report import formatting
 
 
@@ -61,3 +62,9 @@ def test_currency_is_read_from_the_config_and_checked():
 
 def test_p_values_inside_sentences():
     assert formatting.p_phrase(4.6e-50) == "p < 0.001" and formatting.p_phrase(0.0412) == "p = 0.041"
+    # the impact findings' brief form: two significant digits, never "p = 0" or "p = 2.2e-285"
+    assert [formatting.p_brief(p) for p in (0.0, 2.2e-285, 0.0412, 0.3)] == ["p < 0.001", "p < 0.001", "p = 0.041",
+                                                                             "p = 0.3"]
+    row = {"intervention_id": "checkin", "kpi": "csat", "method": "did", "effect": 0.1, "ci_low": 0.09,
+           "ci_high": 0.11, "p_value": 2.2e-285}
+    assert "difference-in-differences, p < 0.001" in gapkit.impact.finding(row)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from gapkit.contract.catalog import KPIS, MEDIAN, Z95
+from gapkit.report.formatting import p_brief
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class Benefit:
         """What makes this effect a weak basis for money (empty when nothing does)."""
         out = []
         if np.isfinite(self.p_value) and self.p_value >= 0.05:
-            out.append(f"{self.kpi} effect not distinguishable from zero (p = {self.p_value:.2g})")
+            out.append(f"{self.kpi} effect not distinguishable from zero ({p_brief(self.p_value)})")
         if np.isfinite(self.pretrend_p) and self.pretrend_p < 0.05:
-            out.append(f"{self.kpi} placebo (pre-trend) check failed (p = {self.pretrend_p:.2g})")
+            out.append(f"{self.kpi} placebo (pre-trend) check failed ({p_brief(self.pretrend_p)})")
         if self.method in ("its", "pre_post"):
             out.append(f"{self.kpi} by {self.method}: no comparison group")
         return out

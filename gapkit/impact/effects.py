@@ -306,7 +306,8 @@ def finding(row: Mapping) -> str:
     if not np.isfinite(row["effect"]):
         return f"{name} on {kpi}: not estimated ({row.get('note') or 'no data'})"
     number, unit = _formatter(kpi)
-    ci = f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}; {method_name(method)}, p = {row['p_value']:.2g}"
+    ci = (f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}; {method_name(method)}, "
+          f"{formatting.p_brief(row['p_value'])}")
     low, high = float(row.get("trend_robust_low", np.nan)), float(row.get("trend_robust_high", np.nan))
     if np.isfinite(low) and np.isfinite(high) and (high - low) > 1.05 * (row["ci_high"] - row["ci_low"]):
         # the groups' trends already differed before the start: what the effect could be if that went on

@@ -72,6 +72,14 @@ def p_phrase(value) -> str:
     return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
+def p_brief(value) -> str:
+    """A p-value inside a sentence in two significant digits: "p = 0.3", "p = 0.012", and
+    "p < 0.001" below that (no "p = 0" or "p = 2.2e-285" in a headline)."""
+    if _missing(value):
+        return f"p = {MISSING}"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.2g}"
+
+
 def money(value, currency: str = "") -> str:
     if _missing(value):
         return MISSING
