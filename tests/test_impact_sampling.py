@@ -44,3 +44,14 @@ def test_impact_on_a_sample_says_so_and_its_intervals_hold_the_estimate_from_eve
     assert (both["n_treated_sample"] + both["n_control_sample"] < both["n_treated"] + both["n_control"]).all()
     # the sample's interval holds the estimate from every unit (a random sample of the same customers)
     assert ((both["ci_low_sample"] <= both["effect"]) & (both["effect"] <= both["ci_high_sample"])).all()
+
+
+def test_a_kpis_sample_is_said_once_above_the_table_not_under_every_row():
+    result = gapkit.impact.measure(gapkit.datasets.sample(), AS_OF, ["csat", "repeat_purchase_rate"], max_units=1500,
+                                   seed=3)
+    sampled = result.table[result.table["kpi"] == "repeat_purchase_rate"]
+    assert len(sampled) >= 4 and sampled["note"].str.contains("random sample of").all()  # impact.csv keeps it per row
+    assert len(result.samples()) == 1 and result.samples()[0].startswith("Repeat purchase rate: estimated on ")
+    page = result._repr_html_()
+    assert page.count("random sample of") == 1
+    assert sum("random sample of" in line for line in result.footnotes()) == 1

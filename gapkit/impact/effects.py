@@ -27,6 +27,7 @@ carry a ``variant`` column.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -255,8 +256,19 @@ class ImpactResult(Result):
                                       kind="stable").reset_index(drop=True)
 
     def _reasons(self) -> list[str]:
-        return ["; ".join(str(t) for t in (row.why if row.chosen else "", row.note) if isinstance(t, str) and t)
+        # a KPI's sample is said once above the table, not under each of its rows
+        return ["; ".join(str(t) for t in (row.why if row.chosen else "", _unsampled(row.note))
+                          if isinstance(t, str) and t)
                 for row in self._ordered().itertuples(index=False)]
+
+    def samples(self) -> list[str]:
+        """One sentence per KPI estimated on a sample of its customers (none below max_units)."""
+        said = {}
+        for row in self._ordered().itertuples(index=False):
+            found = SAMPLED.search(row.note) if isinstance(row.note, str) else None
+            if found:
+                said.setdefault(row.kpi, found.group(1))
+        return [f"{KPIS[kpi].label if kpi in KPIS else kpi}: {sentence}." for kpi, sentence in said.items()]
 
     def shown(self) -> pd.DataFrame:
         # the long reasons go under the table, numbered, where they read as sentences instead of
@@ -271,15 +283,25 @@ class ImpactResult(Result):
 
     def footnotes(self) -> tuple[str, ...]:
         reasons = [r for r in self._reasons() if r]
-        return tuple(f"{i}. {formatting.text(r)}" for i, r in enumerate(reasons, 1))
+        return (*self.samples(), *(f"{i}. {formatting.text(r)}" for i, r in enumerate(reasons, 1)))
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<li>{html.escape(formatting.text(r))}</li>" for r in self._reasons() if r)
         caption = html.escape(f"{self.title}: each effect with its 95% interval, by method")
+        samples = "".join(f"<li>{html.escape(line)}</li>" for line in self.samples())
         return (f"<p><b>{self.title}</b> (chosen = the method to believe for that KPI)</p>"
+                + (f"<p>Estimated on a sample of customers:</p><ul>{samples}</ul>" if samples else "")
                 + self.styled().set_caption(caption).to_html()
                 + (f"<p>Why each chosen method, and doubts (the <em>see</em> column):</p><ol>{notes}</ol>"
                    if notes else ""))
+
+
+#: The sentence of :func:`gapkit.analysis._sampling.of_customers` inside a row's note.
+SAMPLED = re.compile(r"(estimated on .*? n and intervals are the sample's)")
+
+
+def _unsampled(note) -> str:
+    return SAMPLED.sub("", note).strip("; ") if isinstance(note, str) else ""
 
 
 #: What each method code in impact.csv is called in a report.
