@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+import gapkit
 from gapkit.errors import InputError
 from gapkit.report import publish
 
@@ -49,3 +50,18 @@ def test_a_missing_artifact_names_the_notebook_that_makes_it(tmp_path):
 def test_markdown_from_the_data_cannot_link_or_format():
     text = publish.escape_markdown("see [x](javascript:alert(1)) **bold** www.evil.example <b>")
     assert "[" not in text.replace("\\[", "") and "<b>" not in text and "www." not in text
+
+
+def test_the_overview_cards_compare_a_previous_run_like_with_like(tmp_path):
+    """History keeps each run's whole-history figure: beside a current level it is named so."""
+    from gapkit.report._overview import _cards
+
+    data = gapkit.datasets.sample()
+    kpis = gapkit.kpis(data, "2025-06-30", period="M")
+    current = gapkit.baseline.current_levels(data, "2025-06-30", kpis)
+    publish.write_csv(kpis, tmp_path, "kpis.csv")
+    publish.write_csv(current, tmp_path, "current.csv")
+    earlier = gapkit.kpis(data, "2025-05-31", period="M").assign(as_of="2025-05-31", run_id="r1")
+    cards = _cards(tmp_path, earlier)
+    assert "whole history at the previous run (as of 2025-05-31)" in cards
+    assert "<br>previous run (as of" not in cards

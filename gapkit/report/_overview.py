@@ -127,7 +127,10 @@ def _cards(folder: Path, history: pd.DataFrame | None) -> str:
                              f"({formatting.p_phrase(p)})</span>")
         previous = _previous_run(history, kpi)
         if previous is not None:
-            lines.append(f"previous run (as of {html.escape(previous[0])}): {formatting.kpi_value(previous[1], kpi)}")
+            # history keeps each run's whole-history figure: beside a current level, say so, or the
+            # reader takes the difference for a change since the last report
+            said = "previous run" if row is whole else "whole history at the previous run"
+            lines.append(f"{said} (as of {html.escape(previous[0])}): {formatting.kpi_value(previous[1], kpi)}")
         cards.append(f"<div class='card'><div class='label'>{html.escape(KPIS[kpi].label)}</div>"
                      f"<div class='value'>{formatting.kpi_value(row['value'], kpi)}</div>"
                      f"{sparkline(kpis, kpi, until=_window_end(row))}"
