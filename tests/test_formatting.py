@@ -68,3 +68,12 @@ def test_p_values_inside_sentences():
     row = {"intervention_id": "checkin", "kpi": "csat", "method": "did", "effect": 0.1, "ci_low": 0.09,
            "ci_high": 0.11, "p_value": 2.2e-285}
     assert "difference-in-differences, p < 0.001" in gapkit.impact.finding(row)
+
+
+def test_impact_findings_give_durations_in_the_units_the_tables_use():
+    row = {"intervention_id": "sms_thanks", "kpi": "first_response_hours", "method": "ab", "effect": 0.55,
+           "ci_low": -1.36, "ci_high": 3.3, "p_value": 0.62}
+    assert gapkit.impact.finding(row) == ("No clear effect of sms_thanks on first_response_hours: +33 minutes "
+                                          "(95% CI -1.36 hours to +3.30 hours; A/B test, p = 0.62)")
+    shares = {**row, "kpi": "csat", "effect": 0.036, "ci_low": -0.068, "ci_high": 0.141}
+    assert "+3.6 points (95% CI -6.8 to +14.1;" in gapkit.impact.finding(shares)

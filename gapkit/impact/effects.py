@@ -335,20 +335,24 @@ def finding(row: Mapping) -> str:
         # the groups' trends already differed before the start: what the effect could be if that went on
         ci += f"; {number(low)} to {number(high)} if the pre-period trends went on"
         if row["p_value"] < 0.05 and low <= 0 <= high:
-            return (f"{name} may have moved {kpi} by {number(row['effect'])} {unit}, but not clearly once the "
+            return (f"{name} may have moved {kpi} by {number(row['effect'])}{unit}, but not clearly once the "
                     f"pre-period trends are allowed for ({ci})")
     if row["p_value"] < 0.05:
         verb = "raised" if row["effect"] > 0 else "lowered"
-        return f"{name} {verb} {kpi} by {number(abs(row['effect'])).lstrip('+')} {unit} ({ci})"
-    return f"No clear effect of {name} on {kpi}: {number(row['effect'])} {unit} ({ci})"
+        return f"{name} {verb} {kpi} by {number(abs(row['effect'])).lstrip('+')}{unit} ({ci})"
+    return f"No clear effect of {name} on {kpi}: {number(row['effect'])}{unit} ({ci})"
 
 
 def _formatter(kpi: str):
-    """How to print an effect of this KPI: share differences in percentage points."""
+    """How to print an effect of this KPI, and the unit after it: share differences in
+    percentage points, durations as the tables show them, unit included (minutes below an
+    hour: "+7 minutes", not "+0.111 hours")."""
     unit = KPIS[kpi].unit
     if unit == "share":
-        return (lambda v: f"{100 * v:+.1f}"), "points"
-    return (lambda v: f"{v:+.3g}"), unit
+        return (lambda v: f"{100 * v:+.1f}"), " points"
+    if unit in ("hours", "days"):  # each bound with its own unit: "-3.13 hours to -42 minutes"
+        return (lambda v: formatting.kpi_gap(v, kpi)), ""
+    return (lambda v: f"{v:+.3g}"), f" {unit}"
 
 
 def _measure_one(frame: pd.DataFrame, iv: Intervention, kpi: str, window_months: int,
