@@ -28,7 +28,7 @@ def stratified_sample(frame: pd.DataFrame, strata: list[str], size: int | None, 
     # each unit's draw goes by its place in key order, not in the frame, so the sample is the
     # same whichever engine built the units and in whatever order it handed them back
     draws = np.empty(len(frame))
-    draws[_key_order(frame)] = np.random.default_rng(seed).random(len(frame))
+    draws[key_order(frame)] = np.random.default_rng(seed).random(len(frame))
     rank = pd.Series(draws).groupby(group).rank(method="first")
     picked = frame.loc[rank.to_numpy() <= quota[group]]
     notes.append(f"fitted on a random sample of {len(picked):,} of the {len(frame):,} units (seed {seed}; each "
@@ -73,13 +73,13 @@ def of_customers(frame: pd.DataFrame, size: int | None, seed: int) -> tuple[pd.D
                 f"{len(customers):,} customers")
     else:
         kept = np.empty(len(frame), dtype=bool)
-        kept[_key_order(frame)] = random.random(len(frame)) < share
+        kept[key_order(frame)] = random.random(len(frame)) < share
         what = f"a random sample of {int(kept.sum()):,} units"
     return frame.loc[kept], (f"estimated on {what} ({len(frame):,} units in all; seed {seed}): n and intervals are "
                              f"the sample's")
 
 
-def _key_order(frame: pd.DataFrame) -> np.ndarray:
+def key_order(frame: pd.DataFrame) -> np.ndarray:
     """Positions of ``frame``'s rows sorted by its first column (a unit table's key, as
     :func:`gapkit.units` returns them), ties in frame order."""
     if frame.shape[1] == 0:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from gapkit.analysis._sampling import of_orders, stratified_sample
+from gapkit.analysis._sampling import key_order, of_orders, stratified_sample
 from gapkit.analysis.importance import _importance, general_dominance, relative_weights  # noqa: F401
 from gapkit.contract._parsing import isin, reindexed
 from gapkit.contract._stored import column_names
@@ -305,6 +305,9 @@ def _model_frame(data: Mapping, outcome: str, as_of, params, controls: list[str]
         raise ConfigError(f"control column(s) {absent} are in neither the {outcome} units nor customers")
     if "order_id" not in u:
         raise InputError(f"{outcome}: its units carry no order_id, so they cannot be tied to an order's experience")
+    # in key order: the bootstrap resamples rows by position, so its intervals must not depend
+    # on the order an engine hands the units back in (DuckDB's differs from pandas')
+    u = u.iloc[key_order(u)].reset_index(drop=True)
     size, seed = sample
     picked = stratified_sample(u, ["value", *controls], size, seed, notes)
     tables = data if picked is u else of_orders(data, picked["order_id"])

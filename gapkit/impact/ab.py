@@ -217,7 +217,9 @@ def _customer_groups(rows: pd.DataFrame) -> np.ndarray | None:
         return None
     ids = rows["customer_id"].astype(object)
     missing = ids.isna().to_numpy()
-    codes = pd.factorize(ids)[0]
+    # codes in id order, so the randomization test permutes the same customers whatever the
+    # order of the rows (an engine's)
+    codes = pd.factorize(ids, sort=True)[0]
     codes[missing] = codes.max() + 1 + np.arange(missing.sum())
     return codes if len(np.unique(codes)) < len(codes) else None
 
