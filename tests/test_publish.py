@@ -62,6 +62,10 @@ def test_the_overview_cards_compare_a_previous_run_like_with_like(tmp_path):
     publish.write_csv(kpis, tmp_path, "kpis.csv")
     publish.write_csv(current, tmp_path, "current.csv")
     earlier = gapkit.kpis(data, "2025-05-31", period="M").assign(as_of="2025-05-31", run_id="r1")
-    cards = _cards(tmp_path, earlier)
+    cards = _cards(tmp_path, earlier, "2025-06-30")
     assert "whole history at the previous run (as of 2025-05-31)" in cards
     assert "<br>previous run (as of" not in cards
+    # a run for a later date (another family's, or a backfill of past dates) is no previous run
+    later = gapkit.kpis(data, "2025-06-30", period="M").assign(as_of="2026-01-31", run_id="r2")
+    assert "previous run" not in _cards(tmp_path, later, "2025-06-30")
+    assert "(as of 2025-05-31)" in _cards(tmp_path, pd.concat([earlier, later]), "2025-06-30")

@@ -64,7 +64,7 @@ def write_index(folder: str | Path, as_of: str, data_name: str = "", engine: str
         f"{html.escape(engine)} engine · gapkit {html.escape(__version__)}</p></header>",
         navigation(),
         "<main>",
-        _cards(folder, history),
+        _cards(folder, history, as_of),
         _actions(folder, currency),
         _goals(folder),
         _alerts(folder),
@@ -94,7 +94,7 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def _cards(folder: Path, history: pd.DataFrame | None) -> str:
+def _cards(folder: Path, history: pd.DataFrame | None, as_of: str | None = None) -> str:
     from gapkit.report.story import change_since_before
 
     kpis, current = _read(folder, "kpis.csv"), _read(folder, "current.csv")
@@ -125,7 +125,7 @@ def _cards(folder: Path, history: pd.DataFrame | None) -> str:
                 lines.append(f"<span class='{direction if significant else ''}'>{formatting.kpi_gap(delta, kpi)} "
                              f"against the months before, {'a real change' if significant else 'within the noise'} "
                              f"({formatting.p_phrase(p)})</span>")
-        previous = _previous_run(history, kpi)
+        previous = _previous_run(history, kpi, as_of)
         if previous is not None:
             # history keeps each run's whole-history figure: beside a current level, say so, or the
             # reader takes the difference for a change since the last report
@@ -143,10 +143,14 @@ def _cards(folder: Path, history: pd.DataFrame | None) -> str:
             "<div class='cards'>" + "".join(cards) + "</div>")
 
 
-def _previous_run(history: pd.DataFrame | None, kpi: str):
+def _previous_run(history: pd.DataFrame | None, kpi: str, as_of: str | None = None):
+    """The latest earlier run's whole-history figure: a run for a later report date (a backfill
+    of past dates) is no previous run."""
     if history is None or history.empty:
         return None
     rows = history[(history["kpi"] == kpi) & (history["segment_by"] == "all") & (history["period"] == "all")]
+    if as_of is not None:
+        rows = rows[rows["as_of"].astype(str) < str(as_of)]
     if rows.empty:
         return None
     last = rows.sort_values("as_of").iloc[-1]
