@@ -44,9 +44,9 @@ def ab_test(units: pd.DataFrame, kind: str = SHARE, alpha: float = 0.05) -> Esti
     Examples
     --------
     >>> u = gapkit.units(gapkit.datasets.sample(), "csat", "2025-06-30", by=["variant"])
-    >>> gapkit.estimators.ab_test(u[u.period.between("2024-09", "2024-12")].rename(columns={"variant": "arm"}))
-    Estimate(method='ab', effect=0.03614718614718615, ci_low=-0.06828685196671255, ci_high=0.14058122426108186, p_...
-    ...
+    >>> est = gapkit.estimators.ab_test(u[u.period.between("2024-09", "2024-12")].rename(columns={"variant": "arm"}))
+    >>> round(est.effect, 4), round(est.ci_low, 4), round(est.ci_high, 4), round(est.p_value, 3)
+    (0.0361, -0.0683, 0.1406, 0.496)
     """
     arm = units["arm"].astype(str)
     t_units, c_units = units[arm == "treatment"], units[arm == "control"]
